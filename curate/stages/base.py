@@ -1,0 +1,117 @@
+"""The stage contract: what a stage is, what it returns, what it is told.
+
+Two kinds of stage (DESIGN.md), both plain functions plus a frozen pydantic config:
+
+- ``BatchStage``: ``apply(batch, cfg) -> BatchResult``. Stateless, so any shard can run anywhere.
+- ``GlobalStage``: ``summarize`` runs on every shard and returns a small picklable partial
+  (e.g. band keys, counts, a text sample); ``fit`` turns all partials into a state (a drop set, a
+  sampling plan, a tokenizer); ``apply`` is then a batch stage that also gets the state and the
+  shard. Only partials and the state cross shards, never the texts. ``finalize`` optionally
+  builds something from all output shards once they exist (e.g. packed token files).
+
+Stages never touch the file system for their shard data: the pipe loop reads and writes shards,
+counts records and reasons, and stores dropped records under ``rejected/``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from pydantic import BaseModel, ConfigDict
+
+from curate.records import REASON, Kind
+
+Counters = dict[str, float]
+
+
+class StageConfig(BaseModel):
+    """Base of every stage config: frozen, and unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """A stage's answer for one batch.
+
+    ``kept`` has the batch's columns (plus any the stage adds); ``dropped`` has the batch's columns
+    plus ``reason`` (a rule name such as ``gopher_short_doc``) and any evidence columns the stage
+    adds (``dup_of``, ``cluster``...). ``counters`` are additive figures (summed over shards) that
+    the stage wants in its stats, e.g. ``{"lang.en": 812}``.
+    """
+
+    kept: pl.DataFrame
+    dropped: pl.DataFrame
+    counters: Counters = field(default_factory=dict)
+
+
+def partition(batch: pl.DataFrame, reasons: pl.Series | list[str | None], counters: Counters | None = None) -> BatchResult:
+    """Split ``batch`` by a per-row reason: null keeps the row, a string drops it with that reason."""
+    reason = pl.Series(REASON, reasons, dtype=pl.String)
+    if len(reason) != batch.height:
+        raise ValueError(f"partition: {len(reason)} reasons for {batch.height} rows")
+    flagged = batch.with_columns(reason)
+    keep = reason.is_null()
+    return BatchResult(
+        kept=flagged.filter(keep).drop(REASON),
+        dropped=flagged.filter(~keep),
+        counters=counters or {},
+    )
+
+
+def empty_dropped(batch: pl.DataFrame) -> pl.DataFrame:
+    """A zero-row dropped frame with the batch's columns and ``reason``."""
+    return batch.clear().with_columns(pl.lit(None, dtype=pl.String).alias(REASON))
+
+
+@dataclass(frozen=True)
+class ShardInfo:
+    """Which shard a function is looking at: its position in the run and its source."""
+
+    index: int
+    source: str
+    kind: Kind
+
+
+@dataclass(frozen=True)
+class StageContext:
+    """What a global stage's ``fit``/``finalize`` may need beyond its config."""
+
+    run_dir: Path
+    stage_dir: Path
+    seed: int
+    source_kinds: Mapping[str, Kind]
+    shards: Sequence[ShardInfo]
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """The state ``apply`` needs on every shard, and figures for the stage's stats file."""
+
+    state: Any
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BatchStage:
+    name: str
+    config: type[StageConfig]
+    apply: Callable[[pl.DataFrame, Any], BatchResult]
+
+
+@dataclass(frozen=True)
+class GlobalStage:
+    name: str
+    config: type[StageConfig]
+    summarize: Callable[[pl.DataFrame, Any, ShardInfo], Any]
+    fit: Callable[[Sequence[Any], Any, StageContext], FitResult]
+    apply: Callable[[pl.DataFrame, Any, Any, ShardInfo], BatchResult]
+    finalize: Callable[[Sequence[Path], Any, Any, StageContext], dict[str, Any]] | None = None
+
+
+Stage = BatchStage | GlobalStage
+StageRegistry = Mapping[str, Stage]
