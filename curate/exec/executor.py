@@ -1,0 +1,61 @@
+"""Executors only schedule: they map a picklable task function over tasks.
+
+The pipe loop (curate.exec.pipe) is the one place that knows about stages, shards and markers;
+an executor is handed ``fn`` and a list of tasks and yields ``fn(task)`` results as they finish.
+``LocalExecutor`` runs in this process (workers=1) or in a spawn-based process pool; the Ray
+executor (optional extra) implements the same two methods over Ray tasks.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from multiprocessing import get_context
+from typing import Any, Protocol
+
+
+class Executor(Protocol):
+    workers: int
+
+    def map_unordered(self, fn: Callable[[Any], Any], tasks: Sequence[Any]) -> Iterator[Any]: ...
+
+    def close(self) -> None: ...
+
+
+class LocalExecutor:
+    """Process-pool executor; ``workers=1`` runs tasks inline (no pickling, easy debugging)."""
+
+    def __init__(self, workers: int | None = None) -> None:
+        self.workers = max(1, workers or os.cpu_count() or 1)
+        self._pool: ProcessPoolExecutor | None = None
+
+    def _ensure_pool(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            # Children inherit the environment at spawn time: give each a fair share of polars'
+            # threads (this process imported polars already, so it is not affected).
+            threads = str(max(1, (os.cpu_count() or 1) // self.workers))
+            os.environ.setdefault("POLARS_MAX_THREADS", threads)
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=get_context("spawn"))
+        return self._pool
+
+    def map_unordered(self, fn: Callable[[Any], Any], tasks: Sequence[Any]) -> Iterator[Any]:
+        if self.workers == 1 or len(tasks) <= 1:
+            for task in tasks:
+                yield fn(task)
+            return
+        pool = self._ensure_pool()
+        pending: set[Future] = {pool.submit(fn, task) for task in tasks}
+        try:
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    yield future.result()
+        finally:
+            for future in pending:
+                future.cancel()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None

@@ -1,0 +1,440 @@
+"""The pipe loop: the one place that turns a recipe into steps and runs them on an executor.
+
+For each step (read, every recipe stage, output) it computes a cache key (the upstream key, the
+step's config and, for the read step, the input files' fingerprints), skips the step if a
+completed copy with that key exists (here or in a sibling run), and otherwise asks the executor to
+map the step's task over the shards that lack a completion marker. Executors only schedule, so
+the same recipe gives the same bytes with any executor and any number of workers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import platform
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Literal
+
+import polars as pl
+import xxhash
+from pydantic import BaseModel
+
+import curate
+from curate.errors import InputError
+from curate.exec.executor import Executor, LocalExecutor
+from curate.exec.rundir import ARTIFACTS, PARTIALS, STATE, RunDir, Step
+from curate.exec.tasks import ReadTask, ShardTask, run_apply, run_read, run_summarize, shard_file
+from curate.io.readers import Piece, plan_pieces, source_files
+from curate.io.writers import read_json, write_atomic, write_json, write_text
+from curate.output import write_output
+from curate.progress import StepProgress
+from curate.recipe import RecipeBase, dump_resolved
+from curate.stages import REGISTRY, StageRegistry
+from curate.stages.base import GlobalStage, ShardInfo, StageContext
+
+RunMode = Literal["new", "resume", "force"]
+MB = 1_000_000
+
+
+@dataclass
+class StepPlan:
+    step: Step
+    kind: Literal["read", "batch", "global", "output"]
+    config: BaseModel | None = None
+    stage: Any = None
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    manifest: dict[str, Any]
+    steps: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _hash(*parts: Any) -> str:
+    h = xxhash.xxh3_128()
+    for part in parts:
+        h.update(json.dumps(part, sort_keys=True, default=str).encode())
+        h.update(b"\x00")
+    return h.hexdigest()[:24]
+
+
+def _fingerprint(recipe: RecipeBase) -> list[Any]:
+    """What the read step's output depends on besides its config: the files, their sizes and times."""
+    prints: list[Any] = []
+    for source in recipe.sources:
+        kind = source.resolved_type()
+        if kind in ("hf", "hf_disk"):
+            root = Path(source.patterns[0])
+            files = sorted(str(p) for p in root.rglob("*") if p.is_file()) if root.is_dir() else [str(root)]
+        else:
+            files = source_files(source)
+        for path in files:
+            try:
+                st = os.stat(path)
+                prints.append([os.path.abspath(path), st.st_size, st.st_mtime_ns])
+            except OSError:
+                prints.append([os.path.abspath(path), None, None])
+    return prints
+
+
+def plan_steps(recipe: RecipeBase, *, registry: StageRegistry = REGISTRY) -> list[StepPlan]:
+    """Every step of a run with its cache key; cheap, reads no data."""
+    read_config = {
+        "sources": [s.model_dump(mode="json") for s in recipe.sources],
+        "shard_mb": recipe.execution.shard_mb,
+    }
+    key = _hash("read", curate.__version__, read_config, _fingerprint(recipe))
+    plans = [StepPlan(Step(0, "read", key), "read")]
+    for i, (name, config) in enumerate(recipe.stage_list(), start=1):
+        stage = registry[name]
+        is_global = isinstance(stage, GlobalStage)
+        seed = recipe.seed if is_global else None
+        key = _hash(key, name, curate.__version__, config.model_dump(mode="json"), seed)
+        plans.append(StepPlan(Step(i, name, key), "global" if is_global else "batch", config, stage))
+    key = _hash(key, "output", recipe.output.model_dump(mode="json"))
+    plans.append(StepPlan(Step(len(plans), "output", key), "output", recipe.output))
+    return plans
+
+
+class Pipe:
+    """One run of one recipe in one run directory."""
+
+    def __init__(
+        self,
+        recipe: RecipeBase,
+        run_dir: str | os.PathLike,
+        *,
+        executor: Executor,
+        registry: StageRegistry = REGISTRY,
+        progress: StepProgress | None = None,
+        search: list[Path] | None = None,
+    ) -> None:
+        self.recipe, self.executor, self.registry = recipe, executor, registry
+        self.run = RunDir(run_dir)
+        self.progress = progress or StepProgress(enabled=False)
+        self.search = search
+        self.shards: list[ShardInfo] = []
+        self.shard_names: list[str] = []
+        self.step_stats: list[dict[str, Any]] = []
+        self.plans: list[StepPlan] = []
+
+    # -- the loop ------------------------------------------------------------------------------
+    def execute(self, *, mode: RunMode = "new") -> RunResult:
+        plans = self.plans = plan_steps(self.recipe, registry=self.registry)
+        self.run.prepare(mode=mode)
+        try:
+            write_text(dump_resolved(self.recipe), self.run.root / "recipe.yaml")
+            self.run.prune([p.step for p in plans])
+            started = time.perf_counter()
+            for plan in plans:
+                self.step_stats.append(self._run_step(plan))
+                self._write_manifest(plans, time.perf_counter() - started, complete=False)
+            manifest = self._write_manifest(plans, time.perf_counter() - started, complete=True)
+        finally:
+            self.run.unlock()
+        return RunResult(self.run.root, manifest, self.step_stats)
+
+    def _run_step(self, plan: StepPlan) -> dict[str, Any]:
+        step = plan.step
+        if self.run.adopt(step, search=self.search):
+            stats = read_json(self.run.stats(step))
+            stats["cached"] = True
+            self._load_shards_after(plan)
+            self.progress.cached(step, stats)
+            return stats
+        self.run.begin(step)
+        started = time.perf_counter()
+        extra: dict[str, Any] = {}
+        if plan.kind == "read":
+            markers = self._read(plan)
+        elif plan.kind == "output":
+            markers, extra = self._output(plan)
+            write_text(" ".join(extra.pop("artifacts")), self.run.stage(step) / ARTIFACTS)
+        else:
+            if plan.kind == "global":
+                extra = self._fit(plan)
+            markers = self._apply(plan)
+            if plan.kind == "global" and plan.stage.finalize is not None:
+                extra.update(self._finalize(plan))
+        stats = _aggregate(step, markers, time.perf_counter() - started)
+        stats.update(extra)
+        self.run.finish(step, stats)
+        self.progress.finished(step, stats)
+        return stats
+
+    # -- read ----------------------------------------------------------------------------------
+    def _read(self, plan: StepPlan) -> list[dict[str, Any]]:
+        shard_bytes = int(self.recipe.execution.shard_mb * MB)
+        pieces = plan_pieces(self.recipe.sources, shard_bytes=shard_bytes)
+        done = self.run.done_shards(plan.step)
+        todo = [
+            ReadTask(str(self.run.root), plan.step, p, self.recipe.source(p.source), shard_bytes)
+            for p in pieces
+            if p.name not in done
+        ]
+        total_bytes = sum(_piece_bytes(p) for p in pieces)
+        self.progress.start(
+            plan.step, total=len(pieces), completed=len(pieces) - len(todo), unit="pieces", size=total_bytes
+        )
+        for marker in self.executor.map_unordered(run_read, todo):
+            done[marker["piece"]] = marker
+            self.progress.advance(plan.step, marker)
+        markers = [done[p.name] for p in pieces]
+        self._set_shards(markers)
+        if not self.shards or sum(m["out"] for m in markers) == 0:
+            bad = sum(m["dropped"] for m in markers)
+            raise InputError(
+                f"no usable record in the input: {bad} records were all quarantined as bad input; "
+                f"see {self.run.rejected(plan.step)} (`curate inspect {self.run.root} --stage read --rejected`)"
+            )
+        return markers
+
+    def _set_shards(self, read_markers: list[dict[str, Any]]) -> None:
+        entries = [s for m in read_markers for s in m["shards"]]
+        self.shard_names = [s["shard"] for s in entries]
+        self.shards = [ShardInfo(i, s["source"], s["kind"]) for i, s in enumerate(entries)]
+
+    def _load_shards_after(self, plan: StepPlan) -> None:
+        if plan.kind == "read":
+            done = self.run.done_shards(plan.step)
+            self._set_shards([done[k] for k in sorted(done)])
+
+    # -- batch and global stages ---------------------------------------------------------------
+    def _shard_tasks(self, plan: StepPlan, state_path: str | None = None) -> list[ShardTask]:
+        prev = self._previous(plan)
+        return [
+            ShardTask(str(self.run.root), plan.step, prev, info, name, plan.stage, plan.config, state_path)
+            for info, name in zip(self.shards, self.shard_names, strict=True)
+        ]
+
+    def _previous(self, plan: StepPlan) -> Step:
+        return self.plans[plan.step.index - 1].step
+
+    def _apply(self, plan: StepPlan) -> list[dict[str, Any]]:
+        state_path = str(self.run.stage(plan.step) / STATE) if plan.kind == "global" else None
+        done = self.run.done_shards(plan.step)
+        tasks = [t for t in self._shard_tasks(plan, state_path) if t.name not in done]
+        self.progress.start(
+            plan.step, total=len(self.shards), completed=len(self.shards) - len(tasks), unit="shards"
+        )
+        for marker in self.executor.map_unordered(run_apply, tasks):
+            done[marker["shard"]] = marker
+            self.progress.advance(plan.step, marker)
+        return [done[name] for name in self.shard_names]
+
+    def _context(self, plan: StepPlan) -> StageContext:
+        kinds = {s.name: s.kind for s in self.recipe.sources}
+        return StageContext(
+            self.run.root, self.run.stage(plan.step), self.recipe.seed, kinds, tuple(self.shards)
+        )
+
+    def _fit(self, plan: StepPlan) -> dict[str, Any]:
+        stage: GlobalStage = plan.stage
+        directory = self.run.stage(plan.step)
+        state_path = directory / STATE
+        fit_stats_path = directory / "_fit_stats.json"
+        if state_path.exists() and fit_stats_path.exists():
+            return {"fit": read_json(fit_stats_path)}
+        partial_dir = directory / PARTIALS
+        tasks = [t for t in self._shard_tasks(plan) if not (partial_dir / f"{t.name}.pkl").exists()]
+        self.progress.start(
+            plan.step,
+            total=len(self.shards),
+            completed=len(self.shards) - len(tasks),
+            unit="shards",
+            phase="summarize",
+        )
+        for marker in self.executor.map_unordered(run_summarize, tasks):
+            self.progress.advance(plan.step, marker)
+        partials = _PartialList([partial_dir / f"{name}.pkl" for name in self.shard_names])
+        started = time.perf_counter()
+        self.progress.note(plan.step, "fit")
+        result = stage.fit(partials, plan.config, self._context(plan))
+        write_atomic(
+            state_path,
+            lambda tmp: tmp.write_bytes(pickle.dumps(result.state, protocol=pickle.HIGHEST_PROTOCOL)),
+        )
+        fit_stats = {**result.stats, "fit_seconds": time.perf_counter() - started}
+        write_json(fit_stats, fit_stats_path)
+        return {"fit": fit_stats}
+
+    def _finalize(self, plan: StepPlan) -> dict[str, Any]:
+        stage: GlobalStage = plan.stage
+        directory = self.run.stage(plan.step)
+        paths = [shard_file(directory, name) for name in self.shard_names]
+        from curate.exec.tasks import load_state
+
+        self.progress.note(plan.step, "finalize")
+        stats = stage.finalize(paths, plan.config, load_state(str(directory / STATE)), self._context(plan))
+        artifacts = stats.pop("artifacts", [])
+        if artifacts:
+            write_text(" ".join(artifacts), directory / ARTIFACTS)
+        return {"finalize": stats}
+
+    # -- output --------------------------------------------------------------------------------
+    def _output(self, plan: StepPlan) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        prev = self._previous(plan)
+        self.progress.start(plan.step, total=len(self.shards), completed=0, unit="shards")
+        markers, extra = write_output(
+            self.run,
+            plan.step,
+            prev,
+            self.shard_names,
+            self.shards,
+            self.recipe,
+            self.executor,
+            on_shard=lambda m: self.progress.advance(plan.step, m),
+            step_stats=self.step_stats,
+        )
+        return markers, extra
+
+    # -- manifest ------------------------------------------------------------------------------
+    def _write_manifest(self, plans: list[StepPlan], seconds: float, *, complete: bool) -> dict[str, Any]:
+        steps = self.step_stats
+        read = steps[0] if steps else None
+        final = steps[-1] if steps and steps[-1]["stage"] == "output" else None
+        rejected = sum(s["records"]["dropped"] for s in steps)
+        added = sum(s["records"]["added"] for s in steps)
+        records_in = read["records"]["in"] if read else 0
+        records_out = final["records"]["out"] if final else None
+        manifest = {
+            "name": self.recipe.name,
+            "complete": complete,
+            "curate_version": curate.__version__,
+            "versions": _versions(),
+            "python": platform.python_version(),
+            "seed": self.recipe.seed,
+            "seconds": seconds,
+            "keys": {p.step.dirname: p.step.key for p in plans},
+            "steps": steps,
+            "accounting": {
+                "records_in": records_in,
+                "records_out": records_out,
+                "rejected": rejected,
+                "added": added,
+                "balanced": None if records_out is None else records_in + added == records_out + rejected,
+            },
+        }
+        write_json(manifest, self.run.manifest)
+        return manifest
+
+
+class _PartialList(Sequence):
+    """Partials loaded lazily from disk, in shard order: fit can stream them."""
+
+    def __init__(self, paths: list[Path]) -> None:
+        self.paths = paths
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        with open(self.paths[i], "rb") as f:
+            return pickle.load(f)
+
+    def __iter__(self) -> Iterator[Any]:
+        for i in range(len(self)):
+            yield self[i]
+
+
+def _piece_bytes(piece: Piece) -> int:
+    total = 0
+    for span in piece.spans:
+        try:
+            end = span.end if span.end is not None else os.path.getsize(span.path)
+            total += end - span.start
+        except OSError:
+            pass
+    return total
+
+
+def _aggregate(step: Step, markers: list[dict[str, Any]], seconds: float) -> dict[str, Any]:
+    totals: Counter[str] = Counter()
+    reasons: Counter[str] = Counter()
+    counters: Counter[str] = Counter()
+    for marker in markers:
+        for k in ("in", "out", "dropped", "added"):
+            totals[k] += marker.get(k, 0)
+        reasons.update(marker.get("reasons", {}))
+        counters.update(marker.get("counters", {}))
+    work_seconds = sum(m.get("seconds", 0.0) for m in markers)
+    return {
+        "stage": step.name,
+        "index": step.index,
+        "dir": step.dirname,
+        "key": step.key,
+        "records": {k: int(totals[k]) for k in ("in", "out", "dropped", "added")},
+        "reasons": dict(reasons.most_common()),
+        "counters": dict(sorted(counters.items())),
+        "shards": len(markers),
+        "seconds": seconds,
+        "work_seconds": work_seconds,
+        "records_per_s": totals["in"] / seconds if seconds > 0 else None,
+        "cached": False,
+    }
+
+
+def _versions() -> dict[str, str | None]:
+    names = [
+        "polars",
+        "pyarrow",
+        "datasets",
+        "datasketch",
+        "fasttext-wheel",
+        "sentencepiece",
+        "torch",
+        "pydantic",
+        "numpy",
+    ]
+    found: dict[str, str | None] = {}
+    for name in names:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = None
+    return found
+
+
+def run_recipe(
+    recipe: RecipeBase,
+    *,
+    run_dir: str | os.PathLike | None = None,
+    mode: RunMode = "new",
+    workers: int | None = None,
+    executor: Executor | None = None,
+    registry: StageRegistry = REGISTRY,
+    progress: bool = False,
+    on_progress: Callable[..., None] | None = None,
+) -> RunResult:
+    """Run a validated recipe; the library entry point behind ``curate run``."""
+    run_dir = Path(run_dir) if run_dir is not None else Path("runs") / recipe.name
+    own_executor = executor is None
+    if executor is None:
+        executor = LocalExecutor(workers or recipe.execution.workers)
+    try:
+        pipe = Pipe(
+            recipe, run_dir, executor=executor, registry=registry, progress=StepProgress(enabled=progress)
+        )
+        with pipe.progress:
+            return pipe.execute(mode=mode)
+    finally:
+        if own_executor:
+            executor.close()
+
+
+def read_shard(run_dir: str | os.PathLike, dirname: str, *, rejected: bool = False) -> pl.LazyFrame:
+    """All shards of one step of a run, lazily (for inspect and tests)."""
+    base = Path(run_dir) / ("rejected" if rejected else "stages") / dirname
+    files = sorted(base.glob("part-*.parquet"))
+    if not files:
+        return pl.LazyFrame()
+    return pl.concat([pl.scan_parquet(f) for f in files], how="diagonal_relaxed")

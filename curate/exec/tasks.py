@@ -1,0 +1,180 @@
+"""Task functions run by executors on one piece or shard each.
+
+Each task reads its input shard, calls the stage, writes kept and dropped records atomically and
+then its completion marker (a JSON file with its counts). Tasks are plain picklable dataclasses
+and module-level functions so that a process pool or Ray can run them unchanged.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+import pickle
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from curate.errors import StageError
+from curate.exec.rundir import PARTIALS, RunDir, Step
+from curate.io.readers import Piece, read_piece
+from curate.io.writers import write_atomic, write_json, write_parquet
+from curate.recipe import Source
+from curate.records import REASON, text_view
+from curate.stages.base import BatchResult, BatchStage, GlobalStage, ShardInfo, StageConfig
+
+
+def shard_file(directory: Path, shard: str) -> Path:
+    return directory / f"part-{shard}.parquet"
+
+
+@dataclass(frozen=True)
+class ReadTask:
+    run_root: str
+    step: Step
+    piece: Piece
+    source: Source
+    shard_bytes: int
+
+
+@dataclass(frozen=True)
+class ShardTask:
+    run_root: str
+    step: Step
+    prev: Step
+    shard: ShardInfo
+    name: str
+    stage: BatchStage | GlobalStage
+    config: StageConfig
+    state_path: str | None = None
+
+
+def run_read(task: ReadTask) -> dict[str, Any]:
+    """Read one piece into one or more shards (``<piece>-<k>``), quarantining bad input."""
+    started = time.perf_counter()
+    run = RunDir(task.run_root)
+    out_dir, rej_dir = run.stage(task.step), run.rejected(task.step)
+    shards, reasons, counters = [], Counter(), Counter()
+    for k, chunk in enumerate(read_piece(task.piece, task.source, shard_bytes=task.shard_bytes)):
+        name = f"{task.piece.name}-{k:04d}"
+        write_parquet(chunk.records, shard_file(out_dir, name))
+        if chunk.bad.height:
+            write_parquet(chunk.bad, shard_file(rej_dir, name))
+        reasons.update(_reason_counts(chunk.bad))
+        counters.update(chunk.counters)
+        shards.append(
+            {"shard": name, "source": task.source.name, "kind": task.source.kind, "out": chunk.records.height}
+        )
+    out = sum(s["out"] for s in shards)
+    dropped = sum(reasons.values())
+    marker = {
+        "piece": task.piece.name,
+        "source": task.source.name,
+        "shards": shards,
+        "in": out + dropped,
+        "out": out,
+        "dropped": dropped,
+        "added": 0,
+        "reasons": dict(reasons),
+        "counters": dict(counters),
+        "seconds": time.perf_counter() - started,
+    }
+    write_json(marker, run.marker(task.step, task.piece.name))
+    return marker
+
+
+def run_summarize(task: ShardTask) -> dict[str, Any]:
+    """Global stage, pass 1: a small partial per shard, pickled next to the stage's shards."""
+    stage = task.stage
+    assert isinstance(stage, GlobalStage)
+    run = RunDir(task.run_root)
+    batch = pl.read_parquet(shard_file(run.stage(task.prev), task.name))
+    partial = stage.summarize(batch, task.config, task.shard)
+    path = run.stage(task.step) / PARTIALS / f"{task.name}.pkl"
+    write_atomic(path, lambda tmp: tmp.write_bytes(pickle.dumps(partial, protocol=pickle.HIGHEST_PROTOCOL)))
+    return {"shard": task.name}
+
+
+def run_apply(task: ShardTask) -> dict[str, Any]:
+    """Apply a batch stage (or a global stage with its state) to one shard; write kept, dropped, marker."""
+    started = time.perf_counter()
+    run = RunDir(task.run_root)
+    batch = pl.read_parquet(shard_file(run.stage(task.prev), task.name))
+    stage = task.stage
+    if isinstance(stage, GlobalStage):
+        result = stage.apply(batch, task.config, load_state(task.state_path), task.shard)
+    else:
+        result = stage.apply(batch, task.config)
+    _check(result, batch, task)
+    write_parquet(result.kept, shard_file(run.stage(task.step), task.name))
+    if result.dropped.height:
+        write_parquet(result.dropped, shard_file(run.rejected(task.step), task.name))
+    counters = dict(result.counters)
+    counters.update(_length_histogram(result.kept, "kept"))
+    counters.update(_length_histogram(result.dropped, "dropped"))
+    marker = {
+        "shard": task.name,
+        "source": task.shard.source,
+        "kind": task.shard.kind,
+        "in": batch.height,
+        "out": result.kept.height,
+        "dropped": result.dropped.height,
+        "added": result.kept.height + result.dropped.height - batch.height,
+        "reasons": _reason_counts(result.dropped),
+        "counters": counters,
+        "seconds": time.perf_counter() - started,
+        "bytes_in": batch.estimated_size(),
+    }
+    write_json(marker, run.marker(task.step, task.name))
+    return marker
+
+
+def _check(result: BatchResult, batch: pl.DataFrame, task: ShardTask) -> None:
+    """Hold every stage to the accounting rule: no record may vanish without a reason."""
+    where = f"stage {task.step.name!r} on shard {task.name}"
+    if result.kept.height + result.dropped.height < batch.height:
+        raise StageError(
+            f"{where}: {batch.height} records in, {result.kept.height} kept + {result.dropped.height} dropped; "
+            "a stage must account for every record"
+        )
+    if result.dropped.height and (
+        REASON not in result.dropped.columns or result.dropped[REASON].null_count()
+    ):
+        raise StageError(f"{where}: dropped records without a reason")
+
+
+def _reason_counts(dropped: pl.DataFrame) -> dict[str, int]:
+    if dropped.height == 0 or REASON not in dropped.columns:
+        return {}
+    counts = dropped.group_by(REASON).len().sort(REASON)
+    return dict(zip(counts[REASON].to_list(), counts["len"].to_list(), strict=True))
+
+
+def _length_histogram(frame: pl.DataFrame, label: str) -> dict[str, float]:
+    """Counts of text-view lengths in power-of-two character bins (``len.kept.<bin>``)."""
+    if frame.height == 0:
+        return {}
+    try:
+        lengths = text_view(frame).str.len_chars().fill_null(0)
+    except (ValueError, pl.exceptions.PolarsError):
+        return {}
+    bins = (lengths.cast(pl.Float64) + 1).log(2).floor().cast(pl.Int32)
+    counts = bins.value_counts()
+    return {f"len.{label}.{int(b)}": int(n) for b, n in counts.iter_rows() if not math.isnan(b)}
+
+
+@functools.lru_cache(maxsize=2)
+def _load_state_cached(path: str, mtime: float) -> Any:
+    with open(path, "rb") as f:
+        return pickle.load(f)
+
+
+def load_state(path: str | None) -> Any:
+    """A global stage's state, loaded once per worker process."""
+    if path is None:
+        return None
+    return _load_state_cached(path, os.path.getmtime(path))

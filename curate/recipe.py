@@ -1,0 +1,467 @@
+"""The recipe: sources, stages, output, execution — validated by pydantic, explained on error.
+
+A recipe is YAML read with ``yaml.safe_load`` and validated with ``Recipe.model_validate``. Stage
+entries are single-key mappings (``- dedupe: {threshold: 0.8}``) validated against the config
+model of the stage with that name in the registry, so an unknown key is reported at its full path
+(``stages[2].dedupe.treshold``) with its line in the file and the closest valid name.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import glob
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    create_model,
+    field_validator,
+    model_validator,
+)
+
+from curate.errors import RecipeError
+from curate.records import Kind
+from curate.stages import REGISTRY, StageRegistry
+
+ChatFormat = Literal["alpaca", "sharegpt", "messages", "prompt_response"]
+PreferenceFormat = Literal["preference", "hh", "ratings"]
+SourceFormat = Literal[
+    "text", "alpaca", "sharegpt", "messages", "prompt_response", "preference", "hh", "ratings"
+]
+SourceType = Literal["jsonl", "parquet", "hf_disk", "hf"]
+CHAT_FORMATS: tuple[str, ...] = ("alpaca", "sharegpt", "messages", "prompt_response")
+PREFERENCE_FORMATS: tuple[str, ...] = ("preference", "hh", "ratings")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+JSONL_SUFFIXES = (
+    ".jsonl",
+    ".json",
+    ".ndjson",
+    ".jsonl.gz",
+    ".json.gz",
+    ".ndjson.gz",
+    ".jsonl.zst",
+    ".json.zst",
+    ".ndjson.zst",
+)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Source(Strict):
+    """One input: files (or an HF dataset) of records of one kind."""
+
+    name: str = Field(description="Short name used in ids, stats and mix weights (letters, digits, _ . -).")
+    path: str | list[str] = Field(
+        description="Glob pattern(s) of input files, relative to the working directory; or an HF "
+        "`save_to_disk` directory (type hf_disk); or a dataset name/builder for `datasets.load_dataset` (type hf)."
+    )
+    type: SourceType | None = Field(
+        default=None,
+        description="Input type. Inferred when unset: .jsonl/.json/.ndjson (+ .gz/.zst) -> jsonl, .parquet -> "
+        "parquet, a directory holding dataset_info.json or state.json -> hf_disk.",
+    )
+    format: SourceFormat = Field(
+        default="text",
+        description="Record shape: text (a text field), chat shapes alpaca | sharegpt | messages | "
+        "prompt_response, or preference shapes preference | hh | ratings.",
+    )
+    text_field: str = Field(default="text", description="Field holding the text (format: text).")
+    id_field: str | None = Field(
+        default=None,
+        description="Field holding a record id. Unset: ids are derived from source, file and line "
+        "(`web/part-0.jsonl:17`), stable across runs.",
+    )
+    field: str | None = Field(
+        default=None,
+        description="Field holding the conversation for sharegpt/messages (default: conversations / messages).",
+    )
+    limit: int | None = Field(default=None, ge=1, description="Read at most this many records (quick runs).")
+    max_record_bytes: int = Field(
+        default=2_000_000,
+        ge=1,
+        description="Records larger than this (bytes of the JSON line or text) are quarantined as bad_input:too_large.",
+    )
+    hf_name: str | None = Field(
+        default=None, description="Config name for type hf (`load_dataset(path, name)`)."
+    )
+    split: str = Field(default="train", description="Split to read for type hf / hf_disk DatasetDict.")
+    data_files: str | list[str] | None = Field(
+        default=None,
+        description="data_files for type hf with a builder such as json/parquet/csv (local files only).",
+    )
+    ratings_pairs: Literal["best_worst", "all"] = Field(
+        default="best_worst",
+        description="format ratings: make one pair (best vs worst) or every pair whose scores differ by more than ratings_margin.",
+    )
+    ratings_margin: float = Field(
+        default=0.0, ge=0, description="format ratings: minimum score difference of a pair."
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_simple(cls, value: str) -> str:
+        if not _NAME.match(value):
+            raise ValueError(f"source name {value!r} must be letters, digits, '_', '.' or '-' (e.g. web_en)")
+        return value
+
+    @property
+    def kind(self) -> Kind:
+        if self.format in CHAT_FORMATS:
+            return "chat"
+        if self.format in PREFERENCE_FORMATS:
+            return "preference"
+        return "text"
+
+    @property
+    def patterns(self) -> list[str]:
+        return [self.path] if isinstance(self.path, str) else list(self.path)
+
+    def resolved_type(self) -> SourceType:
+        if self.type is not None:
+            return self.type
+        first = self.patterns[0]
+        candidate = Path(first)
+        if candidate.is_dir() and any(
+            (candidate / n).exists() for n in ("dataset_info.json", "state.json", "dataset_dict.json")
+        ):
+            return "hf_disk"
+        lowered = first.lower()
+        if lowered.endswith(".parquet"):
+            return "parquet"
+        if lowered.endswith(JSONL_SUFFIXES) or lowered.endswith("*"):
+            return "jsonl"
+        raise RecipeError(
+            f"source {self.name!r}: cannot tell the input type of {first!r}; "
+            "set `type:` to one of jsonl, parquet, hf_disk, hf"
+        )
+
+
+class Output(Strict):
+    """How the final dataset is written to RUN_DIR/output/."""
+
+    format: Literal["parquet", "jsonl", "both"] = Field(
+        default="parquet", description="Parquet (zstd) shards, JSONL shards, or both."
+    )
+    compression_level: int = Field(default=3, ge=1, le=22, description="zstd level for Parquet output.")
+
+
+class Execution(Strict):
+    """Where and how shards run. The output bytes do not depend on these settings (but for shard_mb)."""
+
+    executor: Literal["local", "ray"] = Field(
+        default="local", description="local processes, or a Ray cluster."
+    )
+    workers: int | None = Field(
+        default=None, ge=1, description="Parallel worker processes (default: CPU count)."
+    )
+    shard_mb: float = Field(
+        default=32.0,
+        gt=0,
+        description="Target size of a shard of input, in MB. Plain JSONL files are split at line breaks to this "
+        "size; readers flush a shard when it reaches it. Changing it changes shard boundaries (and ids' order).",
+    )
+
+
+def _stage_tag(value: Any) -> str | None:
+    if isinstance(value, dict) and len(value) == 1:
+        return str(next(iter(value)))
+    if isinstance(value, BaseModel):
+        return next(iter(type(value).model_fields))
+    return None
+
+
+def _entry_model(name: str, config: type[BaseModel]) -> type[BaseModel]:
+    def none_means_defaults(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get(name, 0) is None:
+            return {name: {}}
+        return data
+
+    return create_model(
+        f"{name}_stage",
+        __config__=ConfigDict(extra="forbid", frozen=True),
+        __validators__={
+            "_none_means_defaults": model_validator(mode="before")(classmethod(none_means_defaults))
+        },
+        **{name: (config, Field(default_factory=config))},
+    )
+
+
+def stage_union(registry: StageRegistry) -> Any:
+    """The pydantic type of one stage entry: a union tagged by the entry's single key."""
+    if not registry:
+        raise RecipeError("no stages are registered")
+    members = tuple(Annotated[_entry_model(n, s.config), Tag(n)] for n, s in registry.items())
+    return Annotated[
+        Union[members],  # noqa: UP007 - a runtime-built union needs the subscription form
+        Discriminator(
+            _stage_tag,
+            custom_error_type="unknown_stage",
+            custom_error_message="not a known stage",
+        ),
+    ]
+
+
+class RecipeBase(Strict):
+    name: str = Field(description="Run name; the run directory defaults to runs/<name>.")
+    description: str | None = Field(default=None, description="Free text shown in the run card.")
+    seed: int = Field(default=0, description="Seed for every random choice (sampling, MinHash, training).")
+    sources: list[Source] = Field(min_length=1, description="Inputs, each with a name.")
+    output: Output = Field(default_factory=Output, description="How the final dataset is written.")
+    execution: Execution = Field(default_factory=Execution, description="Executor, workers, shard size.")
+
+    @field_validator("name")
+    @classmethod
+    def _run_name_is_simple(cls, value: str) -> str:
+        if not _NAME.match(value):
+            raise ValueError(f"recipe name {value!r} must be letters, digits, '_', '.' or '-'")
+        return value
+
+    @field_validator("sources")
+    @classmethod
+    def _source_names_unique(cls, sources: list[Source]) -> list[Source]:
+        seen: set[str] = set()
+        for source in sources:
+            if source.name in seen:
+                raise ValueError(f"two sources are named {source.name!r}; give each a distinct name")
+            seen.add(source.name)
+        return sources
+
+    def stage_list(self) -> list[tuple[str, BaseModel]]:
+        """(stage name, config) pairs in recipe order."""
+        pairs = []
+        for entry in self.stages:  # type: ignore[attr-defined]
+            (name,) = type(entry).model_fields
+            pairs.append((name, getattr(entry, name)))
+        return pairs
+
+    def source(self, name: str) -> Source:
+        return next(s for s in self.sources if s.name == name)
+
+
+@functools.lru_cache(maxsize=8)
+def _recipe_model(names: tuple[str, ...], registry_id: int) -> type[RecipeBase]:
+    registry = _REGISTRIES[registry_id]
+    return create_model(
+        "Recipe",
+        __base__=RecipeBase,
+        stages=(
+            list[stage_union(registry)],
+            Field(default_factory=list, description="Stages, run in order."),
+        ),
+    )
+
+
+_REGISTRIES: dict[int, StageRegistry] = {}
+
+
+def recipe_model(registry: StageRegistry = REGISTRY) -> type[RecipeBase]:
+    """The Recipe model for a stage registry (the default registry unless testing)."""
+    _REGISTRIES[id(registry)] = registry
+    return _recipe_model(tuple(registry), id(registry))
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading and explaining errors
+
+
+def load_recipe(
+    path: str | Path, *, registry: StageRegistry = REGISTRY, check_inputs: bool = True
+) -> RecipeBase:
+    """Read, validate and (optionally) check the inputs of a recipe file; raise RecipeError with
+    every problem, each with its path in the recipe and its line."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RecipeError(f"recipe file {str(path)!r} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RecipeError(f"cannot read recipe {str(path)!r}: {exc}") from None
+    recipe = parse_recipe(text, source_name=str(path), registry=registry)
+    if check_inputs:
+        check_sources_exist(recipe.sources)
+    return recipe
+
+
+def parse_recipe(
+    text: str, *, source_name: str = "<recipe>", registry: StageRegistry = REGISTRY
+) -> RecipeBase:
+    try:
+        data = yaml.safe_load(text)
+        root = yaml.compose(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise RecipeError(f"{source_name}: not valid YAML{where}: {problem}") from None
+    if not isinstance(data, dict):
+        raise RecipeError(
+            f"{source_name}: a recipe is a YAML mapping with name, sources and stages; got {type(data).__name__}"
+        )
+    model = recipe_model(registry)
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        explained = sorted((_explain(err, root, model, registry) for err in exc.errors()), key=lambda e: e[0])
+        lines = [text for _, text in explained]
+        noun = "problem" if len(lines) == 1 else "problems"
+        raise RecipeError(
+            f"{source_name}: {len(lines)} {noun}:\n" + "\n".join(f"  - {line}" for line in lines)
+        ) from None
+
+
+def check_sources_exist(sources: Sequence[Source]) -> None:
+    """Every local pattern must match something, before any work starts."""
+    problems = []
+    for source in sources:
+        kind = source.resolved_type()
+        if kind == "hf":
+            continue
+        for pattern in source.patterns:
+            if kind == "hf_disk":
+                if not Path(pattern).is_dir():
+                    problems.append(
+                        f"sources.{source.name}: {pattern!r} is not a directory saved with datasets' save_to_disk"
+                    )
+            elif not glob.glob(pattern, recursive=True):
+                problems.append(f"sources.{source.name}: path pattern {pattern!r} matched no file")
+    if problems:
+        raise RecipeError("missing input:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+def _display_loc(loc: tuple[Any, ...]) -> tuple[list[Any], str]:
+    """Drop the union tag pydantic inserts after a stage index; render as stages[2].dedupe.x."""
+    parts: list[Any] = []
+    i = 0
+    while i < len(loc):
+        item = loc[i]
+        parts.append(item)
+        if parts[:1] == ["stages"] and len(parts) == 2 and i + 2 < len(loc) and loc[i + 1] == loc[i + 2]:
+            i += 1  # skip the tag, keep the field of the same name
+        i += 1
+    text = ""
+    for item in parts:
+        text += f"[{item}]" if isinstance(item, int) else (f".{item}" if text else str(item))
+    return parts, text
+
+
+def _yaml_line(root: yaml.Node | None, parts: list[Any]) -> int | None:
+    node, line = root, None
+    for item in parts:
+        if node is None:
+            break
+        line = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            match = [(k, v) for k, v in node.value if getattr(k, "value", None) == str(item)]
+            if not match:
+                return line
+            key, node = match[0]
+            line = key.start_mark.line + 1
+        elif isinstance(node, yaml.SequenceNode) and isinstance(item, int) and item < len(node.value):
+            node = node.value[item]
+        else:
+            return line
+    return node.start_mark.line + 1 if node is not None else line
+
+
+def _model_at(model: type[BaseModel], parts: list[Any], registry: StageRegistry) -> type[BaseModel] | None:
+    """The pydantic model whose field the last element of ``parts`` names (for 'did you mean')."""
+    current: Any = model
+    for i, item in enumerate(parts[:-1]):
+        if parts[:1] == ["stages"] and i == 1:
+            continue
+        if parts[:1] == ["stages"] and i == 2:
+            current = registry[item].config if item in registry else None
+            continue
+        if isinstance(item, int):
+            continue  # an item of a list: same model
+        current = _unwrap(current, item)
+        if current is None:
+            return None
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _unwrap(annotation: Any, item: Any) -> Any:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        field = annotation.model_fields.get(str(item))
+        return _model_in(field.annotation) if field else None
+    return None
+
+
+def _model_in(annotation: Any) -> Any:
+    """The BaseModel inside an annotation such as `X | None`, `list[X]`, `dict[str, X]`."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()) or ():
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _explain(
+    err: dict[str, Any], root: yaml.Node | None, model: type[BaseModel], registry: StageRegistry
+) -> tuple[int, str]:
+    """(line, message) for one pydantic error."""
+    parts, where = _display_loc(tuple(err["loc"]))
+    line = _yaml_line(root, parts)
+    return line or 0, _describe(err, parts, where, line, model, registry)
+
+
+def _describe(
+    err: dict[str, Any],
+    parts: list[Any],
+    where: str,
+    line: int | None,
+    model: type[BaseModel],
+    registry: StageRegistry,
+) -> str:
+    at = f"{where or '(top level)'}" + (f" (line {line})" if line else "")
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        parent = _model_at(model, parts, registry)
+        options = list(parent.model_fields) if parent else []
+        return f"{at}: unknown key {parts[-1]!r}" + _suggest(str(parts[-1]), options)
+    if kind == "unknown_stage":
+        value = err.get("input")
+        given = _stage_tag(value) if isinstance(value, dict) else None
+        names = sorted(registry)
+        if given is None:
+            return f"{at}: a stage entry is a mapping with one key, the stage name, e.g. `- dedupe: {{}}`; got {value!r}"
+        return f"{at}: unknown stage {given!r}" + _suggest(given, names) + f" (stages: {', '.join(names)})"
+    if kind == "missing":
+        return f"{at}: required key missing"
+    message = err["msg"].removeprefix("Value error, ")
+    shown = err.get("input")
+    if kind.startswith(("literal", "enum")) and isinstance(shown, str):
+        expected = err.get("ctx", {}).get("expected", "")
+        options = re.findall(r"'([^']+)'", expected)
+        return f"{at}: {message}; got {shown!r}" + _suggest(shown, options)
+    if shown is not None and not isinstance(shown, (dict, list)):
+        return f"{at}: {message}; got {shown!r}"
+    return f"{at}: {message}"
+
+
+def _suggest(given: str, options: Sequence[str]) -> str:
+    close = difflib.get_close_matches(given, list(options), n=1, cutoff=0.6)
+    if close:
+        return f" — did you mean {close[0]!r}?"
+    return f" (expected one of: {', '.join(options)})" if options else ""
+
+
+def dump_resolved(recipe: RecipeBase) -> str:
+    """The recipe with every default filled in, as YAML (written to the run directory)."""
+    data = recipe.model_dump(mode="json")
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
