@@ -305,6 +305,9 @@ def parse_recipe(
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
+        context, context_mark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+        if context and context_mark is not None:
+            problem += f" ({context} that starts on line {context_mark.line + 1})"
         raise RecipeError(f"{source_name}: not valid YAML{where}: {problem}") from None
     if not isinstance(data, dict):
         raise RecipeError(

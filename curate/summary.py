@@ -1,0 +1,53 @@
+"""The end-of-run summary: one table, per step, of what went in, what came out and why."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+
+
+def _top_reasons(reasons: dict[str, int], n: int = 3) -> str:
+    items = sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
+    text = ", ".join(f"{name} {count:,}" for name, count in items)
+    return text + (" …" if len(reasons) > n else "")
+
+
+def summary_table(manifest: dict[str, Any]) -> Table:
+    table = Table(title=f"curate run: {manifest['name']}", title_justify="left")
+    for column, justify in [
+        ("step", "left"),
+        ("in", "right"),
+        ("out", "right"),
+        ("kept %", "right"),
+        ("top reasons", "left"),
+        ("seconds", "right"),
+        ("records/s", "right"),
+    ]:
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for step in manifest["steps"]:
+        r = step["records"]
+        kept = f"{100 * r['out'] / r['in']:.1f}" if r["in"] else "-"
+        rate = step.get("records_per_s")
+        table.add_row(
+            step["dir"],
+            f"{r['in']:,}",
+            f"{r['out']:,}",
+            kept,
+            _top_reasons(step.get("reasons", {})),
+            "cached" if step.get("cached") else f"{step['seconds']:.1f}",
+            "-" if step.get("cached") or not rate else f"{rate:,.0f}",
+        )
+    return table
+
+
+def accounting_line(manifest: dict[str, Any]) -> str:
+    a = manifest["accounting"]
+    if a.get("records_out") is None:
+        return "run incomplete"
+    check = "balanced" if a["balanced"] else "NOT BALANCED"
+    added = f" + {a['added']:,} added by sampling" if a["added"] else ""
+    return (
+        f"{a['records_in']:,} records read{added} = {a['records_out']:,} in output + "
+        f"{a['rejected']:,} rejected ({check})"
+    )
