@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 from typing import Any, Protocol
 
@@ -51,6 +52,14 @@ class LocalExecutor:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
                     yield future.result()
+        except BrokenProcessPool:
+            self._pool = None
+            from curate.errors import StageError
+
+            raise StageError(
+                "a worker process died (killed, or out of memory?); finished shards are kept: "
+                "rerun with --resume to continue, with fewer --workers or a smaller execution.shard_mb if memory is short"
+            ) from None
         finally:
             for future in pending:
                 future.cancel()

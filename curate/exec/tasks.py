@@ -13,13 +13,14 @@ import os
 import pickle
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from curate.errors import StageError
+from curate.errors import CurateError, StageError
 from curate.exec.rundir import PARTIALS, RunDir, Step
 from curate.io.readers import Piece, read_piece
 from curate.io.writers import write_atomic, write_json, write_parquet
@@ -53,6 +54,27 @@ class ShardTask:
     state_path: str | None = None
 
 
+def _explained(where: Callable[[Any], str]) -> Callable[[Callable[[Any], Any]], Callable[[Any], Any]]:
+    """Let CurateErrors through; turn any other exception into a StageError naming step and shard."""
+
+    def decorate(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        @functools.wraps(fn)
+        def wrapper(task: Any) -> Any:
+            try:
+                return fn(task)
+            except CurateError:
+                raise
+            except Exception as exc:
+                raise StageError(f"{where(task)} failed: {type(exc).__name__}: {exc}") from exc
+
+        return wrapper
+
+    return decorate
+
+
+@_explained(
+    lambda t: f"reading {t.source.name} piece {t.piece.name} ({', '.join(s.rel for s in t.piece.spans[:3])})"
+)
 def run_read(task: ReadTask) -> dict[str, Any]:
     """Read one piece into one or more shards (``<piece>-<k>``), quarantining bad input."""
     started = time.perf_counter()
@@ -87,6 +109,7 @@ def run_read(task: ReadTask) -> dict[str, Any]:
     return marker
 
 
+@_explained(lambda t: f"stage {t.step.dirname} (summarize) on shard {t.name} of source {t.shard.source}")
 def run_summarize(task: ShardTask) -> dict[str, Any]:
     """Global stage, pass 1: a small partial per shard, pickled next to the stage's shards."""
     stage = task.stage
@@ -99,6 +122,7 @@ def run_summarize(task: ShardTask) -> dict[str, Any]:
     return {"shard": task.name}
 
 
+@_explained(lambda t: f"stage {t.step.dirname} on shard {t.name} of source {t.shard.source}")
 def run_apply(task: ShardTask) -> dict[str, Any]:
     """Apply a batch stage (or a global stage with its state) to one shard; write kept, dropped, marker."""
     started = time.perf_counter()
