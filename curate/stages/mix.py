@@ -74,6 +74,7 @@ ESTIMATE_RULE = (
     f"estimate: ceil(non-CJK UTF-8 bytes / {BYTES_PER_TOKEN}) + {TOKENS_PER_CJK_CHAR} per CJK character"
 )
 _EPS = 1e-9
+_ENCODE_CHUNK = 1024
 
 
 class MixTarget(StageConfig):
@@ -252,11 +253,18 @@ def record_tokens(batch: pl.DataFrame, *, tokenizer: str | None = None) -> np.nd
     """Tokens of every record's text view (int64): real with a sentencepiece model, else estimated."""
     texts = text_view(batch)
     if tokenizer is None:
-        return texts.to_frame().select(estimate_tokens_expr(pl.col(texts.name))).to_series().to_numpy()
+        # lazy, so that the CJK count the expression uses twice is computed once
+        estimate = texts.to_frame().lazy().select(estimate_tokens_expr(pl.col(texts.name)))
+        return estimate.collect().to_series().to_numpy()
     processor = _load_sentencepiece(tokenizer)
-    # One thread: the executor already runs one shard per core.
-    ids = processor.encode(texts.fill_null("").to_list(), num_threads=1)
-    return np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
+    lengths = np.zeros(len(texts), np.int64)
+    # In chunks, so that a shard's token ids never exist all at once; one thread, as the
+    # executor already runs one shard per core.
+    for start in range(0, len(texts), _ENCODE_CHUNK):
+        chunk = texts.slice(start, _ENCODE_CHUNK).fill_null("").to_list()
+        ids = processor.encode(chunk, num_threads=1)
+        lengths[start : start + len(ids)] = [len(piece_ids) for piece_ids in ids]
+    return lengths
 
 
 def id_hashes(ids: pl.Series, *, seed: int) -> np.ndarray:
