@@ -63,12 +63,12 @@ BUCKET_LEVELS = 32
 BUCKETS = 1 + BUCKET_LEVELS * BUCKET_STEPS
 
 BYTES_PER_TOKEN = 4
-"""Estimate for non-CJK text: ~4 UTF-8 bytes per token (the usual rule of thumb for BPE
-vocabularies on English; Latin-script languages come out close, Cyrillic/Greek at ~2 chars per token)."""
+"""Estimate for non-CJK text: ~4 UTF-8 bytes per token, the usual rule of thumb for English with
+BPE vocabularies of tens of thousands of pieces (small vocabularies give more tokens)."""
 TOKENS_PER_CJK_CHAR = 1
-"""Estimate for Han/Hiragana/Katakana: one token per character (GPT-4's cl100k and 32k-vocab
-sentencepiece models give about 0.7-1.3 per character on Chinese and Japanese). Counting these 3-byte
-characters as bytes/4 would undercount them by 4/3, and chars/4 by 4x."""
+"""Estimate for Han/Hiragana/Katakana: about one token per character with multilingual BPE
+vocabularies (more with English-centred ones, fewer with large CJK-aware ones). Counting these
+3-byte characters as bytes/4 would give 0.75 per character, and chars/4 a quarter."""
 
 ESTIMATE_RULE = (
     f"estimate: ceil(non-CJK UTF-8 bytes / {BYTES_PER_TOKEN}) + {TOKENS_PER_CJK_CHAR} per CJK character"
@@ -127,6 +127,8 @@ class SourceLimits(StageConfig):
 
 
 class MixConfig(StageConfig):
+    """Options of the mix stage (recipe: ``- mix: {weights: {...}, target: {tokens: N}, max_epochs: 3}``)."""
+
     weights: dict[str, float] | None = Field(
         None,
         description=(
@@ -179,6 +181,7 @@ class MixConfig(StageConfig):
     seed: int = Field(
         0,
         ge=0,
+        lt=2**64,
         description=(
             "Seed of the record hash that picks partial epochs. Independent of the run seed, so "
             "changing the training seed keeps the data."
@@ -306,7 +309,6 @@ class MixPartial:
     """
 
     source: str
-    kind: str
     records: int
     tokens: int
     buckets: np.ndarray
@@ -324,7 +326,6 @@ def summarize(batch: pl.DataFrame, cfg: MixConfig, shard: ShardInfo) -> MixParti
     np.add.at(bucket_tokens, slot, tokens)
     return MixPartial(
         source=shard.source,
-        kind=shard.kind,
         records=batch.height,
         tokens=int(tokens.sum()),
         buckets=used.astype(np.uint16),
@@ -487,6 +488,8 @@ def _plan_amounts(cfg: MixConfig, sources: Sequence[_Source], shares: np.ndarray
     names = [s.name for s in sources]
     lower, upper = _bounds(cfg, names)
     unit = cfg.unit
+    if shares.sum() <= 0 and not cfg.allow_shortfall:  # only when weighting by size and all are empty
+        raise StageError(f"mix: every source is empty ({names}): nothing is left to mix")
     if cfg.target is None:
         sizes = np.array([s.size(unit) for s in sources], dtype=np.float64)
         empty = [n for n, share, size in zip(names, shares, sizes, strict=True) if share > 0 and size == 0]

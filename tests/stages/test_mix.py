@@ -274,6 +274,12 @@ def test_empty_source_with_a_share_is_reported():
     assert kept.height > 0
 
 
+def test_all_sources_empty_is_an_error():
+    empty = {"web": SOURCES["web"].clear(), "chat": SOURCES["chat"].clear()}
+    with pytest.raises(StageError, match="every source is empty"):
+        run_mix(empty, mix.MixConfig(target={"records": 10}))
+
+
 # --- per-source min / max ---------------------------------------------------------------------
 
 
@@ -315,6 +321,30 @@ def test_bounds_that_cannot_meet_the_target_are_errors():
     cfg = mix.MixConfig(weights=weights, target={"records": 2_000}, per_source=limits, allow_shortfall=True)
     _, kept, _ = run_mix(SOURCES, cfg)
     assert abs(kept.height - 200) <= 2 * bucket_bound(SOURCES["web"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    shares=st.lists(st.floats(min_value=0.0, max_value=1.0), min_size=1, max_size=5),
+    bounds=st.lists(st.tuples(st.integers(0, 500), st.integers(0, 1000) | st.none()), min_size=5, max_size=5),
+    target=st.integers(min_value=1, max_value=3000),
+)
+def test_allocate_meets_the_target_within_the_bounds(shares, bounds, target):
+    shares = np.array(shares)
+    n = len(shares)
+    lower = np.array([float(lo) for lo, _ in bounds[:n]])
+    upper = np.array([np.inf if hi is None else float(max(lo, hi)) for lo, hi in bounds[:n]])
+    reachable = np.where(shares > 0, upper, lower).sum()
+    if shares.sum() == 0 or lower.sum() > target or reachable < target:
+        return
+    amounts = mix.allocate(shares / shares.sum(), float(target), lower, upper)
+    assert amounts.sum() == pytest.approx(target, rel=1e-9)
+    assert (amounts >= lower - 1e-9).all() and (amounts <= upper + 1e-9).all()
+    # sources inside their bounds get amounts proportional to their shares
+    free = (amounts > lower + 1e-6) & (amounts < upper - 1e-6) & (shares > 0)
+    if free.sum() >= 2:
+        ratios = amounts[free] / shares[free]
+        assert ratios.max() == pytest.approx(ratios.min(), rel=1e-6)
 
 
 # --- temperature ------------------------------------------------------------------------------
