@@ -43,6 +43,8 @@ SOURCES = [
     ("code", "text", 0.15, 60),
     ("chat", "chat", 0.05, 80),
 ]
+NON_ASCII_SHARE = 0.4
+CORPUS_VERSION = 2
 WEIGHTS = {"web": 0.45, "books": 0.2, "zh": 0.15, "code": 0.1, "chat": 0.1}
 
 
@@ -51,7 +53,12 @@ def _words(rng: np.random.Generator, n: int, mean: int) -> list[str]:
     lengths = np.maximum(1, rng.lognormal(np.log(mean), 0.6, n).astype(np.int64))
     words = vocab[rng.zipf(1.3, int(lengths.sum())) % len(vocab)]
     ends = np.cumsum(lengths)
-    return [" ".join(words[e - k : e]) for e, k in zip(ends, lengths, strict=True)]
+    texts = [" ".join(words[e - k : e]) for e, k in zip(ends, lengths, strict=True)]
+    # Like English web text, ~40% of documents have a non-ASCII character (accents, curly quotes).
+    accents = np.flatnonzero(rng.random(n) < NON_ASCII_SHARE)
+    for i, mark in zip(accents, rng.choice(["café", "it’s", "naïve", "“quoted”"], len(accents)), strict=True):
+        texts[i] = f"{texts[i]} {mark}"
+    return texts
 
 
 def _chinese(rng: np.random.Generator, n: int, mean: int) -> list[str]:
@@ -82,7 +89,7 @@ def _frame(name: str, kind: str, texts: list[str], first: int, shard: int) -> pl
 
 def build_corpus(directory: Path, records: int, seed: int) -> list[dict]:
     """Write the shards (once) and return their list: path, source, kind, rows."""
-    manifest = directory / "shards.json"
+    manifest = directory / f"shards-v{CORPUS_VERSION}.json"
     if manifest.exists():
         shards = json.loads(manifest.read_text())
         if sum(s["rows"] for s in shards) == records:
@@ -176,7 +183,7 @@ def run_mix(shards: list[dict], out: Path, cfg: mix.MixConfig) -> dict:
 
 
 def _child(args: argparse.Namespace) -> None:
-    shards = json.loads((args.dir / "shards.json").read_text())
+    shards = json.loads((args.dir / f"shards-v{CORPUS_VERSION}.json").read_text())
     out = args.dir / f"out-{args.phase}"
     out.mkdir(exist_ok=True)
     if args.phase == "io":

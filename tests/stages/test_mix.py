@@ -533,8 +533,7 @@ def test_chat_records_count_tokens_over_all_turns_and_repeat_whole():
     ],
 )
 def test_token_estimate_rule(text, tokens):
-    frame = pl.DataFrame({"text": [text]})
-    assert frame.select(mix.estimate_tokens_expr(pl.col("text"))).item() == tokens
+    assert mix.estimate_tokens(pl.Series([text])).tolist() == [tokens]
 
 
 def test_token_estimate_is_fair_to_chinese():
@@ -543,11 +542,21 @@ def test_token_estimate_is_fair_to_chinese():
         "the sun came out and we walked to the park by the river."
     )
     chinese = "今天早上天气很冷，所以我们待在家里看书。下午太阳出来了，我们走到河边的公园。"
-    frame = pl.DataFrame({"text": [english, chinese]})
-    en, zh = frame.select(mix.estimate_tokens_expr(pl.col("text"))).to_series().to_list()
+    en, zh = mix.estimate_tokens(pl.Series([english, chinese])).tolist()
     # Real tokenizers spend about as many or more tokens on the Chinese; bytes/4 would give 0.74x
     # here and chars/4 0.25x.
     assert 0.85 <= zh / en <= 1.5
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(alphabet=st.sampled_from("ab é’中文カなa\n"), max_size=30) | st.none(), max_size=20))
+def test_token_estimate_matches_its_rule_on_any_mix_of_scripts(texts):
+    expected = []
+    for text in texts:
+        text = text or ""
+        cjk = sum(1 for c in text if c in "中文カな")
+        expected.append(-(-(len(text.encode()) - 3 * cjk) // 4) + cjk)
+    assert mix.estimate_tokens(pl.Series(texts, dtype=pl.String)).tolist() == expected
 
 
 @pytest.fixture(scope="module")
