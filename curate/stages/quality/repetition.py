@@ -1,0 +1,209 @@
+"""Gopher's repetition rules (Rae et al. 2021, appendix A, Table A1), vectorised over a whole batch.
+
+Rules, in the order they name a drop:
+
+===========================  ===================================================================
+gopher_dup_line_frac         share of non-blank lines that repeat an earlier line
+gopher_dup_para_frac         share of paragraphs that repeat an earlier paragraph
+gopher_dup_line_char_frac    characters in repeated lines / characters of the document
+gopher_dup_para_char_frac    characters in repeated paragraphs / characters of the document
+gopher_top_{n}gram           characters in the most frequent n-gram (n = 2, 3, 4) / characters
+gopher_dup_{n}gram           characters covered by repeats of earlier n-grams (n = 5..10) / characters
+===========================  ===================================================================
+
+N-grams are over curate.text words, so Chinese and Japanese get character n-grams. An n-gram's
+characters are its words' characters (no separators: a CJK n-gram has none, and counting spaces
+would inflate spaced scripts only). The most frequent n-gram counts only when it occurs twice or
+more; ties go to the longest. Repeated n-grams cover word positions, and each covered character
+counts once (datatrove's greedy scan counts the same repeats, skipping over some overlaps).
+
+No Python loop per document: all words of the batch are hashed at once (polars), n-gram hashes
+are built by a rolling polynomial over the word hashes (numpy, uint64), and repeats are found by
+hash over the whole batch, keyed by document (polars group-by / first-occurrence).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import polars as pl
+
+from curate.stages.quality.config import GopherRepetitionConfig
+from curate.stages.quality.units import (
+    DOC_COL,
+    TEXT_COL,
+    duplicate_stats,
+    first_reason,
+    line_table,
+    paragraph_table,
+    safe_ratio,
+)
+from curate.text import WORD_PATTERN
+
+_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)  # odd 64-bit constant (golden ratio), the rolling base
+_DOC_SALT = np.uint64(0xD6E8FEB86659FD93)  # spreads document numbers over the key space
+_HASH_SEED = 0x5EED
+
+
+def line_rules(cfg: GopherRepetitionConfig) -> pl.Expr:
+    """Reasons of the line and paragraph rules, as an expression over the frame from :func:`line_metrics`."""
+    chars = pl.col("chars")
+
+    def rule(threshold: float | None, value: pl.Expr) -> pl.Expr | None:
+        return None if threshold is None else value > threshold
+
+    return first_reason(
+        [
+            (
+                "gopher_dup_line_frac",
+                rule(cfg.dup_line_frac, safe_ratio(pl.col("dup_lines"), pl.col("lines"))),
+            ),
+            (
+                "gopher_dup_para_frac",
+                rule(cfg.dup_para_frac, safe_ratio(pl.col("dup_paras"), pl.col("paras"))),
+            ),
+            (
+                "gopher_dup_line_char_frac",
+                rule(cfg.dup_line_char_frac, safe_ratio(pl.col("dup_line_chars"), chars)),
+            ),
+            (
+                "gopher_dup_para_char_frac",
+                rule(cfg.dup_para_char_frac, safe_ratio(pl.col("dup_para_chars"), chars)),
+            ),
+        ]
+    )
+
+
+def line_metrics(text: pl.Series) -> pl.DataFrame:
+    """Per document: lines, repeated lines and their characters; the same for paragraphs; characters."""
+    n = len(text)
+    lines = duplicate_stats(line_table(text), n)
+    paras = duplicate_stats(paragraph_table(text), n)
+    return pl.DataFrame(
+        {
+            "lines": lines["items"],
+            "dup_lines": lines["dup_items"],
+            "dup_line_chars": lines["dup_chars"],
+            "paras": paras["items"],
+            "dup_paras": paras["dup_items"],
+            "dup_para_chars": paras["dup_chars"],
+            "chars": text.fill_null("").str.len_chars(),
+        }
+    )
+
+
+class BatchWords:
+    """All words of a batch as parallel arrays: document number, word hash, word length."""
+
+    def __init__(self, text: pl.Series) -> None:
+        words = (
+            pl.DataFrame({"w": text.fill_null("")})
+            .with_row_index(DOC_COL)
+            .select(DOC_COL, pl.col("w").str.extract_all(WORD_PATTERN))
+            .explode("w")
+            .drop_nulls("w")
+        )
+        self.n_docs = len(text)
+        self.doc = words[DOC_COL].to_numpy().astype(np.int64)
+        self.hash = words["w"].hash(seed=_HASH_SEED).to_numpy()
+        self.length = words["w"].str.len_chars().to_numpy().astype(np.int64)
+        self.cum_length = np.concatenate([[0], np.cumsum(self.length)])
+
+    def __len__(self) -> int:
+        return len(self.doc)
+
+    def ngrams(self, sizes: set[int]) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+        """Yield (n, start positions, keys) for each n in ``sizes``, ascending. Keys hash the n words
+        and the document, so equal n-grams of different documents differ."""
+        rolling = self.hash
+        doc_salt = self.doc.astype(np.uint64) * _DOC_SALT
+        for n in range(1, max(sizes) + 1):
+            count = len(self) - n + 1
+            if count <= 0:
+                return
+            if n > 1:
+                rolling = rolling[:count] * _MULTIPLIER + self.hash[n - 1 :]
+            if n in sizes:
+                starts = np.flatnonzero(self.doc[:count] == self.doc[n - 1 :])
+                yield n, starts, rolling[starts] ^ doc_salt[starts]
+
+    def ngram_chars(self, starts: np.ndarray, n: int) -> np.ndarray:
+        """Characters of the n-grams starting at ``starts``."""
+        return self.cum_length[starts + n] - self.cum_length[starts]
+
+
+def top_ngram_chars(words: BatchWords, starts: np.ndarray, keys: np.ndarray, n: int) -> np.ndarray:
+    """Per document: count x characters of its most frequent n-gram (ties: longest), 0 if none repeats."""
+    frame = pl.DataFrame({"key": keys, DOC_COL: words.doc[starts], "chars": words.ngram_chars(starts, n)})
+    per_ngram = frame.group_by("key").agg(
+        pl.col(DOC_COL).first(), pl.len().alias("count"), pl.col("chars").first()
+    )
+    per_doc = (
+        per_ngram.filter(pl.col("count") >= 2)
+        .group_by(DOC_COL)
+        .agg(
+            (pl.col("count") * pl.col("chars"))
+            .filter(pl.col("count") == pl.col("count").max())
+            .max()
+            .alias("top")
+        )
+    )
+    out = np.zeros(words.n_docs, dtype=np.int64)
+    out[per_doc[DOC_COL].to_numpy()] = per_doc["top"].to_numpy()
+    return out
+
+
+def dup_ngram_chars(words: BatchWords, starts: np.ndarray, keys: np.ndarray, n: int) -> np.ndarray:
+    """Per document: characters of the words covered by n-grams that repeat an earlier n-gram."""
+    repeat = ~pl.Series(keys).is_first_distinct().to_numpy()
+    repeat_starts = starts[repeat]
+    if len(repeat_starts) == 0:
+        return np.zeros(words.n_docs, dtype=np.int64)
+    size = len(words) + 1
+    depth = np.cumsum(
+        np.bincount(repeat_starts, minlength=size) - np.bincount(repeat_starts + n, minlength=size)
+    )
+    covered = depth[: len(words)] > 0
+    return np.bincount(words.doc[covered], weights=words.length[covered], minlength=words.n_docs).astype(
+        np.int64
+    )
+
+
+def ngram_reasons(text: pl.Series, cfg: GopherRepetitionConfig) -> pl.Series:
+    """The first failing n-gram rule of every document, or null."""
+    top, dup = cfg.top_ngram_char_frac, cfg.dup_ngram_char_frac
+    rules: list[tuple[str, pl.Expr | None]] = []
+    fractions: dict[str, np.ndarray] = {}
+    if top or dup:
+        words = BatchWords(text)
+        chars = np.maximum(text.fill_null("").str.len_chars().to_numpy(), 1)
+        for n, starts, keys in words.ngrams(set(top) | set(dup)):
+            if n in top:
+                fractions[f"top_{n}"] = top_ngram_chars(words, starts, keys, n) / chars
+            if n in dup:
+                fractions[f"dup_{n}"] = dup_ngram_chars(words, starts, keys, n) / chars
+        rules = [
+            (f"gopher_top_{n}gram", pl.col(f"top_{n}") > f) for n, f in top.items() if f"top_{n}" in fractions
+        ]
+        rules += [
+            (f"gopher_dup_{n}gram", pl.col(f"dup_{n}") > f) for n, f in dup.items() if f"dup_{n}" in fractions
+        ]
+    frame = (
+        pl.DataFrame(fractions, schema={k: pl.Float64 for k in fractions})
+        if fractions
+        else pl.DataFrame({"_": np.zeros(len(text))})
+    )
+    return frame.select(first_reason(rules).alias("reason")).to_series()
+
+
+def gopher_repetition_reasons(frame: pl.DataFrame, cfg: GopherRepetitionConfig) -> pl.Series:
+    """The first failing Gopher repetition rule of every row of ``frame`` (column ``text``), or null."""
+    text = frame[TEXT_COL]
+    if frame.height == 0:
+        return pl.Series("reason", [], dtype=pl.String)
+    reasons = line_metrics(text).select(line_rules(cfg).alias("reason")).to_series()
+    todo = reasons.is_null()
+    if todo.any():
+        reasons = reasons.scatter(todo.arg_true(), ngram_reasons(text.filter(todo), cfg))
+    return reasons
