@@ -62,7 +62,7 @@ class C4Result:
 
 def _long_word_lines(lines: pl.Series, max_word_length: int) -> pl.Series:
     """True for lines holding a word longer than ``max_word_length`` (only long lines are inspected)."""
-    flags = pl.Series([False] * len(lines))
+    flags = pl.Series([False] * len(lines), dtype=pl.Boolean)
     candidates = (lines.str.len_chars() > max_word_length).arg_true()
     if len(candidates):
         hits = [max(map(len, words(line)), default=0) > max_word_length for line in lines.gather(candidates)]

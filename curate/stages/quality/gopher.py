@@ -42,68 +42,62 @@ from curate.stages.quality.units import (
 from curate.text import cjk_count_expr
 
 
-def gopher_metrics(text: pl.Expr, cfg: GopherQualityConfig) -> list[pl.Expr]:
-    """Per-document counts the rules compare (vectorised regex counts)."""
-    return [
-        text.str.count_matches(CONTENT_WORD).alias("words"),
-        cjk_count_expr(text).alias("cjk"),
-        (text.str.len_chars() - text.str.replace_all(LENGTH_CHARS, "").str.len_chars()).alias("length_chars"),
-        text.str.count_matches("#", literal=True).alias("hashes"),
-        text.str.count_matches(ELLIPSIS).alias("ellipses"),
-        text.str.count_matches(NON_BLANK_LINE).alias("lines"),
-        text.str.count_matches(r"(?m)^[^\S\n]*" + alternation(cfg.bullets)).alias("bullet_lines"),
-        text.str.count_matches(r"(?m)(?:\.\.\.|…)[^\S\n]*$").alias("ellipsis_lines"),
-        text.str.count_matches(ALPHA_WORD).alias("alpha_words"),
-        text.str.count_matches(NON_PUNCT_WORD).alias("non_punct_words"),
-    ]
+def gopher_metrics(text: pl.Expr, cfg: GopherQualityConfig) -> dict[str, pl.Expr]:
+    """Per-document counts the rules compare (vectorised regex counts), by column name."""
+    return {
+        "words": text.str.count_matches(CONTENT_WORD),
+        "cjk": cjk_count_expr(text),
+        "length_chars": text.str.len_chars() - text.str.replace_all(LENGTH_CHARS, "").str.len_chars(),
+        "hashes": text.str.count_matches("#", literal=True),
+        "ellipses": text.str.count_matches(ELLIPSIS),
+        "lines": text.str.count_matches(NON_BLANK_LINE),
+        "bullet_lines": text.str.count_matches(r"(?m)^[^\S\n]*" + alternation(cfg.bullets)),
+        "ellipsis_lines": text.str.count_matches(r"(?m)(?:\.\.\.|…)[^\S\n]*$"),
+        "alpha_words": text.str.count_matches(ALPHA_WORD),
+        "non_punct_words": text.str.count_matches(NON_PUNCT_WORD),
+    }
+
+
+def _above(value: pl.Expr, threshold: float | None) -> pl.Expr | None:
+    return None if threshold is None else value > threshold
+
+
+def _below(value: pl.Expr, threshold: float | None) -> pl.Expr | None:
+    return None if threshold is None else value < threshold
 
 
 def gopher_rules(cfg: GopherQualityConfig, *, cjk_word_share: float) -> list[tuple[str, pl.Expr | None]]:
     """(reason, condition) pairs over the columns of :func:`gopher_metrics`, in order (stop words apart)."""
-    words, cjk = pl.col("words"), pl.col("cjk")
+    words, cjk, lines = pl.col("words"), pl.col("cjk"), pl.col("lines")
     latin_words = words - cjk
-    mean_length = pl.col("length_chars") / latin_words
-    measurable = (latin_words > 0) & (cjk < cjk_word_share * words)
-    ratio = cfg.max_symbol_word_ratio
-    lines = pl.col("lines")
-
-    def bound(threshold: float | None, condition: pl.Expr) -> pl.Expr | None:
-        return None if threshold is None else condition
-
-    mean_low = bound(cfg.min_avg_word_length, measurable & (mean_length < cfg.min_avg_word_length))
-    mean_high = bound(cfg.max_avg_word_length, measurable & (mean_length > cfg.max_avg_word_length))
+    mean_length = pl.when((latin_words > 0) & (cjk < cjk_word_share * words)).then(
+        pl.col("length_chars") / latin_words
+    )
+    hashes, ellipses = safe_ratio(pl.col("hashes"), words), safe_ratio(pl.col("ellipses"), words)
     return [
-        ("gopher_short_doc", bound(cfg.min_doc_words, words < cfg.min_doc_words)),
-        ("gopher_long_doc", bound(cfg.max_doc_words, words > cfg.max_doc_words)),
-        ("gopher_mean_word_length", _either(mean_low, mean_high)),
+        ("gopher_short_doc", _below(words, cfg.min_doc_words)),
+        ("gopher_long_doc", _above(words, cfg.max_doc_words)),
+        (
+            "gopher_mean_word_length",
+            _either(
+                _below(mean_length, cfg.min_avg_word_length), _above(mean_length, cfg.max_avg_word_length)
+            ),
+        ),
         (
             "gopher_symbol_ratio",
-            bound(
-                ratio,
-                (safe_ratio(pl.col("hashes"), words) > ratio)
-                | (safe_ratio(pl.col("ellipses"), words) > ratio),
-            ),
+            _either(_above(hashes, cfg.max_symbol_word_ratio), _above(ellipses, cfg.max_symbol_word_ratio)),
         ),
         (
             "gopher_bullet_lines",
-            bound(
-                cfg.max_bullet_lines_ratio,
-                safe_ratio(pl.col("bullet_lines"), lines) > cfg.max_bullet_lines_ratio,
-            ),
+            _above(safe_ratio(pl.col("bullet_lines"), lines), cfg.max_bullet_lines_ratio),
         ),
         (
             "gopher_ellipsis_lines",
-            bound(
-                cfg.max_ellipsis_lines_ratio,
-                safe_ratio(pl.col("ellipsis_lines"), lines) > cfg.max_ellipsis_lines_ratio,
-            ),
+            _above(safe_ratio(pl.col("ellipsis_lines"), lines), cfg.max_ellipsis_lines_ratio),
         ),
         (
             "gopher_alpha_words",
-            bound(
-                cfg.min_alpha_words_ratio,
-                safe_ratio(pl.col("alpha_words"), pl.col("non_punct_words")) < cfg.min_alpha_words_ratio,
-            ),
+            _below(safe_ratio(pl.col("alpha_words"), pl.col("non_punct_words")), cfg.min_alpha_words_ratio),
         ),
     ]
 
@@ -111,7 +105,7 @@ def gopher_rules(cfg: GopherQualityConfig, *, cjk_word_share: float) -> list[tup
 def _either(a: pl.Expr | None, b: pl.Expr | None) -> pl.Expr | None:
     if a is None or b is None:
         return a if b is None else b
-    return a | b
+    return (a | b).fill_null(False)
 
 
 def gopher_quality_reasons(
@@ -121,11 +115,13 @@ def gopher_quality_reasons(
     if frame.height == 0:
         return pl.Series("reason", [], dtype=pl.String)
     text = pl.col(TEXT_COL).fill_null("")
-    reasons = (
-        frame.select(gopher_metrics(text, cfg))
-        .select(first_reason(gopher_rules(cfg, cjk_word_share=cjk_word_share)).alias("reason"))
-        .to_series()
-    )
+    rules = gopher_rules(cfg, cjk_word_share=cjk_word_share)
+    needed = {name for _, cond in rules if cond is not None for name in cond.meta.root_names()}
+    metrics = [expr.alias(name) for name, expr in gopher_metrics(text, cfg).items() if name in needed]
+    if metrics:
+        reasons = frame.select(metrics).select(first_reason(rules).alias("reason")).to_series()
+    else:
+        reasons = pl.Series("reason", [None] * frame.height, dtype=pl.String)
     if cfg.min_stop_words is None or cfg.min_stop_words == 0:
         return reasons
     todo = reasons.is_null()

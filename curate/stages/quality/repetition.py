@@ -19,12 +19,12 @@ counts once (datatrove's greedy scan counts the same repeats, skipping over some
 
 No Python loop per document: all words of the batch are hashed at once (polars), n-gram hashes
 are built by a rolling polynomial over the word hashes (numpy, uint64), and repeats are found by
-hash over the whole batch, keyed by document (polars group-by / first-occurrence).
+one sort per n of the n-gram hashes of the whole batch (keyed by document).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 import polars as pl
@@ -133,33 +133,42 @@ class BatchWords:
         return self.cum_length[starts + n] - self.cum_length[starts]
 
 
-def top_ngram_chars(words: BatchWords, starts: np.ndarray, keys: np.ndarray, n: int) -> np.ndarray:
+class Runs:
+    """Equal keys grouped by one sort: ``order`` sorts the keys, runs of equal keys start at
+    ``start`` (positions in sorted order) and hold ``size`` entries."""
+
+    def __init__(self, keys: np.ndarray) -> None:
+        self.order = np.argsort(keys)
+        ordered = keys[self.order]
+        boundary = np.ones(len(ordered), dtype=bool)
+        boundary[1:] = ordered[1:] != ordered[:-1]
+        self.start = np.flatnonzero(boundary)
+        self.size = np.diff(np.append(self.start, len(ordered)))
+        self.run_of = np.cumsum(boundary) - 1  # run number of each sorted entry
+
+
+def top_ngram_chars(words: BatchWords, starts: np.ndarray, runs: Runs, n: int) -> np.ndarray:
     """Per document: count x characters of its most frequent n-gram (ties: longest), 0 if none repeats."""
-    frame = pl.DataFrame({"key": keys, DOC_COL: words.doc[starts], "chars": words.ngram_chars(starts, n)})
-    per_ngram = frame.group_by("key").agg(
-        pl.col(DOC_COL).first(), pl.len().alias("count"), pl.col("chars").first()
-    )
-    per_doc = (
-        per_ngram.filter(pl.col("count") >= 2)
-        .group_by(DOC_COL)
-        .agg(
-            (pl.col("count") * pl.col("chars"))
-            .filter(pl.col("count") == pl.col("count").max())
-            .max()
-            .alias("top")
-        )
-    )
     out = np.zeros(words.n_docs, dtype=np.int64)
-    out[per_doc[DOC_COL].to_numpy()] = per_doc["top"].to_numpy()
+    repeated = runs.size >= 2
+    if not repeated.any():
+        return out
+    first = starts[runs.order[runs.start[repeated]]]
+    count, chars, doc = runs.size[repeated], words.ngram_chars(first, n), words.doc[first]
+    best = np.lexsort((chars, count, doc))  # ascending by doc, then count, then chars
+    last_of_doc = best[np.append(doc[best][1:] != doc[best][:-1], True)]
+    out[doc[last_of_doc]] = count[last_of_doc] * chars[last_of_doc]
     return out
 
 
-def dup_ngram_chars(words: BatchWords, starts: np.ndarray, keys: np.ndarray, n: int) -> np.ndarray:
+def dup_ngram_chars(words: BatchWords, starts: np.ndarray, runs: Runs, n: int) -> np.ndarray:
     """Per document: characters of the words covered by n-grams that repeat an earlier n-gram."""
-    repeat = ~pl.Series(keys).is_first_distinct().to_numpy()
-    repeat_starts = starts[repeat]
-    if len(repeat_starts) == 0:
+    in_repeated_run = runs.size[runs.run_of] >= 2
+    if not in_repeated_run.any():
         return np.zeros(words.n_docs, dtype=np.int64)
+    earliest = np.minimum.reduceat(runs.order, runs.start)
+    later = in_repeated_run & (runs.order != earliest[runs.run_of])
+    repeat_starts = starts[runs.order[later]]
     size = len(words) + 1
     depth = np.cumsum(
         np.bincount(repeat_starts, minlength=size) - np.bincount(repeat_starts + n, minlength=size)
@@ -170,31 +179,37 @@ def dup_ngram_chars(words: BatchWords, starts: np.ndarray, keys: np.ndarray, n: 
     )
 
 
+def ngram_fractions(text: pl.Series, *, top: Iterable[int], dup: Iterable[int]) -> dict[str, np.ndarray]:
+    """Per document, as shares of its characters: ``top_{n}`` (most frequent n-gram) for n in
+    ``top`` and ``dup_{n}`` (covered by repeated n-grams) for n in ``dup``."""
+    top, dup = set(top), set(dup)
+    chars = np.maximum(text.fill_null("").str.len_chars().to_numpy(), 1)
+    fractions = {f"top_{n}": np.zeros(len(text)) for n in top} | {
+        f"dup_{n}": np.zeros(len(text)) for n in dup
+    }
+    if not top | dup:
+        return fractions
+    words = BatchWords(text)
+    for n, starts, keys in words.ngrams(top | dup):
+        runs = Runs(keys)
+        if n in top:
+            fractions[f"top_{n}"] = top_ngram_chars(words, starts, runs, n) / chars
+        if n in dup:
+            fractions[f"dup_{n}"] = dup_ngram_chars(words, starts, runs, n) / chars
+    return fractions
+
+
 def ngram_reasons(text: pl.Series, cfg: GopherRepetitionConfig) -> pl.Series:
     """The first failing n-gram rule of every document, or null."""
     top, dup = cfg.top_ngram_char_frac, cfg.dup_ngram_char_frac
-    rules: list[tuple[str, pl.Expr | None]] = []
-    fractions: dict[str, np.ndarray] = {}
-    if top or dup:
-        words = BatchWords(text)
-        chars = np.maximum(text.fill_null("").str.len_chars().to_numpy(), 1)
-        for n, starts, keys in words.ngrams(set(top) | set(dup)):
-            if n in top:
-                fractions[f"top_{n}"] = top_ngram_chars(words, starts, keys, n) / chars
-            if n in dup:
-                fractions[f"dup_{n}"] = dup_ngram_chars(words, starts, keys, n) / chars
-        rules = [
-            (f"gopher_top_{n}gram", pl.col(f"top_{n}") > f) for n, f in top.items() if f"top_{n}" in fractions
-        ]
-        rules += [
-            (f"gopher_dup_{n}gram", pl.col(f"dup_{n}") > f) for n, f in dup.items() if f"dup_{n}" in fractions
-        ]
-    frame = (
-        pl.DataFrame(fractions, schema={k: pl.Float64 for k in fractions})
-        if fractions
-        else pl.DataFrame({"_": np.zeros(len(text))})
-    )
-    return frame.select(first_reason(rules).alias("reason")).to_series()
+    if not top and not dup:
+        return pl.Series("reason", [None] * len(text), dtype=pl.String)
+    fractions = ngram_fractions(text, top=top, dup=dup)
+    rules: list[tuple[str, pl.Expr | None]] = [
+        (f"gopher_top_{n}gram", pl.col(f"top_{n}") > f) for n, f in top.items()
+    ]
+    rules += [(f"gopher_dup_{n}gram", pl.col(f"dup_{n}") > f) for n, f in dup.items()]
+    return pl.DataFrame(fractions).select(first_reason(rules).alias("reason")).to_series()
 
 
 def gopher_repetition_reasons(frame: pl.DataFrame, cfg: GopherRepetitionConfig) -> pl.Series:

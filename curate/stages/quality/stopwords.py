@@ -260,7 +260,7 @@ def enough_stop_words(
     else:
         codes = lang.cast(pl.String).to_frame("l").select(language_code(pl.col("l"))).to_series()
     has_list = codes.is_in(list(lists)).fill_null(False)
-    passed = pl.Series([False] * n)
+    passed = pl.Series([False] * n, dtype=pl.Boolean)
     for code, words in lists.items():
         pattern = stop_word_pattern(words)
         own = has_list & (codes == code).fill_null(False)
@@ -268,6 +268,6 @@ def enough_stop_words(
         if not todo.any():
             continue
         counts = lowered.filter(todo).str.count_matches(pattern)
-        hit = pl.Series([False] * n).scatter(todo.arg_true(), counts >= min_count)
+        hit = pl.Series([False] * n, dtype=pl.Boolean).scatter(todo.arg_true(), counts >= min_count)
         passed = passed | hit
     return passed

@@ -72,7 +72,7 @@ def first_reason(rules: Sequence[tuple[str, pl.Expr | None]]) -> pl.Expr:
     """The name of the first rule whose condition is true, else null. ``None`` conditions are skipped."""
     branches = [pl.when(cond).then(pl.lit(name)) for name, cond in rules if cond is not None]
     if not branches:
-        return pl.lit(None, dtype=pl.String)
+        return pl.repeat(None, pl.len(), dtype=pl.String)
     return pl.coalesce(*branches, pl.lit(None, dtype=pl.String))
 
 
