@@ -97,13 +97,9 @@ class TokenWriter:
     def write(self, rows: np.ndarray, masks: np.ndarray) -> None:
         rows, masks = np.asarray(rows), np.asarray(masks)
         if rows.ndim != 2 or rows.shape[1] != self.seq_len or masks.shape != rows.shape:
-            raise ValueError(
-                f"expected rows and masks of shape (k, {self.seq_len}), got {rows.shape} and {masks.shape}"
-            )
+            raise ValueError(f"expected rows and masks of shape (k, {self.seq_len}), got {rows.shape} and {masks.shape}")
         if rows.size and (rows.min() < 0 or rows.max() >= self.vocab_size):
-            raise ValueError(
-                f"token id out of range [0, {self.vocab_size}): min {rows.min()}, max {rows.max()}"
-            )
+            raise ValueError(f"token id out of range [0, {self.vocab_size}): min {rows.min()}, max {rows.max()}")
         self._files["tokens"].write(np.ascontiguousarray(rows, dtype=self.dtype).tobytes())
         self._files["mask"].write(np.ascontiguousarray(masks, dtype=np.uint8).tobytes())
         self.num_rows += rows.shape[0]
