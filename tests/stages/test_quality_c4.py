@@ -152,7 +152,13 @@ def test_empty_null_and_no_rows():
 
 
 @pytest.mark.parametrize(
-    "bad", [{"end_punctuation": [""]}, {"policy_substrings": ["ok", ""]}, {"min_words_per_line": -1}]
+    "bad",
+    [
+        {"end_punctuation": [""]},
+        {"end_punctuation": []},
+        {"policy_substrings": ["ok", ""]},
+        {"min_words_per_line": -1},
+    ],
 )
 def test_invalid_options_are_rejected(bad):
     with pytest.raises(ValueError):

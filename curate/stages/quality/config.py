@@ -68,6 +68,12 @@ def _strings(values: tuple[str, ...]) -> tuple[str, ...]:
     return values
 
 
+def _marks(values: tuple[str, ...]) -> tuple[str, ...]:
+    if not values:
+        raise ValueError("give at least one mark: with none, no line could ever count as punctuated")
+    return _strings(values)
+
+
 class GopherQualityConfig(StageConfig):
     """Gopher's document quality rules. Words are curate.text words: a CJK character is a word."""
 
@@ -266,7 +272,8 @@ class C4Config(StageConfig):
         "never rewritten. Rule sets after C4 (FineWeb) read the text as it will be written.",
     )
 
-    _end = field_validator("end_punctuation", "policy_substrings")(_strings)
+    _end = field_validator("end_punctuation")(_marks)
+    _policy = field_validator("policy_substrings")(_strings)
 
 
 class FineWebConfig(StageConfig):
@@ -307,7 +314,7 @@ class FineWebConfig(StageConfig):
     )
 
     _fractions = field_validator("line_punct_thr", "short_line_thr", "char_duplicates_ratio")(_fraction)
-    _chars = field_validator("stop_chars")(_strings)
+    _chars = field_validator("stop_chars")(_marks)
 
 
 class QualityConfig(StageConfig):

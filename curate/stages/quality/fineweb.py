@@ -58,7 +58,7 @@ def fineweb_metrics(text: pl.Series, cfg: FineWebConfig) -> pl.DataFrame:
 
 def fineweb_rules(cfg: FineWebConfig) -> list[tuple[str, pl.Expr | None]]:
     """(reason, condition) pairs over the columns of :func:`fineweb_metrics`, in order."""
-    lines = pl.col("lines")
+    lines = pl.col("lines").cast(pl.Int64)
     punct = safe_ratio(pl.col("punct_lines"), lines)
     line_punct = None
     if cfg.line_punct_thr is not None:

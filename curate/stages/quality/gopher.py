@@ -117,7 +117,9 @@ def gopher_quality_reasons(
     text = pl.col(TEXT_COL).fill_null("")
     rules = gopher_rules(cfg, cjk_word_share=cjk_word_share)
     needed = {name for _, cond in rules if cond is not None for name in cond.meta.root_names()}
-    metrics = [expr.alias(name) for name, expr in gopher_metrics(text, cfg).items() if name in needed]
+    metrics = [
+        expr.cast(pl.Int64).alias(name) for name, expr in gopher_metrics(text, cfg).items() if name in needed
+    ]
     if metrics:
         reasons = frame.select(metrics).select(first_reason(rules).alias("reason")).to_series()
     else:

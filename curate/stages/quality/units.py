@@ -110,7 +110,8 @@ def duplicate_stats(table: pl.DataFrame, n_docs: int) -> pl.DataFrame:
     """Per document of a line/paragraph table: ``items``, ``dup_items`` (repeats of an earlier
     item) and ``dup_chars`` (characters in those repeats), one row per document 0..n_docs-1."""
     per_item = table.group_by(DOC_COL, LINE_COL).agg(
-        pl.len().alias("count"), pl.col(LINE_COL).first().str.len_chars().alias("chars")
+        pl.len().cast(pl.Int64).alias("count"),
+        pl.col(LINE_COL).first().str.len_chars().cast(pl.Int64).alias("chars"),
     )
     per_doc = per_item.group_by(DOC_COL).agg(
         pl.col("count").sum().alias("items"),
