@@ -203,8 +203,13 @@ def test_every_batch_row_is_judged_even_when_all_fail_early():
 
 
 alphabet = st.sampled_from(
-    list("ab cdefg.,!?#…-•\n\n  的是了。！花園の「」{}0123456789")
-    + ["lorem ipsum", "javascript", "the ", "and "]
+    [
+        *list("ab cdefg.,!?#…-•\n\n  的是了。！花園の「」{}0123456789"),
+        "lorem ipsum",
+        "javascript",
+        "the ",
+        "and ",
+    ]
 )
 random_text = st.lists(alphabet, max_size=300).map("".join)
 
