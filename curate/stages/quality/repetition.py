@@ -19,7 +19,7 @@ counts once (datatrove's greedy scan counts the same repeats, skipping over some
 
 No Python loop per document: all words of the batch are hashed at once (polars), n-gram hashes
 are built by a rolling polynomial over the word hashes (numpy, uint64), and repeats are found by
-one sort per n of the n-gram hashes of the whole batch (keyed by document).
+one sort per n of the n-gram keys (document, hash) of the whole batch.
 """
 
 from __future__ import annotations
@@ -42,7 +42,8 @@ from curate.stages.quality.units import (
 from curate.text import WORD_PATTERN
 
 _MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)  # odd 64-bit constant (golden ratio), the rolling base
-_DOC_SALT = np.uint64(0xD6E8FEB86659FD93)  # spreads document numbers over the key space
+_DOC_BITS, _HASH_BITS = np.uint64(24), np.uint64(40)  # an n-gram key: document number, then hash
+_MAX_DOCS = 1 << 24  # documents per key space; larger batches are cut into parts
 _HASH_SEED = 0x5EED
 
 
@@ -114,10 +115,14 @@ class BatchWords:
         return len(self.doc)
 
     def ngrams(self, sizes: set[int]) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
-        """Yield (n, start positions, keys) for each n in ``sizes``, ascending. Keys hash the n words
-        and the document, so equal n-grams of different documents differ."""
+        """Yield (n, start positions, keys) for each n in ``sizes``, ascending.
+
+        A key is the document number (high 24 bits) over 40 bits of the n-gram's hash: equal
+        n-grams of different documents never share a key, and within a document of a few
+        thousand words a false match has a chance of about 1e-5.
+        """
         rolling = self.hash
-        doc_salt = self.doc.astype(np.uint64) * _DOC_SALT
+        doc_bits = self.doc.astype(np.uint64) << _HASH_BITS
         for n in range(1, max(sizes) + 1):
             count = len(self) - n + 1
             if count <= 0:
@@ -126,49 +131,54 @@ class BatchWords:
                 rolling = rolling[:count] * _MULTIPLIER + self.hash[n - 1 :]
             if n in sizes:
                 starts = np.flatnonzero(self.doc[:count] == self.doc[n - 1 :])
-                yield n, starts, rolling[starts] ^ doc_salt[starts]
+                yield n, starts, doc_bits[starts] | (rolling[starts] >> _DOC_BITS)
 
     def ngram_chars(self, starts: np.ndarray, n: int) -> np.ndarray:
         """Characters of the n-grams starting at ``starts``."""
         return self.cum_length[starts + n] - self.cum_length[starts]
 
 
-class Runs:
-    """Equal keys grouped by one sort: ``order`` sorts the keys, runs of equal keys start at
-    ``start`` (positions in sorted order) and hold ``size`` entries."""
+class Repeats:
+    """The n-grams whose key occurs more than once, grouped by key.
+
+    ``members`` are indices into the key array, run by run (runs begin at ``start`` and hold
+    ``size`` members); ``first`` flags each run's earliest occurrence in the text.
+    """
 
     def __init__(self, keys: np.ndarray) -> None:
-        self.order = np.argsort(keys)
-        ordered = keys[self.order]
+        order = np.argsort(keys)
+        ordered = keys[order]
         boundary = np.ones(len(ordered), dtype=bool)
         boundary[1:] = ordered[1:] != ordered[:-1]
-        self.start = np.flatnonzero(boundary)
-        self.size = np.diff(np.append(self.start, len(ordered)))
-        self.run_of = np.cumsum(boundary) - 1  # run number of each sorted entry
+        sizes = np.diff(np.append(np.flatnonzero(boundary), len(ordered)))
+        repeated = sizes >= 2
+        self.members = order[np.repeat(repeated, sizes)]
+        self.size = sizes[repeated]
+        self.start = np.cumsum(self.size) - self.size
+        self.first = np.zeros(len(self.members), dtype=bool)
+        if len(self.members):
+            earliest = np.minimum.reduceat(self.members, self.start)
+            self.first = self.members == np.repeat(earliest, self.size)
 
 
-def top_ngram_chars(words: BatchWords, starts: np.ndarray, runs: Runs, n: int) -> np.ndarray:
+def top_ngram_chars(words: BatchWords, starts: np.ndarray, repeats: Repeats, n: int) -> np.ndarray:
     """Per document: count x characters of its most frequent n-gram (ties: longest), 0 if none repeats."""
     out = np.zeros(words.n_docs, dtype=np.int64)
-    repeated = runs.size >= 2
-    if not repeated.any():
+    if not len(repeats.start):
         return out
-    first = starts[runs.order[runs.start[repeated]]]
-    count, chars, doc = runs.size[repeated], words.ngram_chars(first, n), words.doc[first]
+    first = starts[repeats.members[repeats.start]]
+    count, chars, doc = repeats.size, words.ngram_chars(first, n), words.doc[first]
     best = np.lexsort((chars, count, doc))  # ascending by doc, then count, then chars
     last_of_doc = best[np.append(doc[best][1:] != doc[best][:-1], True)]
     out[doc[last_of_doc]] = count[last_of_doc] * chars[last_of_doc]
     return out
 
 
-def dup_ngram_chars(words: BatchWords, starts: np.ndarray, runs: Runs, n: int) -> np.ndarray:
+def dup_ngram_chars(words: BatchWords, starts: np.ndarray, repeats: Repeats, n: int) -> np.ndarray:
     """Per document: characters of the words covered by n-grams that repeat an earlier n-gram."""
-    in_repeated_run = runs.size[runs.run_of] >= 2
-    if not in_repeated_run.any():
+    repeat_starts = starts[repeats.members[~repeats.first]]
+    if not len(repeat_starts):
         return np.zeros(words.n_docs, dtype=np.int64)
-    earliest = np.minimum.reduceat(runs.order, runs.start)
-    later = in_repeated_run & (runs.order != earliest[runs.run_of])
-    repeat_starts = starts[runs.order[later]]
     size = len(words) + 1
     depth = np.cumsum(
         np.bincount(repeat_starts, minlength=size) - np.bincount(repeat_starts + n, minlength=size)
@@ -189,13 +199,15 @@ def ngram_fractions(text: pl.Series, *, top: Iterable[int], dup: Iterable[int]) 
     }
     if not top | dup:
         return fractions
-    words = BatchWords(text)
-    for n, starts, keys in words.ngrams(top | dup):
-        runs = Runs(keys)
-        if n in top:
-            fractions[f"top_{n}"] = top_ngram_chars(words, starts, runs, n) / chars
-        if n in dup:
-            fractions[f"dup_{n}"] = dup_ngram_chars(words, starts, runs, n) / chars
+    for lo in range(0, len(text), _MAX_DOCS):
+        part = slice(lo, lo + _MAX_DOCS)
+        words = BatchWords(text[part])
+        for n, starts, keys in words.ngrams(top | dup):
+            repeats = Repeats(keys)
+            if n in top:
+                fractions[f"top_{n}"][part] = top_ngram_chars(words, starts, repeats, n) / chars[part]
+            if n in dup:
+                fractions[f"dup_{n}"][part] = dup_ngram_chars(words, starts, repeats, n) / chars[part]
     return fractions
 
 
