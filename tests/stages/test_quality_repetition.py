@@ -122,15 +122,31 @@ def test_published_defaults_on_pages_and_spam():
     cfg = GopherRepetitionConfig()
     assert reasons([EN_PAGE, DE_PAGE, ZH_PAGE, JA_PAGE], cfg) == [None] * 4
     spam = reasons(list(ZH_SPAM.values()), cfg)
-    assert spam[:3] == ["gopher_top_3gram", "gopher_top_2gram", "gopher_dup_line_frac"]
+    assert spam[:3] == ["gopher_top_2gram", "gopher_top_2gram", "gopher_dup_line_frac"]
     doubled = EN_PAGE + "\n" + EN_PAGE.replace("\n", " ")
     assert reason(doubled, cfg) == "gopher_dup_5gram"
 
 
 def test_cjk_repetition_uses_character_ngrams():
     # a Chinese slogan repeated without spaces is one whitespace "word": only character n-grams see it
-    slogan = "限时抢购全场五折优惠" * 8  # each character 2-gram: 8 x 2 of 80 chars (0.2, not above)
-    assert reason(slogan, only("top_ngram_char_frac")) == "gopher_top_3gram"  # 8 x 3 of 80
+    slogan = "限时抢购全场五折优惠" * 8
+    # unscaled: each character 2-gram is 8 x 2 of 80 chars (0.2, not above); 3-grams 8 x 3 of 80
+    assert reason(slogan, only("top_ngram_char_frac", cjk_ngram_scale=1)) == "gopher_top_3gram"
+    # scaled (default 2): the "2-gram" rule looks at 4-character n-grams, 8 x 4 of 80
+    assert reason(slogan, only("top_ngram_char_frac")) == "gopher_top_2gram"
+
+
+def test_cjk_documents_get_longer_ngrams():
+    # a clean Japanese text that names the same long katakana term again and again
+    text = (
+        "ファイルシステムを調べるときは、まずファイルシステムの種類を確認します。"
+        "次に、ファイルシステムのブロックサイズとスーパーブロックの位置を表示させます。"
+        "壊れたファイルシステムでは、予備のスーパーブロックを指定して読み込むこともできます。"
+        "作業の前には、必ずファイルシステムをアンマウントしてください。"
+        "ファイルシステムの情報は、管理者が障害を調べるときに役立ちます。"
+    )
+    assert reason(text, only("dup_ngram_char_frac")) is None
+    assert reason(text, only("dup_ngram_char_frac", cjk_ngram_scale=1)) == "gopher_dup_5gram"
     assert reason(ZH_PAGE, only("top_ngram_char_frac", "dup_ngram_char_frac")) is None
 
 

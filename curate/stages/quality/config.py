@@ -198,6 +198,13 @@ class GopherRepetitionConfig(StageConfig):
         f"counted once). {_TABLE_A1}: 5: 0.15, 6: 0.14, 7: 0.13, 8: 0.12, 9: 0.11, 10: 0.10. Replaces the default; "
         "{} disables the rule.",
     )
+    cjk_ngram_scale: float = Field(
+        default=2.0,
+        ge=1.0,
+        description="Documents that are mostly CJK (see `cjk_word_share`) are checked on character n-grams this "
+        "many times longer (n=5 -> 10 characters): a CJK character carries about half a word, and unscaled "
+        "character 5-grams repeat in a quarter of clean Japanese pages. 1 disables the adaptation.",
+    )
 
     _fractions = field_validator(
         "dup_line_frac", "dup_para_frac", "dup_line_char_frac", "dup_para_char_frac"

@@ -11,7 +11,11 @@ gopher_top_{n}gram           characters in the most frequent n-gram (n = 2, 3, 4
 gopher_dup_{n}gram           characters covered by repeats of earlier n-grams (n = 5..10) / characters
 ===========================  ===================================================================
 
-N-grams are over curate.text words, so Chinese and Japanese get character n-grams. An n-gram's
+N-grams are over curate.text words, so Chinese and Japanese get character n-grams; as a CJK
+character carries about half a word, documents that are mostly CJK are checked on n-grams
+``cjk_ngram_scale`` (2) times longer: n = 5 means 10 characters there. On real man pages the
+unscaled rules dropped 25% of Japanese and 2.6% of Chinese pages against 1.5% of English ones;
+scaled, 0.9% and 0%. An n-gram's
 characters are its words' characters (no separators: a CJK n-gram has none, and counting spaces
 would inflate spaced scripts only). The most frequent n-gram counts only when it occurs twice or
 more; ties go to the longest. Repeated n-grams cover word positions, and each covered character
@@ -39,7 +43,7 @@ from curate.stages.quality.units import (
     paragraph_table,
     safe_ratio,
 )
-from curate.text import WORD_PATTERN
+from curate.text import WORD_PATTERN, cjk_count_expr, word_count_expr
 
 _MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)  # odd 64-bit constant (golden ratio), the rolling base
 _DOC_BITS, _HASH_BITS = np.uint64(24), np.uint64(40)  # an n-gram key: document number, then hash
@@ -211,26 +215,52 @@ def ngram_fractions(text: pl.Series, *, top: Iterable[int], dup: Iterable[int]) 
     return fractions
 
 
-def ngram_reasons(text: pl.Series, cfg: GopherRepetitionConfig) -> pl.Series:
-    """The first failing n-gram rule of every document, or null."""
-    top, dup = cfg.top_ngram_char_frac, cfg.dup_ngram_char_frac
-    if not top and not dup:
-        return pl.Series("reason", [None] * len(text), dtype=pl.String)
-    fractions = ngram_fractions(text, top=top, dup=dup)
-    rules: list[tuple[str, pl.Expr | None]] = [
-        (f"gopher_top_{n}gram", pl.col(f"top_{n}") > f) for n, f in top.items()
-    ]
-    rules += [(f"gopher_dup_{n}gram", pl.col(f"dup_{n}") > f) for n, f in dup.items()]
-    return pl.DataFrame(fractions).select(first_reason(rules).alias("reason")).to_series()
+def scaled_sizes(table: dict[int, float], scale: float) -> dict[int, tuple[int, float]]:
+    """n -> (n-gram size actually checked, threshold) when sizes are multiplied by ``scale``."""
+    return {n: (max(1, round(n * scale)), frac) for n, frac in table.items()}
 
 
-def gopher_repetition_reasons(frame: pl.DataFrame, cfg: GopherRepetitionConfig) -> pl.Series:
-    """The first failing Gopher repetition rule of every row of ``frame`` (column ``text``), or null."""
+def ngram_reasons(text: pl.Series, cfg: GopherRepetitionConfig, *, cjk_docs: np.ndarray) -> pl.Series:
+    """The first failing n-gram rule of every document, or null. Documents flagged in
+    ``cjk_docs`` are checked on n-grams ``cfg.cjk_ngram_scale`` times longer (reasons keep n)."""
+    reasons = pl.Series("reason", [None] * len(text), dtype=pl.String)
+    if not cfg.top_ngram_char_frac and not cfg.dup_ngram_char_frac:
+        return reasons
+    for rows, scale in ((np.flatnonzero(~cjk_docs), 1.0), (np.flatnonzero(cjk_docs), cfg.cjk_ngram_scale)):
+        if not len(rows):
+            continue
+        top = scaled_sizes(cfg.top_ngram_char_frac, scale)
+        dup = scaled_sizes(cfg.dup_ngram_char_frac, scale)
+        part = text.gather(rows)
+        fractions = ngram_fractions(part, top=[m for m, _ in top.values()], dup=[m for m, _ in dup.values()])
+        rules = [(f"gopher_top_{n}gram", pl.col(f"top_{m}") > f) for n, (m, f) in top.items()]
+        rules += [(f"gopher_dup_{n}gram", pl.col(f"dup_{m}") > f) for n, (m, f) in dup.items()]
+        found = pl.DataFrame(fractions).select(first_reason(rules).alias("reason")).to_series()
+        reasons = reasons.scatter(rows, found)
+    return reasons
+
+
+def gopher_repetition_reasons(
+    frame: pl.DataFrame, cfg: GopherRepetitionConfig, *, cjk_word_share: float = 0.5
+) -> pl.Series:
+    """The first failing Gopher repetition rule of every row of ``frame`` (column ``text``), or
+    null. Documents where CJK characters are at least ``cjk_word_share`` of the words get longer
+    character n-grams (``cfg.cjk_ngram_scale``)."""
     text = frame[TEXT_COL]
     if frame.height == 0:
         return pl.Series("reason", [], dtype=pl.String)
     reasons = line_metrics(text).select(line_rules(cfg).alias("reason")).to_series()
     todo = reasons.is_null()
     if todo.any():
-        reasons = reasons.scatter(todo.arg_true(), ngram_reasons(text.filter(todo), cfg))
+        left = text.filter(todo)
+        counts = (
+            left.fill_null("")
+            .to_frame(TEXT_COL)
+            .select(
+                cjk_count_expr(pl.col(TEXT_COL)).alias("cjk"),
+                word_count_expr(pl.col(TEXT_COL)).alias("words"),
+            )
+        )
+        cjk_docs = ((counts["cjk"] > 0) & (counts["cjk"] >= cjk_word_share * counts["words"])).to_numpy()
+        reasons = reasons.scatter(todo.arg_true(), ngram_reasons(left, cfg, cjk_docs=cjk_docs))
     return reasons

@@ -42,7 +42,9 @@ def quality_reasons(
         if name == "gopher_quality":
             found = gopher_quality_reasons(survivors, cfg.gopher.quality, cjk_word_share=cfg.cjk_word_share)
         elif name == "gopher_repetition":
-            found = gopher_repetition_reasons(survivors, cfg.gopher.repetition)
+            found = gopher_repetition_reasons(
+                survivors, cfg.gopher.repetition, cjk_word_share=cfg.cjk_word_share
+            )
         elif name == "c4":
             c4 = c4_reasons(survivors, cfg.c4)
             found = c4.reasons
