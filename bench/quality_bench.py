@@ -101,6 +101,12 @@ def main() -> None:
     parser.add_argument(
         "--peer-language", default=None, help="datatrove tokenizer language (default: first of --langs)"
     )
+    parser.add_argument(
+        "--peer-docs",
+        type=int,
+        default=2000,
+        help="pages given to the peer (and to curate again, for the ratio)",
+    )
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -111,23 +117,26 @@ def main() -> None:
     frame = pl.DataFrame({"text": [p["text"] for p in pages]})
     mb = frame["text"].str.len_bytes().sum() / 1e6
     print(f"{len(pages)} pages, {mb:.1f} MB, langs {langs}")
-    ours = run_curate(frame, QualityConfig())
-    peer = None
-    if args.peer_python:
+    cfg = QualityConfig()
+    ours = run_curate(frame, cfg)
+    for name, res in ours.items():
+        print(f"{name:18s} curate {len(pages) / res['seconds']:8.0f} docs/s {mb / res['seconds']:6.2f} MB/s")
+    peer = ours_sub = None
+    k = min(args.peer_docs, len(pages))
+    if args.peer_python and k:
+        sub_path = args.out / "peer-pages.jsonl"
+        sub_path.write_text(
+            "".join(json.dumps(p, ensure_ascii=False) + "\n" for p in pages[:k]), encoding="utf-8"
+        )
         peer_out = args.out / "peer.json"
         language = args.peer_language or langs[0]
+        peer_script = Path(__file__).parent / "peers" / "quality_datatrove.py"
         subprocess.run(
-            [
-                args.peer_python,
-                str(Path(__file__).parent / "peers" / "quality_datatrove.py"),
-                str(pages_path),
-                str(peer_out),
-                "--language",
-                language,
-            ],
+            [args.peer_python, str(peer_script), str(sub_path), str(peer_out), "--language", language],
             check=True,
         )
         peer = json.loads(peer_out.read_text())
+        ours_sub = run_curate(frame.head(k), cfg)
     rows = []
     for name, res in ours.items():
         row = {
@@ -137,16 +146,18 @@ def main() -> None:
             "curate kept %": 100 * sum(r is None for r in res["reasons"]) / len(pages),
         }
         if peer and name in peer:
-            theirs = peer[name]
-            row["datatrove docs/s"] = len(pages) / theirs["seconds"]
-            row["speed-up"] = theirs["seconds"] / res["seconds"]
-            row["datatrove kept %"] = 100 * sum(r is None for r in theirs["reasons"]) / len(pages)
+            theirs, mine = peer[name], ours_sub[name]
+            row["peer pages"] = k
+            row["datatrove docs/s"] = k / theirs["seconds"]
+            row["speed-up"] = theirs["seconds"] / mine["seconds"]
+            row["datatrove kept %"] = 100 * sum(r is None for r in theirs["reasons"]) / k
             row["agree %"] = (
                 100
                 * sum(
-                    (a is None) == (b is None) for a, b in zip(res["reasons"], theirs["reasons"], strict=True)
+                    (a is None) == (b is None)
+                    for a, b in zip(mine["reasons"], theirs["reasons"], strict=True)
                 )
-                / len(pages)
+                / k
             )
         rows.append(row)
     table = pl.DataFrame(rows)

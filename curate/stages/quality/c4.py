@@ -96,33 +96,30 @@ def judge_lines(table: pl.DataFrame, cfg: C4Config) -> pl.DataFrame:
             ("too_few_words", few_words),
         ]
     )
-    false = pl.lit(False)
-    has_lorem = lower.str.contains("lorem ipsum", literal=True) if cfg.filter_lorem_ipsum else false
-    has_javascript = lower.str.contains("javascript", literal=True) if cfg.filter_javascript else false
-    has_curly = line.str.contains("{", literal=True) if cfg.filter_curly_bracket else false
-    has_policy = lower.str.contains(alternation(cfg.policy_substrings)) if cfg.filter_policy else false
-    passed = pl.col("_earlier").is_null()
-    lorem = passed & has_lorem
-    javascript = passed & ~lorem & has_javascript
-    curly = passed & ~lorem & ~javascript & has_curly
-    policy = passed & ~lorem & ~javascript & ~curly & has_policy
-    drop = pl.coalesce(
-        pl.col("_earlier"),
-        pl.when(javascript).then(pl.lit("javascript")),
-        pl.when(policy).then(pl.lit("policy")),
+    has_lorem = lower.str.contains("lorem ipsum", literal=True) if cfg.filter_lorem_ipsum else None
+    has_javascript = lower.str.contains("javascript", literal=True) if cfg.filter_javascript else None
+    has_curly = line.str.contains("{", literal=True) if cfg.filter_curly_bracket else None
+    policy_on = cfg.filter_policy and cfg.policy_substrings
+    has_policy = lower.str.contains(alternation(cfg.policy_substrings)) if policy_on else None
+    page_rule = first_reason(
+        [("lorem", has_lorem), ("javascript", has_javascript), ("curly", has_curly), ("policy", has_policy)]
     )
-    kept = passed & ~lorem & ~javascript & ~curly & ~policy
+    passed = pl.col("_earlier").is_null()
+    hit = pl.col("_hit")
+    kept = passed & hit.is_null()
     sentences = pl.max_horizontal(line.str.count_matches(SENTENCE_END), pl.lit(1))
     return (
-        table.with_columns(earlier.alias("_earlier"))
+        table.with_columns(earlier.alias("_earlier"), page_rule.alias("_hit"))
         .with_columns(
-            drop.alias("drop"),
-            lorem.alias("lorem"),
-            curly.alias("curly"),
+            pl.coalesce(
+                pl.col("_earlier"), pl.when(passed & hit.is_in(["javascript", "policy"])).then(hit)
+            ).alias("drop"),
+            (passed & (hit == "lorem")).fill_null(False).alias("lorem"),
+            (passed & (hit == "curly")).fill_null(False).alias("curly"),
             kept.alias("kept"),
             pl.when(kept).then(sentences).otherwise(0).alias("sentences"),
         )
-        .drop("_earlier", "too_long_word")
+        .drop("_earlier", "_hit", "too_long_word")
     )
 
 
