@@ -190,6 +190,29 @@ def test_chat_records_are_not_rewritten_by_c4():
     assert result.kept["messages"].to_list() == batch["messages"].to_list()
 
 
+def test_preference_records_are_judged_on_the_chosen_fields():
+    def msgs(*turns):
+        return [{"role": r, "content": c} for r, c in turns]
+
+    batch = pl.DataFrame(
+        {
+            "id": ["p0", "p1"],
+            "source": ["prefs", "prefs"],
+            "prompt": [msgs(("user", "Tell me about the gardens.")), msgs(("user", "And the library?"))],
+            "chosen": [msgs(("assistant", EN_PAGE)), msgs(("assistant", "win win win " * 40))],
+            "rejected": [msgs(("assistant", "no")), msgs(("assistant", EN_PAGE))],
+            "meta": ["{}", "{}"],
+        },
+        schema=BASE_SCHEMA["preference"],
+    )
+    chosen = QualityConfig.model_validate({"gopher": {}, "view": {"fields": ["chosen"]}})
+    result = apply_quality(batch, chosen)
+    assert result.kept["id"].to_list() == ["p0"]
+    assert result.dropped["reason"].to_list() == ["gopher_stop_words"]
+    rejected = QualityConfig.model_validate({"gopher": {}, "view": {"fields": ["rejected"]}})
+    assert apply_quality(batch, rejected).kept["id"].to_list() == ["p1"]
+
+
 def test_empty_batches():
     for batch in (text_batch([]), chat_batch([])):
         result = apply_quality(batch, QualityConfig())
