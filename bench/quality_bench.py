@@ -164,7 +164,7 @@ def main() -> None:
     with pl.Config(tbl_rows=20, tbl_cols=20, float_precision=1, tbl_width_chars=200):
         print(table)
     (args.out / "results.json").write_text(json.dumps(rows, indent=1))
-    for name, res in ours.items():
+    for name, res in (ours_sub or ours).items():
         counts = pl.Series(res["reasons"], dtype=pl.String).drop_nulls().value_counts(sort=True).head(8)
         print(name, "curate:", dict(counts.iter_rows()))
         if peer and name in peer:
