@@ -329,7 +329,11 @@ class QualityConfig(StageConfig):
     with published defaults. Order (the first failing rule names the drop): Gopher quality, Gopher
     repetition, C4, FineWeb; within a set, the order of its fields."""
 
-    gopher: GopherConfig | None = Field(default=None, description="Gopher quality and repetition rules.")
+    gopher: GopherConfig | None = Field(
+        default=None,
+        description="Gopher rules, in two parts: `gopher: {quality: {min_doc_words: 50, ...}, repetition: "
+        "{dup_line_frac: 0.3, ...}}`; `gopher: {}` runs both with published defaults.",
+    )
     c4: C4Config | None = Field(default=None, description="C4 line and page rules.")
     fineweb: FineWebConfig | None = Field(default=None, description="FineWeb rules.")
     view: TextView = Field(
@@ -343,7 +347,8 @@ class QualityConfig(StageConfig):
     cjk_word_share: float = Field(
         default=0.5,
         description="A document where at least this share of words are CJK characters is treated as unspaced "
-        "(Chinese/Japanese) by rules that assume spaces: it is exempt from the mean-word-length rule.",
+        "(Chinese/Japanese) by rules that assume spaces: it is exempt from Gopher's mean-word-length rule and gets "
+        "longer character n-grams in the repetition rules (`gopher.repetition.cjk_ngram_scale`).",
     )
 
     _share = field_validator("cjk_word_share")(_fraction)
