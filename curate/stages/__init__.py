@@ -5,10 +5,11 @@ Adding a stage is one module and one line here; nothing registers itself on impo
 
 from __future__ import annotations
 
-from curate.stages import mix
+from curate.stages import mix, quality
 from curate.stages.base import BatchStage, GlobalStage, Stage, StageRegistry
 
 REGISTRY: dict[str, Stage] = {
+    "quality": quality.STAGE,
     "mix": mix.STAGE,
 }
 
