@@ -450,20 +450,46 @@ def allocate(shares: np.ndarray, target: float, lower: np.ndarray, upper: np.nda
 
     The bounds take what they force and the rest is shared in proportion to ``shares``. The
     caller makes sure the target is reachable: ``sum(lower) <= target <= reachable maximum``.
+    The total is piecewise linear in ``lam`` with breakpoints where a source meets a bound, so
+    ``lam`` is solved exactly on the segment that crosses the target (no bisection, no overflow
+    for sources with vanishing shares).
     """
+    positive = shares > 0
 
     def amounts(lam: float) -> np.ndarray:
-        return np.clip(lam * shares, lower, upper)
+        scaled = np.multiply(shares, lam, out=np.zeros_like(shares), where=positive)
+        return np.clip(scaled, lower, upper)
 
-    lo, hi = 0.0, max(1.0, target)
-    while amounts(hi).sum() < target:
-        hi *= 2.0
-    for _ in range(200):
-        mid = (lo + hi) / 2
-        if mid in (lo, hi):
-            break
-        lo, hi = (mid, hi) if amounts(mid).sum() < target else (lo, mid)
-    return amounts(hi)
+    with np.errstate(divide="ignore", over="ignore"):
+        knees = np.concatenate([lower[positive] / shares[positive], upper[positive] / shares[positive]])
+    knees = np.unique(knees[np.isfinite(knees)])
+    previous = amounts(0.0)
+    for knee in knees:
+        current = amounts(knee)
+        gained = current.sum() - previous.sum()
+        if current.sum() >= target:
+            # every amount is linear in lam between two knees: interpolate the vectors themselves
+            step = (target - previous.sum()) / gained if gained > 0 else 1.0
+            return _settle(previous + step * (current - previous), target, lower, upper)
+        previous = current
+    # past every knee only sources without an upper bound still grow, in proportion to their shares
+    growing = positive & np.isinf(upper)
+    if not growing.any():
+        return previous
+    portion = np.zeros_like(shares)
+    portion[growing] = shares[growing] / shares[growing].sum()
+    return _settle(previous + (target - previous.sum()) * portion, target, lower, upper)
+
+
+def _settle(amounts: np.ndarray, target: float, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
+    """Put the last rounding error of the solve on the source with the most room to take it."""
+    error = target - amounts.sum()
+    room = (upper - amounts) if error > 0 else (amounts - lower)
+    i = int(np.argmax(room))
+    if room[i] >= abs(error):
+        amounts = amounts.copy()
+        amounts[i] += error
+    return amounts
 
 
 def _largest_unrepeated(
