@@ -338,7 +338,8 @@ def test_allocate_meets_the_target_within_the_bounds(shares, bounds, target):
     reachable = np.where(shares > 0, upper, lower).sum()
     if shares.sum() == 0 or lower.sum() > target or reachable < target:
         return
-    amounts = mix.allocate(shares / shares.sum(), float(target), lower, upper)
+    shares = shares / shares.sum()
+    amounts = mix.allocate(shares, float(target), lower, upper)
     assert amounts.sum() == pytest.approx(target, rel=1e-9)
     assert (amounts >= lower - 1e-9).all() and (amounts <= upper + 1e-9).all()
     # sources inside their bounds get amounts proportional to their shares
