@@ -472,13 +472,18 @@ def allocate(shares: np.ndarray, target: float, lower: np.ndarray, upper: np.nda
             step = (target - previous.sum()) / gained if gained > 0 else 1.0
             return _settle(previous + step * (current - previous), target, lower, upper)
         previous = current
-    # past every knee only sources without an upper bound still grow, in proportion to their shares
-    growing = positive & np.isinf(upper)
-    if not growing.any():
-        return previous
-    portion = np.zeros_like(shares)
-    portion[growing] = shares[growing] / shares[growing].sum()
-    return _settle(previous + (target - previous.sum()) * portion, target, lower, upper)
+    # Past every finite knee, the sources still below their upper bound grow in proportion to their
+    # shares (those whose knee overflowed too): water-fill the rest among them.
+    amounts = previous.copy()
+    for _ in range(len(shares)):
+        remaining = target - amounts.sum()
+        open_ = positive & (amounts < upper)
+        if remaining <= 0 or not open_.any():
+            break
+        portion = np.zeros_like(shares)
+        portion[open_] = shares[open_] / shares[open_].sum()
+        amounts = np.minimum(amounts + remaining * portion, upper)
+    return _settle(amounts, target, lower, upper)
 
 
 def _settle(amounts: np.ndarray, target: float, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
