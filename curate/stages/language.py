@@ -7,7 +7,7 @@ is dropped with the first reason that applies:
   model).
 - ``lang_low_score``: the top probability is below ``min_score``. This comes before the keep-list:
   below the threshold the predicted language is not trusted enough to say it is the wrong one.
-  (Lowering ``min_score`` is what brings these records back.)
+  (Lowering ``min_score`` turns these into kept or ``lang_not_kept`` records.)
 - ``lang_not_kept``: the language is confidently one that ``keep`` does not list.
 
 Dropped records keep their ``lang``/``lang_score`` so they can be inspected.
@@ -57,7 +57,7 @@ from fasttext.FastText import _FastText
 from pydantic import Field, field_validator
 
 from curate.errors import StageError
-from curate.records import TEXT, TextView, text_view
+from curate.records import REASON, TEXT, TextView, text_view
 from curate.stages.base import BatchResult, BatchStage, Counters, StageConfig, partition
 
 LANG, LANG_SCORE = "lang", "lang_score"
@@ -344,13 +344,12 @@ def kept_labels(model: LanguageModel, keep: Sequence[str]) -> frozenset[str]:
 
 def model_lines(texts: pl.Series, *, max_chars: int | None = None) -> pl.Series:
     """What fastText is given for each text: one line ending in ``\\n``; null for blank texts."""
-    text = pl.col(TEXT).str.strip_chars_start()
+    text = pl.col(TEXT)
     if max_chars is not None:
-        text = text.str.slice(0, max_chars)
-    line = text.str.replace_all("\n", " ", literal=True)
-    nonblank = line.str.strip_chars().str.len_bytes() > 0
-    prepared = pl.when(nonblank).then(pl.concat_str([line, pl.lit("\n")]))
-    return texts.rename(TEXT).to_frame().select(prepared.alias(TEXT)).to_series()
+        text = text.str.strip_chars_start().str.slice(0, max_chars)
+    line = pl.concat_str([text.str.replace_all("\n", " ", literal=True), pl.lit("\n")])
+    nonblank = pl.col(TEXT).str.contains(r"\S")
+    return texts.rename(TEXT).to_frame().select(pl.when(nonblank).then(line).alias(TEXT)).to_series()
 
 
 def identify(texts: pl.Series, model: LanguageModel, *, max_chars: int | None = None) -> pl.DataFrame:
@@ -362,9 +361,13 @@ def identify(texts: pl.Series, model: LanguageModel, *, max_chars: int | None = 
     score = pl.Series(LANG_SCORE, scores, dtype=pl.Float32)
     if lang.len() < texts.len():
         rows = present.arg_true()
-        lang = pl.Series(LANG, [None] * texts.len(), dtype=pl.String).scatter(rows, lang)
-        score = pl.Series(LANG_SCORE, [None] * texts.len(), dtype=pl.Float32).scatter(rows, score)
+        lang, score = _spread(lang, rows, texts.len()), _spread(score, rows, texts.len())
     return pl.DataFrame([lang, score])
+
+
+def _spread(values: pl.Series, rows: pl.Series, height: int) -> pl.Series:
+    """``values`` placed at ``rows`` of an all-null series of ``height``."""
+    return pl.Series(values.name, dtype=values.dtype).extend_constant(None, height).scatter(rows, values)
 
 
 def _reasons(labels: pl.DataFrame, *, kept: frozenset[str] | None, min_score: float) -> pl.Series:
@@ -377,7 +380,7 @@ def _reasons(labels: pl.DataFrame, *, kept: frozenset[str] | None, min_score: fl
     )
     if kept is not None:
         reason = reason.when(~lang.is_in(list(kept))).then(pl.lit(REASON_NOT_KEPT))
-    return labels.select(reason.otherwise(pl.lit(None, dtype=pl.String)).alias("reason")).to_series()
+    return labels.select(reason.otherwise(pl.lit(None, dtype=pl.String)).alias(REASON)).to_series()
 
 
 def _counters(lang: pl.Series, reasons: pl.Series) -> Counters:

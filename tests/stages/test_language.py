@@ -26,6 +26,7 @@ from curate.stages.language import (
     apply,
     iso639_1,
     load_model,
+    resolve,
 )
 
 # Written for these tests: the same everyday scene in twelve languages.
@@ -274,6 +275,34 @@ def test_chat_view_identifies_the_chosen_roles():
     assert by_id(assistants.kept, "lang") == {"c1": "en", "c2": "en"}
 
 
+def test_preference_view_identifies_the_chosen_fields():
+    def turn(role: str, content: str) -> list[dict[str, str]]:
+        return [{"role": role, "content": content}]
+
+    batch = pl.DataFrame(
+        {
+            "id": ["p1"],
+            "source": "prefs",
+            "prompt": [turn("user", PARAGRAPHS["es"])],
+            "chosen": [turn("assistant", PARAGRAPHS["en"])],
+            "rejected": [turn("assistant", PARAGRAPHS["en"])],
+            "meta": "{}",
+        },
+        schema={
+            "id": pl.String,
+            "source": pl.String,
+            "prompt": MESSAGES_DTYPE,
+            "chosen": MESSAGES_DTYPE,
+            "rejected": MESSAGES_DTYPE,
+            "meta": pl.String,
+        },
+    )
+    prompts = apply(batch, LanguageConfig(view=TextView(fields=("prompt",))))
+    responses = apply(batch, LanguageConfig(view=TextView(fields=("chosen", "rejected"))))
+    assert by_id(prompts.kept, "lang") == {"p1": "es"}
+    assert by_id(responses.kept, "lang") == {"p1": "en"}
+
+
 # --- models ------------------------------------------------------------------------------------
 
 
@@ -311,8 +340,11 @@ def test_a_file_that_is_no_model_is_a_clear_error_naming_the_path(tmp_path):
 
 @pytest.mark.parametrize("entry", ["xx", "zh_Hant", "english"])
 def test_a_keep_entry_no_label_matches_is_an_error(entry):
+    cfg = LanguageConfig(keep=["en", entry])
     with pytest.raises(StageError, match=f"keep entry '{entry}' matches no label"):
-        apply(text_batch({"a": PARAGRAPHS["en"]}), LanguageConfig(keep=["en", entry]))
+        resolve(cfg)  # what a run can call before any work starts
+    with pytest.raises(StageError, match=f"keep entry '{entry}' matches no label"):
+        apply(text_batch({"a": PARAGRAPHS["en"]}), cfg)
 
 
 # Written for these tests, in the label style of GlotLID / NLLB (ISO 639-3 + script).
