@@ -18,10 +18,12 @@ chunk is given to raw and to curate back to back (alternating which goes first),
 passes over the corpus. Both see the same load; the ratio is total raw time / total curate time
 (1.0 = curate as fast as the bare library), with the median of the per-chunk ratios beside it.
 
-**Whole corpus, once each:** raw in one call, curate as one batch, curate in batches of
-``--batch-size`` (as the pipe loop gives it shards), curate end to end (read the JSONL with polars
-+ the stage), and ``max_chars`` prefixes (the speed/accuracy trade-off). Accuracy against the gold
-labels comes from ``shared/bench/score_langid.py`` on these predictions.
+**Whole corpus, round robin** (``--whole-repeats`` rounds, each method once per round; medians,
+and the median over rounds of raw time / method time): raw in one call, curate as one batch,
+curate in batches of ``--batch-size`` (as the pipe loop gives it shards), curate end to end (read
+the JSONL with polars + the stage), and ``max_chars`` prefixes (the speed/accuracy trade-off).
+Each of these takes tens of seconds, so load swings weigh more on them than on the interleaved
+pairs. Accuracy against the gold labels comes from ``shared/bench/score_langid.py``.
 
 **datatrove** (when ``$BENCH_HOME/SETUP_DONE`` exists, or ``--peers yes``): datatrove's
 ``LanguageFilter`` peer script, in its own process and venv, end to end (it reads and writes
@@ -61,6 +63,7 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--out", type=Path, default=REPO / "bench" / "_work" / "language")
     ap.add_argument("--repeats", type=int, default=3, help="interleaved passes over the corpus")
     ap.add_argument("--chunk", type=int, default=500, help="records per interleaved raw/curate pair")
+    ap.add_argument("--whole-repeats", type=int, default=3, help="round-robin rounds over the whole corpus")
     ap.add_argument(
         "--batch-size", type=int, default=2000, help="records per batch for the batched curate run"
     )
@@ -193,8 +196,8 @@ def score(scorer: Path, corpus: Path, predictions: Path) -> dict[str, Any]:
     return {key: figures[key] for key in ("n_eval", "accuracy", "macro_accuracy", "per_lang")}
 
 
-def run_datatrove(shared: Path, corpus: Path, out: Path, bench_home: Path) -> dict[str, Any]:
-    """datatrove's LanguageFilter peer, end to end in its own venv."""
+def run_datatrove(shared: Path, corpus: Path, out: Path, bench_home: Path) -> tuple[float, float, Path]:
+    """datatrove's LanguageFilter peer, end to end in its own venv: (wall s, CPU s, predictions)."""
     python = bench_home / ".venv-peers" / "bin" / "python"
     env = os.environ | {
         "BENCH_HOME": str(bench_home),
@@ -204,40 +207,71 @@ def run_datatrove(shared: Path, corpus: Path, out: Path, bench_home: Path) -> di
     command = [str(python), str(shared / "peers" / "datatrove_langid.py"), "--corpus", str(corpus)]
     command += ["--work", str(out / "datatrove-work"), "--out", str(preds), "--result", str(result)]
     subprocess.run(command, check=True, env=env, capture_output=True)
-    return json.loads(result.read_text()) | {"predictions": preds}
+    peer = json.loads(result.read_text())
+    return peer["wall_s"], peer["cpu_s"], preds
 
 
-def whole_corpus(batch: pl.DataFrame, corpus: Path, args: argparse.Namespace) -> dict[str, dict[str, Any]]:
-    """Each method once on the whole corpus: timings, and predictions where they are scored."""
-    cfg = LanguageConfig(keep=KEEP)
-    n = batch.height
-    methods: dict[str, Callable[[], pl.DataFrame | None]] = {
-        "curate (one batch)": lambda: curate_in_batches(batch, cfg, n),
-        f"curate (batches of {args.batch_size})": lambda: (
-            curate_in_batches(batch, cfg, args.batch_size),
-            None,
-        )[1],
-        "curate e2e (read JSONL + stage)": lambda: (curate_in_batches(load_corpus(corpus), cfg, n), None)[1],
-    }
-    for chars in [int(c) for c in args.max_chars.split(",") if c]:
-        prefix = LanguageConfig(keep=KEEP, max_chars=chars)
-        methods[f"curate max_chars={chars}"] = lambda prefix=prefix: curate_in_batches(batch, prefix, n)
+RAW, DATATROVE = "raw (one call)", "datatrove LanguageFilter (e2e, own process)"
 
-    lines = raw_lines(batch["text"].to_list())
-    wall, cpu, (labels, probs) = timed(lambda: raw_predict(lines))
-    raw_pred = pl.DataFrame(
+
+def raw_frame(ids: pl.Series, labels: list[list[str]], probs: list[Any]) -> pl.DataFrame:
+    return pl.DataFrame(
         {
-            "id": batch["id"],
+            "id": ids,
             "lang": [found[0].removeprefix("__label__") if found else None for found in labels],
             "lang_score": [float(p[0]) if len(p) else 0.0 for p in probs],
         }
     )
-    out: dict[str, dict[str, Any]] = {"raw (one call)": {"wall": wall, "cpu": cpu, "pred": raw_pred}}
-    for name, work in methods.items():
-        wall, cpu, pred = timed(work)
-        out[name] = {"wall": wall, "cpu": cpu, "pred": pred}
-        print(f"whole corpus, {name}: {wall:.1f}s", file=sys.stderr)
-    return out
+
+
+def whole_corpus(
+    batch: pl.DataFrame, corpus: Path, args: argparse.Namespace, *, shared: Path, peers: bool
+) -> tuple[dict[str, list[tuple[float, float]]], dict[str, pl.DataFrame | Path]]:
+    """Every method on the whole corpus, round robin ``--whole-repeats`` times.
+
+    Returns each method's (wall, CPU) per round, and the predictions of the methods that are scored.
+    """
+    cfg = LanguageConfig(keep=KEEP)
+    n = batch.height
+    methods: dict[str, Callable[[], Any]] = {
+        "curate (one batch)": lambda: curate_in_batches(batch, cfg, n),
+        f"curate (batches of {args.batch_size})": lambda: curate_in_batches(batch, cfg, args.batch_size),
+        "curate e2e (read JSONL + stage)": lambda: curate_in_batches(load_corpus(corpus), cfg, n),
+    }
+    for chars in [int(c) for c in args.max_chars.split(",") if c]:
+        prefix = LanguageConfig(keep=KEEP, max_chars=chars)
+        methods[f"curate max_chars={chars}"] = lambda prefix=prefix: curate_in_batches(batch, prefix, n)
+    scored = ["curate (one batch)", *[name for name in methods if "max_chars" in name]]
+
+    times: dict[str, list[tuple[float, float]]] = {RAW: [], **{name: [] for name in methods}}
+    predictions: dict[str, pl.DataFrame | Path] = {}
+    for round_ in range(args.whole_repeats):
+        lines = raw_lines(batch["text"].to_list())
+        wall, cpu, (labels, probs) = timed(lambda lines=lines: raw_predict(lines))
+        times[RAW].append((wall, cpu))
+        predictions[RAW] = raw_frame(batch["id"], labels, probs)
+        for name, work in methods.items():
+            wall, cpu, out = timed(work)
+            times[name].append((wall, cpu))
+            if name in scored:
+                predictions[name] = out
+        if peers:
+            wall, cpu, preds = run_datatrove(shared, corpus, args.out, args.bench_home)
+            times.setdefault(DATATROVE, []).append((wall, cpu))
+            predictions[DATATROVE] = preds
+        done = ", ".join(f"{name} {runs[-1][0]:.1f}s" for name, runs in times.items())
+        print(f"whole corpus round {round_ + 1}/{args.whole_repeats}: {done}", file=sys.stderr)
+    return times, predictions
+
+
+def paired(times: dict[str, list[tuple[float, float]]], name: str, base: str, index: int) -> float:
+    """How many times faster ``name`` is than ``base``: the median over rounds of base time / name time.
+
+    ``index`` 0 compares wall seconds, 1 CPU seconds.
+    """
+    return round(
+        statistics.median(b[index] / own[index] for b, own in zip(times[base], times[name], strict=True)), 3
+    )
 
 
 def main() -> None:
@@ -246,6 +280,7 @@ def main() -> None:
     shared = find_shared_bench(args.scorer)
     scorer = args.scorer or shared / "score_langid.py"
     args.out.mkdir(parents=True, exist_ok=True)
+    peers = args.peers == "yes" or (args.peers == "auto" and (args.bench_home / "SETUP_DONE").exists())
 
     batch = load_corpus(corpus)
     n, n_bytes = batch.height, int(batch["text"].str.len_bytes().sum())
@@ -253,33 +288,33 @@ def main() -> None:
     load_avg_before = os.getloadavg()
 
     headline = interleaved(batch, LanguageConfig(keep=KEEP), chunk=args.chunk, repeats=args.repeats)
-    whole = whole_corpus(batch, corpus, args)
+    times, predictions = whole_corpus(batch, corpus, args, shared=shared, peers=peers)
 
-    raw_wall = whole["raw (one call)"]["wall"]
     results: dict[str, Any] = {}
-    for name, run in whole.items():
-        figures = speed(n, n_bytes, run["wall"]) | {
-            "cpu_s": round(run["cpu"], 3),
-            "speed_vs_raw": round(raw_wall / run["wall"], 3),
+    for name, runs in times.items():
+        wall = statistics.median(w for w, _ in runs)
+        figures = speed(n, n_bytes, wall) | {
+            "cpu_s": round(statistics.median(c for _, c in runs), 3),
+            "speed_vs_raw": paired(times, name, RAW, 0),
+            "cpu_speed_vs_raw": paired(times, name, RAW, 1),
         }
-        if run["pred"] is not None:
+        if name == DATATROVE:
+            e2e = "curate e2e (read JSONL + stage)"
+            figures["curate_e2e_speed_vs_it"] = paired(times, e2e, DATATROVE, 0)
+            figures["curate_e2e_cpu_speed_vs_it"] = paired(times, e2e, DATATROVE, 1)
+        pred = predictions.get(name)
+        if isinstance(pred, pl.DataFrame):
             path = args.out / f"preds-{name.split(' (')[0].replace(' ', '-').replace('=', '')}.tsv"
-            write_predictions(path, run["pred"])
-            figures["accuracy"] = score(scorer, corpus, path)
+            write_predictions(path, pred)
+            pred = path
+        if pred is not None:
+            figures["accuracy"] = score(scorer, corpus, pred)
+        figures["rounds_wall_cpu_s"] = [[round(w, 3), round(c, 3)] for w, c in runs]
         results[name] = figures
-    joined = whole["raw (one call)"]["pred"].join(
-        whole["curate (one batch)"]["pred"], on="id", suffix="_curate"
-    )
+    raw_pred, curate_pred = predictions[RAW], predictions["curate (one batch)"]
+    assert isinstance(raw_pred, pl.DataFrame) and isinstance(curate_pred, pl.DataFrame)
+    joined = raw_pred.join(curate_pred, on="id", suffix="_curate")
     agreement = float((joined["lang"] == joined["lang_curate"]).mean())
-
-    if args.peers == "yes" or (args.peers == "auto" and (args.bench_home / "SETUP_DONE").exists()):
-        peer = run_datatrove(shared, corpus, args.out, args.bench_home)
-        results["datatrove LanguageFilter (e2e, own process)"] = speed(n, n_bytes, peer["wall_s"]) | {
-            "cpu_s": peer["cpu_s"],
-            "speed_vs_raw": round(raw_wall / peer["wall_s"], 3),
-            "peak_rss_mb": peer["peak_rss_mb"],
-            "accuracy": score(scorer, corpus, peer["predictions"]),
-        }
 
     summary = {
         "corpus": str(corpus),
@@ -289,6 +324,7 @@ def main() -> None:
         "min_score": 0.65,
         "curate_vs_raw_label_agreement": agreement,
         "interleaved": headline,
+        "whole_corpus_rounds": args.whole_repeats,
         "whole_corpus": results,
         "machine": {
             "python": platform.python_version(),
@@ -317,16 +353,24 @@ def markdown(summary: dict[str, Any]) -> str:
         f"{head['median_pair_ratio']:.3f}. curate and raw agree on "
         f"{summary['curate_vs_raw_label_agreement']:.2%} of labels.",
         "",
-        "| whole corpus, once | s | records/s | MB/s | speed vs raw | accuracy | macro acc. |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        f"Whole corpus, {summary['whole_corpus_rounds']} round-robin rounds (medians; speed vs raw = median "
+        "over rounds of raw time / method time, wall and CPU):",
+        "",
+        "| method | s | CPU s | records/s | MB/s | speed vs raw (wall / CPU) | accuracy | macro acc. |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, fig in summary["whole_corpus"].items():
         acc = fig.get("accuracy")
         accuracy = f"{acc['accuracy']:.4f} | {acc['macro_accuracy']:.4f}" if acc else "- | -"
         lines.append(
-            f"| {name} | {fig['s']:.2f} | {fig['records_per_s']:.0f} | {fig['mb_per_s']:.2f} "
-            f"| {fig['speed_vs_raw']:.3f} | {accuracy} |"
+            f"| {name} | {fig['s']:.2f} | {fig['cpu_s']:.2f} | {fig['records_per_s']:.0f} | {fig['mb_per_s']:.2f} "
+            f"| {fig['speed_vs_raw']:.3f} / {fig['cpu_speed_vs_raw']:.3f} | {accuracy} |"
         )
+        if "curate_e2e_speed_vs_it" in fig:
+            lines.append(
+                f"\ncurate e2e vs datatrove: {fig['curate_e2e_speed_vs_it']:.2f}x (wall), "
+                f"{fig['curate_e2e_cpu_speed_vs_it']:.2f}x (CPU)."
+            )
     return "\n".join(lines) + "\n"
 
 
