@@ -5,8 +5,11 @@ Adding a stage is one module and one line here; nothing registers itself on impo
 
 from __future__ import annotations
 
+from curate.stages import dedupe
 from curate.stages.base import BatchStage, GlobalStage, Stage, StageRegistry
 
-REGISTRY: dict[str, Stage] = {}
+REGISTRY: dict[str, Stage] = {
+    "dedupe": dedupe.STAGE,
+}
 
 __all__ = ["REGISTRY", "BatchStage", "GlobalStage", "Stage", "StageRegistry"]

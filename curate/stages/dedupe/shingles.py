@@ -1,0 +1,158 @@
+"""Shingles of a whole batch at once: every n-gram of every record hashed to 64 bits, no per-shingle loop.
+
+Tokens are hashed once per distinct token of the batch (Arrow's dictionary encoding finds them,
+xxh3 hashes them: stable across library versions, unlike polars' ``Series.hash``), then the
+n-gram hashes are built with ``n`` vectorised passes over the token array of the whole batch.
+The result is in CSR form: one flat ``uint64`` array plus one offset per record.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import polars as pl
+import pyarrow.compute as pc
+import xxhash
+
+from curate.text import WORD_PATTERN
+
+U64 = np.uint64
+_GOLDEN = U64(0x9E3779B97F4A7C15)
+_MIX1 = U64(0xBF58476D1CE4E5B9)
+_MIX2 = U64(0x94D049BB133111EB)
+_NGRAM_MUL = U64(0x9FB21C651E98DF25)  # odd: multiplying by it is a bijection mod 2^64
+_TOKEN_SEED = 0x7E57
+
+
+def splitmix64(x: np.ndarray) -> np.ndarray:
+    """The splitmix64 finaliser, elementwise (a bijection of uint64 with full avalanche); returns a new array."""
+    x = x + _GOLDEN
+    x ^= x >> U64(30)
+    x *= _MIX1
+    x ^= x >> U64(27)
+    x *= _MIX2
+    x ^= x >> U64(31)
+    return x
+
+
+@dataclass(frozen=True)
+class Shingles:
+    """Shingle hashes of a batch: record ``i`` owns ``hashes[offsets[i]:offsets[i + 1]]``."""
+
+    hashes: np.ndarray
+    offsets: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    @property
+    def counts(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+    def record(self, i: int) -> np.ndarray:
+        return self.hashes[self.offsets[i] : self.offsets[i + 1]]
+
+    def select(self, records: np.ndarray) -> Shingles:
+        """The shingles of ``records`` only, in that order."""
+        return Shingles(self.hashes[ranges(self.offsets, records)], _offsets(self.counts[records]))
+
+
+def _offsets(counts: np.ndarray) -> np.ndarray:
+    offsets = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    return offsets
+
+
+def ranges(offsets: np.ndarray, which: np.ndarray) -> np.ndarray:
+    """Indices of the concatenated CSR ranges ``offsets[i]:offsets[i + 1]`` for ``i`` in ``which``."""
+    which = np.asarray(which, dtype=np.int64)
+    lengths = offsets[which + 1] - offsets[which]
+    starts = np.repeat(offsets[which] - _offsets(lengths)[:-1], lengths)
+    return starts + np.arange(int(lengths.sum()), dtype=np.int64)
+
+
+def word_token_hashes(texts: pl.Series, *, pattern: str = WORD_PATTERN) -> tuple[np.ndarray, np.ndarray]:
+    """Hashes of the words (matches of ``pattern``, by default ``curate.text`` words: CJK characters
+    count alone) of every text, flat, and the number of words per text."""
+    tokens = texts.fill_null("").str.extract_all(pattern)
+    counts = tokens.list.len().fill_null(0).to_numpy().astype(np.int64)
+    flat = tokens.explode().drop_nulls().rechunk()
+    if len(flat) == 0:
+        return np.zeros(0, dtype=U64), counts
+    encoded = pc.dictionary_encode(flat.to_arrow())
+    digest = xxhash.xxh3_64_intdigest
+    vocabulary = encoded.dictionary.to_pylist()
+    vocab_hashes = np.fromiter(
+        (digest(w.encode("utf-8"), _TOKEN_SEED) for w in vocabulary), U64, len(vocabulary)
+    )
+    return vocab_hashes[encoded.indices.to_numpy()], counts
+
+
+def char_token_hashes(texts: pl.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Hashes of the characters of every text, flat, and the number of characters per text."""
+    texts = texts.fill_null("")
+    counts = texts.str.len_chars().to_numpy().astype(np.int64)
+    codepoints = np.frombuffer("".join(texts.to_list()).encode("utf-32-le"), dtype=np.uint32)
+    return splitmix64(codepoints.astype(U64) ^ U64(_TOKEN_SEED)), counts
+
+
+def sequence_hashes(tokens: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """One hash per record of its whole token sequence (order-sensitive), vectorised over the batch."""
+    counts = np.asarray(counts, dtype=np.int64)
+    offsets = _offsets(counts)
+    position = np.arange(len(tokens), dtype=U64) - np.repeat(offsets[:-1], counts).astype(U64)
+    mixed = splitmix64(tokens ^ splitmix64(position))
+    out = splitmix64(counts.astype(U64))
+    filled = np.flatnonzero(counts > 0)
+    if len(filled):
+        out[filled] += np.add.reduceat(mixed, offsets[filled])
+    return out
+
+
+def ngram_hashes(tokens: np.ndarray, counts: np.ndarray, n: int) -> Shingles:
+    """Hashes of every n-gram of consecutive tokens inside each record.
+
+    A record with fewer than ``n`` tokens (but at least one) gets one shingle of all its tokens;
+    a record without tokens gets none.
+    """
+    counts = np.asarray(counts, dtype=np.int64)
+    per_record = np.where(counts >= n, counts - n + 1, np.minimum(counts, 1))
+    offsets = _offsets(per_record)
+    total = int(offsets[-1])
+    if total == 0:
+        return Shingles(np.zeros(0, dtype=U64), offsets)
+    token_starts = _offsets(counts)
+    record = np.repeat(np.arange(len(counts)), per_record)
+    first = token_starts[record] + (np.arange(total) - offsets[record])
+    length = np.minimum(counts, n)[record]
+    has_short = bool((length < n).any())
+    last = len(tokens) - 1
+    h = tokens[first]
+    for k in range(1, n):
+        extended = h * _NGRAM_MUL + tokens[np.minimum(first + k, last)]
+        h = np.where(length > k, extended, h) if has_short else extended
+    return Shingles(splitmix64(h ^ U64(n)), offsets)
+
+
+def shingle_texts(
+    texts: pl.Series, *, kind: Literal["words", "chars"], n: int, pattern: str = WORD_PATTERN
+) -> Shingles:
+    """Word or character n-gram shingles of ``texts``, hashed to uint64 (words: matches of ``pattern``)."""
+    if kind == "words":
+        tokens, counts = word_token_hashes(texts, pattern=pattern)
+    else:
+        tokens, counts = char_token_hashes(texts)
+    return ngram_hashes(tokens, counts, n)
+
+
+def unique_per_record(shingles: Shingles) -> Shingles:
+    """The same shingles with duplicates inside each record removed, sorted per record (sets, for Jaccard)."""
+    counts = shingles.counts
+    record = np.repeat(np.arange(len(counts)), counts)
+    order = np.lexsort((shingles.hashes, record))
+    h, r = shingles.hashes[order], record[order]
+    first = np.ones(len(h), dtype=bool)
+    first[1:] = (h[1:] != h[:-1]) | (r[1:] != r[:-1])
+    return Shingles(h[first], _offsets(np.bincount(r[first], minlength=len(counts))))
