@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import random
@@ -21,6 +22,7 @@ from curate.stages.base import BatchResult, ShardInfo
 from curate.stages.dedupe import STAGE, DedupeConfig, apply, fit, refit, rescan, summarize
 from curate.stages.dedupe.minhash import lsh_params, permutations, signatures
 from curate.stages.dedupe.shingles import Shingles, ngram_hashes, splitmix64
+from curate.stages.dedupe.stage import pair_jaccard, record_shingles, shingle_sets
 
 # ---------------------------------------------------------------------------------------------
 # helpers
@@ -122,7 +124,11 @@ def test_bad_options_are_named(options, message):
 def test_bands_rows_from_datasketch_optimiser_or_given():
     from datasketch.lsh import _optimal_param
 
-    assert lsh_params(DedupeConfig().minhash) == _optimal_param(0.8, 128, 0.5, 0.5) == (9, 13)
+    assert lsh_params(DedupeConfig().minhash) == _optimal_param(0.8, 128, 0.1, 0.9) == (14, 9)
+    equal = DedupeConfig.model_validate(
+        {"minhash": {"false_positive_weight": 0.5, "false_negative_weight": 0.5}}
+    )
+    assert lsh_params(equal.minhash) == (9, 13)
     cfg = DedupeConfig.model_validate({"minhash": {"bands": 14, "rows": 8}})
     assert lsh_params(cfg.minhash) == (14, 8)
 
@@ -392,9 +398,9 @@ def test_state_is_small_and_stats_show_the_s_curve():
     curve = stats["minhash"]["s_curve"]
     assert [p["jaccard"] for p in curve] == [0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 1.0]
     assert curve[-1]["p_detect"] == 1.0
-    assert curve[6]["p_detect"] == pytest.approx(1 - (1 - 0.8**13) ** 9, abs=1e-4)
+    assert curve[6]["p_detect"] == pytest.approx(1 - (1 - 0.8**9) ** 14, abs=1e-4)
     assert all(a["p_detect"] <= b["p_detect"] for a, b in itertools.pairwise(curve))
-    assert (stats["minhash"]["bands"], stats["minhash"]["rows"]) == (9, 13)
+    assert (stats["minhash"]["bands"], stats["minhash"]["rows"]) == (14, 9)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -419,6 +425,30 @@ def test_signature_agreement_estimates_jaccard_without_bias():
     errors = np.array(errors)
     assert abs(errors.mean()) < 0.01  # unbiased (the spread of one estimate is ~0.035)
     assert errors.std() < 0.05
+
+
+def test_pair_jaccard_is_exact():
+    rng = random.Random(4)
+    texts = [doc(rng.randint(1, 80), 300 + i) for i in range(12)]
+    texts += [edited(texts[0], 3, 1), texts[1] + " " + texts[1], texts[2][: len(texts[2]) // 2]]
+    frame = texts_frame(texts)
+    cfg = DedupeConfig()
+    sets = shingle_sets(record_shingles(frame, cfg))
+    left, right = (
+        np.array([i for i in range(len(texts)) for j in range(len(texts))]),
+        np.array([j for i in range(len(texts)) for j in range(len(texts))]),
+    )
+    got = pair_jaccard(sets, left, right)
+    want = [jaccard(shingle_set(texts[i]), shingle_set(texts[j])) for i, j in zip(left, right, strict=True)]
+    assert got == pytest.approx(want)
+
+
+def test_partials_from_different_word_hashes_are_refused():
+    cfg, frame = DedupeConfig(), texts_frame([doc(30, 1)])
+    first = summarize(frame, cfg, ShardInfo(0, "web", "text"))
+    other = dataclasses.replace(summarize(frame, cfg, ShardInfo(1, "web", "text")), hash_fingerprint=1)
+    with pytest.raises(StageError, match="different polars versions"):
+        fit([first, other], cfg, None)
 
 
 def test_signatures_do_not_depend_on_the_batch():

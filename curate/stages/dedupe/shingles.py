@@ -1,19 +1,24 @@
 """Shingles of a whole batch at once: every n-gram of every record hashed to 64 bits, no per-shingle loop.
 
-Tokens are hashed once per distinct token of the batch (Arrow's dictionary encoding finds them,
-xxh3 hashes them: stable across library versions, unlike polars' ``Series.hash``), then the
-n-gram hashes are built with ``n`` vectorised passes over the token array of the whole batch.
-The result is in CSR form: one flat ``uint64`` array plus one offset per record.
+Words come from one regex pass over the batch (polars ``str.extract_all``) and are hashed by
+polars' ``Series.hash`` (~2 ns per token, measured 150-200x faster than any stable alternative
+tried: Arrow dictionary encoding + xxh3 per distinct word, or a numpy hash over the UTF-8 bytes).
+polars documents that this hash may change between polars versions, so signatures are
+reproducible for one installed polars (any process, any number of workers), not across
+versions: ``token_hash_fingerprint`` identifies the hash function, partials carry it, and
+``fit`` refuses to mix partials made with different ones. The n-gram hashes are then built with
+``n`` vectorised passes over the token array of the whole batch. Output is in CSR form: one flat
+``uint64`` array plus one offset per record.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 import polars as pl
-import pyarrow.compute as pc
 import xxhash
 
 from curate.text import WORD_PATTERN
@@ -78,16 +83,15 @@ def word_token_hashes(texts: pl.Series, *, pattern: str = WORD_PATTERN) -> tuple
     count alone) of every text, flat, and the number of words per text."""
     tokens = texts.fill_null("").str.extract_all(pattern)
     counts = tokens.list.len().fill_null(0).to_numpy().astype(np.int64)
-    flat = tokens.explode().drop_nulls().rechunk()
-    if len(flat) == 0:
-        return np.zeros(0, dtype=U64), counts
-    encoded = pc.dictionary_encode(flat.to_arrow())
-    digest = xxhash.xxh3_64_intdigest
-    vocabulary = encoded.dictionary.to_pylist()
-    vocab_hashes = np.fromiter(
-        (digest(w.encode("utf-8"), _TOKEN_SEED) for w in vocabulary), U64, len(vocabulary)
-    )
-    return vocab_hashes[encoded.indices.to_numpy()], counts
+    flat = tokens.explode().drop_nulls()
+    return flat.hash(_TOKEN_SEED).to_numpy().astype(U64, copy=False), counts
+
+
+@functools.cache
+def token_hash_fingerprint() -> int:
+    """Identifies the word hash function of the installed polars (equal fingerprints, equal hashes)."""
+    probe = pl.Series(["curate", "dedupe", "Straße", "中文", "", "a" * 40])
+    return xxhash.xxh3_64_intdigest(probe.hash(_TOKEN_SEED).to_numpy().astype("<u8").tobytes())
 
 
 def char_token_hashes(texts: pl.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -103,7 +107,7 @@ def sequence_hashes(tokens: np.ndarray, counts: np.ndarray) -> np.ndarray:
     counts = np.asarray(counts, dtype=np.int64)
     offsets = _offsets(counts)
     position = np.arange(len(tokens), dtype=U64) - np.repeat(offsets[:-1], counts).astype(U64)
-    mixed = splitmix64(tokens ^ splitmix64(position))
+    mixed = splitmix64(tokens + position * _GOLDEN)
     out = splitmix64(counts.astype(U64))
     filled = np.flatnonzero(counts > 0)
     if len(filled):
@@ -111,29 +115,45 @@ def sequence_hashes(tokens: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return out
 
 
+def _short_ngram_hashes(tokens: np.ndarray, starts: np.ndarray, counts: np.ndarray, n: int) -> np.ndarray:
+    """One hash per record of all its tokens, for records with fewer than ``n`` tokens."""
+    h = tokens[starts]
+    last = len(tokens) - 1
+    for k in range(1, n):
+        h = np.where(counts > k, h * _NGRAM_MUL + tokens[np.minimum(starts + k, last)], h)
+    return h
+
+
 def ngram_hashes(tokens: np.ndarray, counts: np.ndarray, n: int) -> Shingles:
     """Hashes of every n-gram of consecutive tokens inside each record.
 
-    A record with fewer than ``n`` tokens (but at least one) gets one shingle of all its tokens;
-    a record without tokens gets none.
+    The n-grams at every position of the batch's flat token array are hashed with ``n`` in-place
+    passes over contiguous slices; those that cross a record boundary are then masked out. A
+    record with fewer than ``n`` tokens (but at least one) gets one shingle of all its tokens; a
+    record without tokens gets none.
     """
     counts = np.asarray(counts, dtype=np.int64)
-    per_record = np.where(counts >= n, counts - n + 1, np.minimum(counts, 1))
+    long = counts >= n
+    per_record = np.where(long, counts - n + 1, np.minimum(counts, 1))
     offsets = _offsets(per_record)
-    total = int(offsets[-1])
-    if total == 0:
-        return Shingles(np.zeros(0, dtype=U64), offsets)
-    token_starts = _offsets(counts)
-    record = np.repeat(np.arange(len(counts)), per_record)
-    first = token_starts[record] + (np.arange(total) - offsets[record])
-    length = np.minimum(counts, n)[record]
-    has_short = bool((length < n).any())
-    last = len(tokens) - 1
-    h = tokens[first]
-    for k in range(1, n):
-        extended = h * _NGRAM_MUL + tokens[np.minimum(first + k, last)]
-        h = np.where(length > k, extended, h) if has_short else extended
-    return Shingles(splitmix64(h ^ U64(n)), offsets)
+    out = np.empty(int(offsets[-1]), dtype=U64)
+    if len(out) == 0:
+        return Shingles(out, offsets)
+    token_starts = _offsets(counts)[:-1]
+    span = len(tokens) - n + 1
+    if long.any():
+        h = tokens[:span].copy()
+        for k in range(1, n):
+            h *= _NGRAM_MUL
+            h += tokens[k : k + span]
+        inside = np.zeros(span + 1, dtype=np.int64)
+        np.add.at(inside, token_starts[long], 1)
+        np.add.at(inside, token_starts[long] + per_record[long], -1)
+        out[np.repeat(long, per_record)] = h[np.cumsum(inside[:-1]) > 0]
+    short = ~long & (counts > 0)
+    if short.any():
+        out[np.repeat(short, per_record)] = _short_ngram_hashes(tokens, token_starts[short], counts[short], n)
+    return Shingles(splitmix64(out ^ U64(n)), offsets)
 
 
 def shingle_texts(
@@ -145,14 +165,3 @@ def shingle_texts(
     else:
         tokens, counts = char_token_hashes(texts)
     return ngram_hashes(tokens, counts, n)
-
-
-def unique_per_record(shingles: Shingles) -> Shingles:
-    """The same shingles with duplicates inside each record removed, sorted per record (sets, for Jaccard)."""
-    counts = shingles.counts
-    record = np.repeat(np.arange(len(counts)), counts)
-    order = np.lexsort((shingles.hashes, record))
-    h, r = shingles.hashes[order], record[order]
-    first = np.ones(len(h), dtype=bool)
-    first[1:] = (h[1:] != h[:-1]) | (r[1:] != r[:-1])
-    return Shingles(h[first], _offsets(np.bincount(r[first], minlength=len(counts))))

@@ -26,6 +26,7 @@ joining a pair below the threshold (the S-curve in the stats gives it).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,7 +38,14 @@ import xxhash
 from curate.errors import StageError
 from curate.records import ID, META, REASON, text_view
 from curate.stages.base import BatchResult, FitResult, ShardInfo, StageContext, empty_dropped
-from curate.stages.dedupe.cluster import components, representatives, star_edges, unique_pairs
+from curate.stages.dedupe.cluster import (
+    components,
+    representatives,
+    sorted_unique,
+    star_edges,
+    unique_groups,
+    unique_pairs,
+)
 from curate.stages.dedupe.config import DedupeConfig, MinHashConfig
 from curate.stages.dedupe.minhash import band_keys, lsh_params, permutations, s_curve, signatures
 from curate.stages.dedupe.normalize import flatten, normalize_texts, text_hashes, word_pattern
@@ -49,7 +57,7 @@ from curate.stages.dedupe.shingles import (
     sequence_hashes,
     shingle_texts,
     splitmix64,
-    unique_per_record,
+    token_hash_fingerprint,
     word_token_hashes,
 )
 
@@ -58,7 +66,6 @@ REASON_NEAR = "minhash_dup"
 REASONS = np.array([REASON_EXACT, REASON_NEAR], dtype=object)
 DUP_OF, CLUSTER = "dup_of", "cluster"
 _EXACT_SEED = 0x5EED
-_PAIR_CHUNK = 1 << 22
 
 
 # ---------------------------------------------------------------------------------------------
@@ -88,6 +95,8 @@ class DedupePartial:
     """uint32 length of the text view in characters (keep: longest)."""
     score: np.ndarray | None = None
     """float64 score, NaN where missing (keep: score)."""
+    hash_fingerprint: int = 0
+    """Which word hash made the band keys (see ``shingles.token_hash_fingerprint``)."""
 
     @property
     def nbytes(self) -> int:
@@ -184,6 +193,12 @@ class _Texts:
     normalized: pl.Series
     words: tuple[np.ndarray, np.ndarray] | None  # token hashes (flat) and tokens per record
 
+    @functools.cached_property
+    def word_sequences(self) -> np.ndarray:
+        """One hash per record of its word sequence."""
+        assert self.words is not None
+        return sequence_hashes(*self.words)
+
 
 def _texts(batch: pl.DataFrame, cfg: DedupeConfig) -> _Texts:
     view = text_view(batch, cfg.view)
@@ -199,7 +214,7 @@ def _exact_keys(texts: _Texts, cfg: DedupeConfig) -> np.ndarray:
     """Exact-duplicate hash: of the token sequence (equal up to spacing) when whitespace is
     collapsed, else of the normalised text itself."""
     if cfg.normalize.whitespace and texts.words is not None:
-        return sequence_hashes(*texts.words)
+        return texts.word_sequences
     return text_hashes(flatten(texts.normalized, cfg.normalize), seed=_EXACT_SEED)
 
 
@@ -207,9 +222,16 @@ def _shingles(texts: _Texts, cfg: DedupeConfig, mh: MinHashConfig) -> tuple[Shin
     """Shingles of every record, and a key per record that is equal only for records whose
     shingles are equal (records sharing a key are signed once)."""
     if mh.shingle == "words" and texts.words is not None:
-        return ngram_hashes(*texts.words, mh.ngram), sequence_hashes(*texts.words)
+        return ngram_hashes(*texts.words, mh.ngram), texts.word_sequences
     flat = flatten(texts.normalized, cfg.normalize)
     return shingle_texts(flat, kind="chars", n=mh.ngram), text_hashes(flat, seed=_EXACT_SEED)
+
+
+def record_shingles(batch: pl.DataFrame, cfg: DedupeConfig) -> Shingles:
+    """The shingles dedupe compares for each record of ``batch`` (its text view, normalised)."""
+    if cfg.minhash is None:
+        raise StageError("dedupe: shingles need minhash options (minhash is off)")
+    return _shingles(_texts(batch, cfg), cfg, cfg.minhash)[0]
 
 
 def minhash_band_keys(
@@ -220,7 +242,7 @@ def minhash_band_keys(
     Records with the same ``same`` key have the same shingles and are signed once.
     """
     bands, rows = lsh_params(mh)
-    _, first, inverse = np.unique(same, return_index=True, return_inverse=True)
+    first, inverse = unique_groups(same)
     unique = shingles.select(first)
     a, b = permutations(bands * rows, mh.seed)
     keys = band_keys(signatures(unique, a, b), bands, rows)[inverse]
@@ -271,6 +293,7 @@ def summarize(batch: pl.DataFrame, cfg: DedupeConfig, shard: ShardInfo) -> Dedup
         unsigned=unsigned,
         length=length,
         score=score,
+        hash_fingerprint=token_hash_fingerprint(),
     )
 
 
@@ -284,6 +307,11 @@ def _in_order(partials: Sequence[DedupePartial]) -> list[DedupePartial]:
     seen = [p.shard for p in parts]
     if len(set(seen)) != len(seen):
         raise StageError(f"dedupe: shard indices repeat among the partials: {seen}")
+    if len({p.hash_fingerprint for p in parts}) > 1:
+        raise StageError(
+            "dedupe: the shards were summarized with different polars versions (their word hashes differ); "
+            "rerun the stage with one installation (e.g. --force)"
+        )
     return parts
 
 
@@ -344,7 +372,7 @@ def _priority(parts: list[DedupePartial], nodes: np.ndarray, cfg: DedupeConfig) 
 
 
 def _graph(parts: list[DedupePartial], cfg: DedupeConfig, exact_pairs, near_pairs) -> _Graph:
-    nodes = np.unique(np.concatenate([*exact_pairs, *near_pairs]))
+    nodes = sorted_unique(np.concatenate([*exact_pairs, *near_pairs]))
     ids = (
         pl.concat([p.ids for p in parts], rechunk=True).gather(nodes)
         if len(nodes)
@@ -380,17 +408,18 @@ def _finish(layout: _Layout, graph: _Graph, near_pairs, stats: dict[str, Any]) -
         return FitResult(DedupeState(rows, {}, pl.Series(ID, [], pl.String)), stats)
     labels = components(nodes, left, right)
     survivor = representatives(labels, graph.priority)
-    _, first_of_label = np.unique(labels, return_index=True)
+    first_of_label, _ = unique_groups(labels)
     cluster = nodes[first_of_label][labels]
     dropped = np.flatnonzero(survivor != np.arange(len(nodes)))
     same_text = np.zeros(len(dropped), dtype=bool)
     if graph.exact is not None:
         same_text = graph.exact[dropped] == graph.exact[survivor[dropped]]
     reason = np.where(same_text, 0, 1).astype(np.uint8)
-    kept_slots, survivor_index = np.unique(survivor[dropped], return_inverse=True)
+    first_of_kept, survivor_index = unique_groups(survivor[dropped])
+    kept_slots = survivor[dropped][first_of_kept]
     shard_of, row_of = layout.locate(nodes[dropped])
     drops = {}
-    for shard in np.unique(shard_of).tolist():
+    for shard in sorted_unique(shard_of).tolist():
         sel = shard_of == shard
         drops[shard] = ShardDrops(
             row_of[sel], reason[sel], survivor_index[sel].astype(np.int64), cluster[dropped][sel]
@@ -454,9 +483,9 @@ def fit(partials: Sequence[DedupePartial], cfg: DedupeConfig, ctx: StageContext 
         stats["minhash"] = _minhash_stats(cfg.minhash)
     graph = _graph(parts, cfg, exact_pairs, near_pairs)
     if cfg.minhash is not None and cfg.minhash.verify and len(near_pairs[0]):
-        involved = np.unique(np.concatenate(near_pairs))
+        involved = sorted_unique(np.concatenate(near_pairs))
         shard_of, row_of = layout.locate(involved)
-        candidates = {int(s): row_of[shard_of == s] for s in np.unique(shard_of).tolist()}
+        candidates = {int(s): row_of[shard_of == s] for s in sorted_unique(shard_of).tolist()}
         pending = _Pending(layout, graph, near_pairs, candidates, stats)
         rows = {int(s): int(n) for s, n in zip(layout.shards, np.diff(layout.starts), strict=True)}
         return FitResult(
@@ -479,34 +508,57 @@ def rescan(
     rows = state.pending.candidates.get(shard.index)
     if rows is None or len(rows) == 0:
         return None
-    shingles, _ = _shingles(_texts(batch[rows], cfg), cfg, cfg.minhash)
-    return CandidateShingles(shard.index, rows, unique_per_record(shingles))
+    return CandidateShingles(shard.index, rows, shingle_sets(record_shingles(batch[rows], cfg)))
 
 
-def pair_jaccard(
-    sets: Shingles, left: np.ndarray, right: np.ndarray, *, chunk: int = _PAIR_CHUNK
-) -> np.ndarray:
-    """Exact Jaccard of each pair of records of ``sets`` (per-record sorted unique hashes), vectorised
-    over pairs: the members of both sets are labelled by pair, sorted, and equal neighbours counted."""
-    counts = sets.counts
+_TAG_BITS = 24  # record or pair number in the top bits of a 64-bit sort key
+_HASH_BITS = 64 - _TAG_BITS  # the top 40 bits of a shingle hash below it
+_MAX_TAGGED = 1 << _TAG_BITS
+
+
+def _tagged(tags: np.ndarray, hashes: np.ndarray) -> np.ndarray:
+    return (tags.astype(U64) << U64(_HASH_BITS)) | (hashes >> U64(_TAG_BITS))
+
+
+def shingle_sets(shingles: Shingles) -> Shingles:
+    """Each record's shingles without repeats, as sorted 40-bit hashes (for exact Jaccard).
+
+    Truncating to 40 bits lets one ``np.sort`` of (record, hash) keys do the work of a lexsort;
+    two different shingles of a pair then collide with probability 2^-40 (for two 5000-shingle
+    documents, ~2e-5 spurious common shingles out of thousands).
+    """
+    if len(shingles) > _MAX_TAGGED:
+        raise StageError(f"dedupe: {len(shingles)} candidate records in one shard, at most {_MAX_TAGGED}")
+    records = np.repeat(np.arange(len(shingles), dtype=np.int64), shingles.counts)
+    keys = sorted_unique(_tagged(records, shingles.hashes))
+    counts = np.bincount((keys >> U64(_HASH_BITS)).astype(np.int64), minlength=len(shingles))
+    offsets = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    return Shingles(keys & U64((1 << _HASH_BITS) - 1), offsets)
+
+
+def pair_jaccard(sets: Shingles, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Exact Jaccard of each pair (``left[i]``, ``right[i]``) of records of ``sets`` (from
+    ``shingle_sets``): both sets of every pair are tagged with the pair's number, sorted together,
+    and equal neighbours counted; vectorised over up to 2^24 pairs at a time."""
     out = np.empty(len(left), dtype=np.float64)
-    sizes = np.cumsum(counts[left] + counts[right])
-    start = 0
-    while start < len(left):
-        stop = max(
-            int(np.searchsorted(sizes, (sizes[start - 1] if start else 0) + chunk, side="right")), start + 1
+    counts = sets.counts
+    for start in range(0, len(left), _MAX_TAGGED):
+        lft, rgt = left[start : start + _MAX_TAGGED], right[start : start + _MAX_TAGGED]
+        pair = np.arange(len(lft), dtype=np.int64)
+        keys = np.concatenate(
+            [
+                (np.repeat(pair, counts[lft]).astype(U64) << U64(_HASH_BITS))
+                | sets.hashes[ranges(sets.offsets, lft)],
+                (np.repeat(pair, counts[rgt]).astype(U64) << U64(_HASH_BITS))
+                | sets.hashes[ranges(sets.offsets, rgt)],
+            ]
         )
-        lft, rgt = left[start:stop], right[start:stop]
-        m = stop - start
-        pair = np.concatenate([np.repeat(np.arange(m), counts[lft]), np.repeat(np.arange(m), counts[rgt])])
-        members = sets.hashes[np.concatenate([ranges(sets.offsets, lft), ranges(sets.offsets, rgt)])]
-        order = np.lexsort((members, pair))
-        members, pair = members[order], pair[order]
-        common = (members[1:] == members[:-1]) & (pair[1:] == pair[:-1])
-        inter = np.bincount(pair[1:][common], minlength=m)
+        keys.sort()
+        common = keys[1:][keys[1:] == keys[:-1]]
+        inter = np.bincount((common >> U64(_HASH_BITS)).astype(np.int64), minlength=len(lft))
         union = counts[lft] + counts[rgt] - inter
-        out[start:stop] = np.where(union > 0, inter / np.maximum(union, 1), 1.0)
-        start = stop
+        out[start : start + len(lft)] = np.where(union > 0, inter / np.maximum(union, 1), 1.0)
     return out
 
 
