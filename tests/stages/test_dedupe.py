@@ -20,6 +20,7 @@ from curate.records import MESSAGES_DTYPE
 from curate.stages import REGISTRY
 from curate.stages.base import BatchResult, ShardInfo
 from curate.stages.dedupe import STAGE, DedupeConfig, apply, fit, refit, rescan, summarize
+from curate.stages.dedupe import stage as dedupe_stage
 from curate.stages.dedupe.minhash import lsh_params, permutations, signatures
 from curate.stages.dedupe.shingles import Shingles, ngram_hashes, splitmix64
 from curate.stages.dedupe.stage import pair_jaccard, record_shingles, shingle_sets
@@ -365,6 +366,20 @@ def test_same_input_same_output_and_shard_boundaries_do_not_matter():
         kept, dropped, _ = run(shards_of(frame, size), cfg)
         assert kept.equals(first[0])
         assert dropped.equals(first[1])
+
+
+def test_slicing_a_large_shard_does_not_change_the_result(monkeypatch):
+    frame = corpus_with_duplicates()
+    whole = run([frame], DedupeConfig())
+    monkeypatch.setattr(dedupe_stage, "SLICE_BYTES", 300)
+    sliced = run([frame], DedupeConfig())
+    assert sliced[0].equals(whole[0]) and sliced[1].equals(whole[1])
+
+
+def test_empty_shards_are_fine():
+    frame = corpus_with_duplicates(30)
+    kept, dropped, _ = run([frame.head(0), frame, frame.head(0)], DedupeConfig(keep="longest"))
+    assert kept.height + dropped.height == 30 and dropped.height > 0
 
 
 def test_kept_plus_dropped_is_the_input():

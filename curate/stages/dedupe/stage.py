@@ -27,6 +27,7 @@ joining a pair below the threshold (the S-curve in the stats gives it).
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -65,6 +66,7 @@ REASON_EXACT = "exact_dup"
 REASON_NEAR = "minhash_dup"
 REASONS = np.array([REASON_EXACT, REASON_NEAR], dtype=object)
 DUP_OF, CLUSTER = "dup_of", "cluster"
+SLICE_BYTES = 4 << 20  # text per slice in summarize: bounds the token and shingle arrays (~100 MB)
 _EXACT_SEED = 0x5EED
 
 
@@ -269,16 +271,52 @@ def _scores(batch: pl.DataFrame, column: str) -> np.ndarray:
     return values.cast(pl.Float64).fill_null(float("nan")).to_numpy()
 
 
+def _slices(view: pl.Series, budget: int) -> list[tuple[int, int]]:
+    """Row ranges of about ``budget`` bytes of text each (at least one row each)."""
+    ends = np.cumsum(view.str.len_bytes().fill_null(0).to_numpy().astype(np.int64))
+    cuts = np.searchsorted(ends, np.arange(budget, int(ends[-1]) if len(ends) else 0, budget), side="right")
+    bounds = sorted({0, *(c for c in cuts.tolist() if 0 < c < len(ends)), len(ends)})
+    return list(itertools.pairwise(bounds))
+
+
+def _keys(
+    batch: pl.DataFrame, cfg: DedupeConfig
+) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
+    """Exact keys, band keys and unsigned rows of ``batch``, computed in slices of ~SLICE_BYTES of
+    text so that the token and shingle arrays of a large shard never all exist at once."""
+    view = text_view(batch, cfg.view)
+    exact, bands, unsigned = [], [], []
+    for lo, hi in _slices(view, SLICE_BYTES):
+        texts = _texts(batch.slice(lo, hi - lo), cfg)
+        if cfg.exact:
+            exact.append(_exact_keys(texts, cfg))
+        if cfg.minhash is not None:
+            keys, empty = minhash_band_keys(*_shingles(texts, cfg, cfg.minhash), cfg.minhash)
+            bands.append(keys)
+            unsigned.append(empty + lo)
+    return (
+        np.concatenate(exact) if exact else None,
+        np.concatenate(bands) if bands else None,
+        np.concatenate(unsigned) if unsigned else None,
+    )
+
+
 def summarize(batch: pl.DataFrame, cfg: DedupeConfig, shard: ShardInfo) -> DedupePartial:
     """Hashes and band keys of one shard (see the module docstring)."""
     if ID not in batch.columns:
         raise StageError(f"dedupe: shard {shard.index} has no {ID!r} column")
-    texts = _texts(batch, cfg)
-    bands = unsigned = None
-    if cfg.minhash is not None:
-        bands, unsigned = minhash_band_keys(*_shingles(texts, cfg, cfg.minhash), cfg.minhash)
+    if batch.height == 0:
+        exact = np.zeros(0, dtype=U64) if cfg.exact else None
+        bands = unsigned = None
+        if cfg.minhash is not None:
+            bands, unsigned = (
+                np.zeros((0, lsh_params(cfg.minhash)[0]), dtype=U64),
+                np.zeros(0, dtype=np.int64),
+            )
+    else:
+        exact, bands, unsigned = _keys(batch, cfg)
     length = (
-        texts.view.str.len_chars().fill_null(0).to_numpy().astype(np.uint32)
+        text_view(batch, cfg.view).str.len_chars().fill_null(0).to_numpy().astype(np.uint32)
         if cfg.keep == "longest"
         else None
     )
@@ -288,7 +326,7 @@ def summarize(batch: pl.DataFrame, cfg: DedupeConfig, shard: ShardInfo) -> Dedup
         source=shard.source,
         rows=batch.height,
         ids=batch[ID].rechunk(),
-        exact=_exact_keys(texts, cfg) if cfg.exact else None,
+        exact=exact,
         bands=bands,
         unsigned=unsigned,
         length=length,
