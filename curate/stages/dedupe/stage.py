@@ -14,7 +14,7 @@
   The price is one more read of the stage input, and shingle sets held for candidates only:
   ~8 B per distinct shingle of each candidate (candidates are usually a few % of the records).
   Keeping per-record shingles in the partials instead would cost ~8 B per shingle of *every*
-  record (kilobytes each), far beyond the ~100 B per record the keys cost.
+  record (kilobytes each), far beyond the ~130 B per record the keys cost.
 - ``apply`` (per shard): drops the shard's rows listed in the state, with evidence columns
   ``dup_of`` (the survivor's id) and ``cluster`` (the stable position of the cluster's first
   record in the stage input, an integer that does not depend on how the input is sharded).
@@ -189,9 +189,8 @@ class CandidateShingles:
 
 @dataclass(frozen=True)
 class _Texts:
-    """A batch's text view and what dedupe derives from it."""
+    """What dedupe derives from a batch's text view."""
 
-    view: pl.Series
     normalized: pl.Series
     words: tuple[np.ndarray, np.ndarray] | None  # token hashes (flat) and tokens per record
 
@@ -202,14 +201,13 @@ class _Texts:
         return sequence_hashes(*self.words)
 
 
-def _texts(batch: pl.DataFrame, cfg: DedupeConfig) -> _Texts:
-    view = text_view(batch, cfg.view)
+def _texts(view: pl.Series, cfg: DedupeConfig) -> _Texts:
     normalized = normalize_texts(view, cfg.normalize)
     need_words = (cfg.exact and cfg.normalize.whitespace) or (
         cfg.minhash is not None and cfg.minhash.shingle == "words"
     )
     words = word_token_hashes(normalized, pattern=word_pattern(cfg.normalize)) if need_words else None
-    return _Texts(view, normalized, words)
+    return _Texts(normalized, words)
 
 
 def _exact_keys(texts: _Texts, cfg: DedupeConfig) -> np.ndarray:
@@ -233,7 +231,7 @@ def record_shingles(batch: pl.DataFrame, cfg: DedupeConfig) -> Shingles:
     """The shingles dedupe compares for each record of ``batch`` (its text view, normalised)."""
     if cfg.minhash is None:
         raise StageError("dedupe: shingles need minhash options (minhash is off)")
-    return _shingles(_texts(batch, cfg), cfg, cfg.minhash)[0]
+    return _shingles(_texts(text_view(batch, cfg.view), cfg), cfg, cfg.minhash)[0]
 
 
 def minhash_band_keys(
@@ -280,14 +278,14 @@ def _slices(view: pl.Series, budget: int) -> list[tuple[int, int]]:
 
 
 def _keys(
-    batch: pl.DataFrame, cfg: DedupeConfig
+    view: pl.Series, cfg: DedupeConfig
 ) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
-    """Exact keys, band keys and unsigned rows of ``batch``, computed in slices of ~SLICE_BYTES of
-    text so that the token and shingle arrays of a large shard never all exist at once."""
-    view = text_view(batch, cfg.view)
+    """Exact keys, band keys and unsigned rows of the text ``view``, computed in slices of
+    ~SLICE_BYTES of text so that the token and shingle arrays of a large shard never all exist at
+    once (every key depends on its own record only, so slicing changes nothing else)."""
     exact, bands, unsigned = [], [], []
     for lo, hi in _slices(view, SLICE_BYTES):
-        texts = _texts(batch.slice(lo, hi - lo), cfg)
+        texts = _texts(view.slice(lo, hi - lo), cfg)
         if cfg.exact:
             exact.append(_exact_keys(texts, cfg))
         if cfg.minhash is not None:
@@ -305,6 +303,7 @@ def summarize(batch: pl.DataFrame, cfg: DedupeConfig, shard: ShardInfo) -> Dedup
     """Hashes and band keys of one shard (see the module docstring)."""
     if ID not in batch.columns:
         raise StageError(f"dedupe: shard {shard.index} has no {ID!r} column")
+    view = text_view(batch, cfg.view)
     if batch.height == 0:
         exact = np.zeros(0, dtype=U64) if cfg.exact else None
         bands = unsigned = None
@@ -314,12 +313,8 @@ def summarize(batch: pl.DataFrame, cfg: DedupeConfig, shard: ShardInfo) -> Dedup
                 np.zeros(0, dtype=np.int64),
             )
     else:
-        exact, bands, unsigned = _keys(batch, cfg)
-    length = (
-        text_view(batch, cfg.view).str.len_chars().fill_null(0).to_numpy().astype(np.uint32)
-        if cfg.keep == "longest"
-        else None
-    )
+        exact, bands, unsigned = _keys(view, cfg)
+    length = view.str.len_chars().fill_null(0).to_numpy().astype(np.uint32) if cfg.keep == "longest" else None
     score = _scores(batch, cfg.score_column) if cfg.keep == "score" and cfg.score_column else None
     return DedupePartial(
         shard=shard.index,
