@@ -7,11 +7,12 @@
 The corpus is one built by ``shared/bench/make_corpus.py`` (``corpus.jsonl`` + ``truth.json``).
 Every tool runs as its own process, one after the other, interleaved over ``--repeats``:
 
-- ``curate <config>``: this script in ``--worker`` mode. It reads ``corpus.jsonl`` with polars
-  (``id`` and ``text``), cuts it into shards of ``--shard-size`` records in corpus order, and runs
-  the stage functions as the pipe loop does: ``summarize`` per shard, ``fit``, ``rescan``/``refit``
-  when verifying, ``apply`` per shard, then writes the kept records as Parquet. The timing covers
-  reading, the stage and writing (the peers' timings also include their reading and writing).
+- ``curate <config>``: this script in ``--worker`` mode. It runs the stage functions as the pipe
+  loop does, over shards of ``--shard-size`` records of ``corpus.jsonl`` in corpus order, read with
+  polars (``id``, ``text``) anew for each pass: ``summarize`` per shard, ``fit``,
+  ``rescan``/``refit`` when verifying, ``apply`` per shard, and writes the kept records as Parquet.
+  Only one shard is in memory at a time. The timing covers reading (twice, or three times when
+  verifying), the stage and writing; the peers' timings also include their reading and writing.
   ``--threads`` caps polars' thread pool (POLARS_MAX_THREADS), 1 by default to compare one core
   with the peers' single process.
 - peers: the scripts of ``shared/bench/peers`` with the peers' virtual environments made by
@@ -80,54 +81,69 @@ def _cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-def run_curate(corpus: Path, config: dict[str, Any], shard_size: int, work: Path) -> dict[str, Any]:
-    """Read, dedupe shard by shard with the stage functions, write the kept records; return figures."""
+def read_shards(path: Path, shard_size: int):
+    """The corpus as shards of ``shard_size`` records (``id``, ``source``, ``text``), read lazily
+    from the JSONL each time it is iterated, as the pipe loop reads a stage's input shards."""
+    import io
+
     import polars as pl
 
-    sys.path.insert(0, str(REPO))
     from curate.stages.base import ShardInfo
+
+    def parse(index: int, lines: list[bytes]):
+        frame = pl.read_ndjson(io.BytesIO(b"".join(lines))).select("id", "text")
+        return ShardInfo(index, "corpus", "text"), frame.with_columns(pl.lit("corpus").alias("source"))
+
+    with path.open("rb") as f:
+        lines, index = [], 0
+        for line in f:
+            lines.append(line)
+            if len(lines) == shard_size:
+                yield parse(index, lines)
+                lines, index = [], index + 1
+        if lines:
+            yield parse(index, lines)
+
+
+def run_curate(corpus: Path, config: dict[str, Any], shard_size: int, work: Path) -> dict[str, Any]:
+    """Dedupe the corpus with the stage functions, streaming its shards from the JSONL for each
+    pass (summarize, rescan when verifying, apply) and writing the kept records as Parquet."""
+    sys.path.insert(0, str(REPO))
     from curate.stages.dedupe import DedupeConfig, apply, fit, refit, rescan, summarize
 
     cfg = DedupeConfig.model_validate(config)
+    path = corpus / "corpus.jsonl"
     work.mkdir(parents=True, exist_ok=True)
     wall0, cpu0 = time.perf_counter(), _cpu_seconds()
-    frame = pl.scan_ndjson(corpus / "corpus.jsonl").select("id", "text").collect()
-    frame = frame.with_columns(pl.lit("corpus").alias("source"))
-    shards = [
-        (ShardInfo(i, "corpus", "text"), frame.slice(start, shard_size))
-        for i, start in enumerate(range(0, frame.height, shard_size))
-    ]
-    t_read = time.perf_counter()
-    partials = [summarize(batch, cfg, shard) for shard, batch in shards]
+    partials = [summarize(batch, cfg, shard) for shard, batch in read_shards(path, shard_size)]
     t_summarize = time.perf_counter()
     fitted = fit(partials, cfg, None)
     if fitted.needs_rescan:
-        fitted = refit(
-            [rescan(batch, cfg, fitted.state, shard) for shard, batch in shards], cfg, fitted.state, None
-        )
+        found = [rescan(batch, cfg, fitted.state, shard) for shard, batch in read_shards(path, shard_size)]
+        fitted = refit(found, cfg, fitted.state, None)
     t_fit = time.perf_counter()
-    kept_ids = []
-    for shard, batch in shards:
+    kept_ids, n_docs = [], 0
+    for shard, batch in read_shards(path, shard_size):
         result = apply(batch, cfg, fitted.state, shard)
         result.kept.write_parquet(work / f"part-{shard.index:05d}.parquet", compression="zstd")
         kept_ids.extend(result.kept["id"].to_list())
+        n_docs += batch.height
     wall = time.perf_counter() - wall0
     cpu = _cpu_seconds() - cpu0
     (work / "kept_ids.txt").write_text("".join(f"{i}\n" for i in kept_ids))
     stats = fitted.stats
     return {
         "tool": "curate",
-        "n_docs": frame.height,
+        "n_docs": n_docs,
         "n_kept": len(kept_ids),
         "wall_s": round(wall, 3),
         "cpu_s": round(cpu, 3),
-        "docs_per_s": round(frame.height / wall, 1),
+        "docs_per_s": round(n_docs / wall, 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "phases_s": {
-            "read": round(t_read - wall0, 3),
-            "summarize": round(t_summarize - t_read, 3),
+            "read_summarize": round(t_summarize - wall0, 3),
             "fit": round(t_fit - t_summarize, 3),
-            "apply_write": round(time.perf_counter() - t_fit, 3),
+            "read_apply_write": round(time.perf_counter() - t_fit, 3),
         },
         "stats": {k: v for k, v in stats.items() if k != "minhash"},
         "minhash": stats.get("minhash"),

@@ -66,7 +66,7 @@ REASON_EXACT = "exact_dup"
 REASON_NEAR = "minhash_dup"
 REASONS = np.array([REASON_EXACT, REASON_NEAR], dtype=object)
 DUP_OF, CLUSTER = "dup_of", "cluster"
-SLICE_BYTES = 4 << 20  # text per slice in summarize: bounds the token and shingle arrays (~100 MB)
+SLICE_BYTES = 2 << 20  # text per slice in summarize: bounds the token and shingle arrays (~50 MB)
 _EXACT_SEED = 0x5EED
 
 
