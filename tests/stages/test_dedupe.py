@@ -376,6 +376,11 @@ def test_slicing_a_large_shard_does_not_change_the_result(monkeypatch):
     assert sliced[0].equals(whole[0]) and sliced[1].equals(whole[1])
 
 
+def test_no_input_at_all():
+    fitted = fit([], DedupeConfig(keep="longest"), None)
+    assert fitted.stats["records"] == 0 and fitted.stats["removed"] == {"exact_dup": 0, "minhash_dup": 0}
+
+
 def test_empty_shards_are_fine():
     frame = corpus_with_duplicates(30)
     kept, dropped, _ = run([frame.head(0), frame, frame.head(0)], DedupeConfig(keep="longest"))
@@ -403,6 +408,8 @@ def test_apply_checks_the_shard_matches_the_state():
     state = fit([summarize(frame, cfg, shard)], cfg, None).state
     with pytest.raises(StageError, match="summarized with 3"):
         apply(frame.head(2), cfg, state, shard)
+    with pytest.raises(StageError, match="not among the shards"):
+        apply(frame, cfg, state, ShardInfo(5, "web", "text"))
 
 
 def test_state_is_small_and_stats_show_the_s_curve():

@@ -366,8 +366,14 @@ def _scoped(keys: np.ndarray, salt: np.ndarray | None) -> np.ndarray:
     return keys if salt is None else splitmix64(keys ^ salt)
 
 
+def _column(parts: list[DedupePartial], name: str, dtype: type) -> np.ndarray:
+    """One per-record array of all partials, in stable order."""
+    arrays = [getattr(p, name) for p in parts if getattr(p, name) is not None]
+    return np.concatenate(arrays) if arrays else np.zeros(0, dtype=dtype)
+
+
 def _exact_pairs(parts: list[DedupePartial], salt: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-    keys = _scoped(np.concatenate([p.exact for p in parts if p.exact is not None]), salt)
+    keys = _scoped(_column(parts, "exact", U64), salt)
     return star_edges(keys, np.arange(len(keys)))
 
 
@@ -394,10 +400,10 @@ def _near_pairs(
 def _priority(parts: list[DedupePartial], nodes: np.ndarray, cfg: DedupeConfig) -> list[np.ndarray]:
     """Sort keys of the keep rule (smaller survives); position breaks the remaining ties."""
     if cfg.keep == "longest":
-        length = np.concatenate([p.length for p in parts if p.length is not None])[nodes]
+        length = _column(parts, "length", np.uint32)[nodes]
         return [-length.astype(np.int64)]
     if cfg.keep == "score":
-        score = np.concatenate([p.score for p in parts if p.score is not None])[nodes]
+        score = _column(parts, "score", np.float64)[nodes]
         missing = np.isnan(score)
         value = np.where(missing, 0.0, -score if cfg.score_order == "highest" else score)
         return [missing.astype(np.int8), value]
@@ -411,7 +417,7 @@ def _graph(parts: list[DedupePartial], cfg: DedupeConfig, exact_pairs, near_pair
         if len(nodes)
         else pl.Series(ID, [], pl.String)
     )
-    exact = np.concatenate([p.exact for p in parts if p.exact is not None])[nodes] if cfg.exact else None
+    exact = _column(parts, "exact", U64)[nodes] if cfg.exact else None
     return _Graph(nodes, ids, exact, _priority(parts, nodes, cfg), exact_pairs)
 
 
@@ -493,10 +499,10 @@ def fit(partials: Sequence[DedupePartial], cfg: DedupeConfig, ctx: StageContext 
     layout = _layout(parts)
     salt = _scope_salt(parts, cfg)
     empty = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
-    exact_pairs = _exact_pairs(parts, salt) if cfg.exact else empty
-    near_pairs = _near_pairs(parts, layout, salt) if cfg.minhash is not None else empty
+    exact_pairs = _exact_pairs(parts, salt) if cfg.exact and parts else empty
+    near_pairs = _near_pairs(parts, layout, salt) if cfg.minhash is not None and parts else empty
     if cfg.exact and len(near_pairs[0]):
-        exact = np.concatenate([p.exact for p in parts if p.exact is not None])
+        exact = _column(parts, "exact", U64)
         differ = exact[near_pairs[0]] != exact[near_pairs[1]]
         near_pairs = (near_pairs[0][differ], near_pairs[1][differ])
     partial_bytes = sum(p.nbytes for p in parts)
@@ -643,6 +649,8 @@ def apply(batch: pl.DataFrame, cfg: DedupeConfig, state: DedupeState, shard: Sha
             "refit when fit returns needs_rescan)"
         )
     expected = state.rows.get(shard.index)
+    if expected is None:
+        raise StageError(f"dedupe: shard {shard.index} was not among the shards fit saw; rerun the stage")
     if expected != batch.height:
         raise StageError(
             f"dedupe: shard {shard.index} has {batch.height} records but was summarized with {expected}; "
