@@ -53,7 +53,9 @@ class BatchResult:
     counters: Counters = field(default_factory=dict)
 
 
-def partition(batch: pl.DataFrame, reasons: pl.Series | list[str | None], counters: Counters | None = None) -> BatchResult:
+def partition(
+    batch: pl.DataFrame, reasons: pl.Series | list[str | None], counters: Counters | None = None
+) -> BatchResult:
     """Split ``batch`` by a per-row reason: null keeps the row, a string drops it with that reason."""
     reason = pl.Series(REASON, reasons, dtype=pl.String)
     if len(reason) != batch.height:
