@@ -8,6 +8,10 @@ Two kinds of stage (DESIGN.md), both plain functions plus a frozen pydantic conf
   sampling plan, a tokenizer); ``apply`` is then a batch stage that also gets the state and the
   shard. Only partials and the state cross shards, never the texts. ``finalize`` optionally
   builds something from all output shards once they exist (e.g. packed token files).
+  A global stage may ask for one more pass over its input before ``apply``: when ``fit`` returns
+  ``FitResult(needs_rescan=True)``, the loop calls ``rescan(batch, cfg, state, shard)`` on every
+  shard and ``refit(rescan_partials, cfg, state, ctx)``, whose FitResult replaces the first one
+  (dedupe uses it to fetch the shingles of candidate pairs only, for exact-Jaccard verification).
 
 Stages never touch the file system for their shard data: the pipe loop reads and writes shards,
 counts records and reasons, and stores dropped records under ``rejected/``.
@@ -92,10 +96,14 @@ class StageContext:
 
 @dataclass(frozen=True)
 class FitResult:
-    """The state ``apply`` needs on every shard, and figures for the stage's stats file."""
+    """The state ``apply`` needs on every shard, and figures for the stage's stats file.
+
+    ``needs_rescan``: the state is not final yet; run the stage's ``rescan``/``refit`` pass first.
+    """
 
     state: Any
     stats: dict[str, Any] = field(default_factory=dict)
+    needs_rescan: bool = False
 
 
 @dataclass(frozen=True)
@@ -113,6 +121,8 @@ class GlobalStage:
     fit: Callable[[Sequence[Any], Any, StageContext], FitResult]
     apply: Callable[[pl.DataFrame, Any, Any, ShardInfo], BatchResult]
     finalize: Callable[[Sequence[Path], Any, Any, StageContext], dict[str, Any]] | None = None
+    rescan: Callable[[pl.DataFrame, Any, Any, ShardInfo], Any] | None = None
+    refit: Callable[[Sequence[Any], Any, Any, StageContext], FitResult] | None = None
 
 
 Stage = BatchStage | GlobalStage

@@ -1,0 +1,53 @@
+"""Exact and near-duplicate removal (MinHash LSH) across all shards of a stage's input.
+
+Recipe: ``- dedupe: {exact: true, minhash: {threshold: 0.8, num_perm: 128, ngram: 5}}``. See
+``stage.py`` for how the passes work and ``config.py`` for every option.
+"""
+
+from __future__ import annotations
+
+from curate.stages.base import GlobalStage
+from curate.stages.dedupe.config import DedupeConfig, MinHashConfig, Normalization
+from curate.stages.dedupe.stage import (
+    CLUSTER,
+    DUP_OF,
+    REASON_EXACT,
+    REASON_NEAR,
+    CandidateShingles,
+    DedupePartial,
+    DedupeState,
+    apply,
+    fit,
+    refit,
+    rescan,
+    summarize,
+)
+
+STAGE = GlobalStage(
+    name="dedupe",
+    config=DedupeConfig,
+    summarize=summarize,
+    fit=fit,
+    apply=apply,
+    rescan=rescan,
+    refit=refit,
+)
+
+__all__ = [
+    "CLUSTER",
+    "DUP_OF",
+    "REASON_EXACT",
+    "REASON_NEAR",
+    "STAGE",
+    "CandidateShingles",
+    "DedupeConfig",
+    "DedupePartial",
+    "DedupeState",
+    "MinHashConfig",
+    "Normalization",
+    "apply",
+    "fit",
+    "refit",
+    "rescan",
+    "summarize",
+]

@@ -1,0 +1,74 @@
+"""Text normalisation before hashing, the tokens dedupe compares, and the exact-duplicate hash.
+
+Two levels: ``normalize_texts`` changes characters (Unicode form, case, accents, digits);
+punctuation and whitespace are handled by the tokeniser (word shingles: a token never holds
+punctuation when it is stripped, and spacing never matters) or by ``flatten`` (character
+shingles, and exact hashes when whitespace is kept as it is).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+import numpy as np
+import polars as pl
+import xxhash
+
+from curate.stages.dedupe.config import Normalization
+from curate.text import CJK_CHAR, WORD_PATTERN
+
+_PUNCT = r"[\p{P}\p{S}]"
+# curate.text words of the text with punctuation turned into spaces, in one regex pass: a CJK
+# character that is not punctuation, or a run of characters that are neither space,
+# punctuation nor CJK.
+WORD_NO_PUNCT_PATTERN = rf"[{CJK_CHAR}--{_PUNCT}]|[[^\s\p{{P}}\p{{S}}]--{CJK_CHAR}]+"
+# Whitespace other than a single ASCII space, or a run of two or more: what collapsing changes.
+_MESSY_WHITESPACE = r"\s{2,}|[\s&&[^ ]]"
+
+
+def normalize_texts(texts: pl.Series, norm: Normalization) -> pl.Series:
+    """Character-level normalisation of ``texts`` (nulls become empty strings).
+
+    Unicode normalisation goes through Python's ``unicodedata`` per text (it skips text that is
+    already normalised; measured ~1.4-3x faster than polars' ``str.normalize``); the rest are
+    polars expressions over the whole batch.
+    """
+    texts = texts.fill_null("").rename("text")
+    if norm.unicode != "none":
+        form = norm.unicode
+        texts = pl.Series("text", [unicodedata.normalize(form, t) for t in texts.to_list()], dtype=pl.String)
+    expr = pl.col("text")
+    if norm.lowercase:
+        expr = expr.str.to_lowercase()
+    if norm.accents:
+        expr = expr.str.normalize("NFD").str.replace_all(r"\p{Mn}+", "").str.normalize("NFC")
+    if norm.digits:
+        expr = expr.str.replace_all(r"\d+", "0")
+    return texts.to_frame().select(expr).to_series()
+
+
+def word_pattern(norm: Normalization) -> str:
+    """The regex whose matches are the words of a normalised text (``curate.text`` words)."""
+    return WORD_NO_PUNCT_PATTERN if norm.punctuation else WORD_PATTERN
+
+
+def flatten(texts: pl.Series, norm: Normalization) -> pl.Series:
+    """Punctuation to spaces and whitespace collapsed, as ``norm`` says (for character-level uses)."""
+    expr = pl.col(texts.name)
+    if norm.punctuation:
+        expr = expr.str.replace_all(_PUNCT + "+", " ")
+    if norm.whitespace:
+        expr = expr.str.replace_all(_MESSY_WHITESPACE, " ").str.strip_chars()
+    return texts.to_frame().select(expr).to_series()
+
+
+def text_hashes(texts: pl.Series, *, seed: int = 0) -> np.ndarray:
+    """64-bit xxh3 hash of each text's UTF-8 bytes (uint64, one per text).
+
+    A per-record Python call: xxh3 runs at memory speed, so the loop costs well under 1 us per
+    record. Stable across versions and platforms, unlike polars' ``Series.hash``.
+    """
+    digest = xxhash.xxh3_64_intdigest
+    return np.fromiter(
+        (digest(t.encode("utf-8"), seed) for t in texts.fill_null("").to_list()), np.uint64, len(texts)
+    )
