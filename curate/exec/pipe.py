@@ -26,10 +26,10 @@ import xxhash
 from pydantic import BaseModel
 
 import curate
-from curate.errors import InputError
+from curate.errors import InputError, StageError
 from curate.exec.executor import Executor, LocalExecutor
 from curate.exec.rundir import ARTIFACTS, PARTIALS, STATE, RunDir, Step
-from curate.exec.tasks import ReadTask, ShardTask, run_apply, run_read, run_summarize, shard_file
+from curate.exec.tasks import ReadTask, ShardTask, run_apply, run_read, run_rescan, run_summarize, shard_file
 from curate.io.readers import Piece, plan_pieces, source_files
 from curate.io.writers import read_json, write_atomic, write_json, write_text
 from curate.output import write_output
@@ -90,7 +90,8 @@ def plan_steps(recipe: RecipeBase, *, registry: StageRegistry = REGISTRY) -> lis
         "sources": [s.model_dump(mode="json") for s in recipe.sources],
         "shard_mb": recipe.execution.shard_mb,
     }
-    key = _hash("read", curate.__version__, read_config, _fingerprint(recipe))
+    # polars is in the key: stages hash and order with it, so its version may change their bytes
+    key = _hash("read", curate.__version__, _versions()["polars"], read_config, _fingerprint(recipe))
     plans = [StepPlan(Step(0, "read", key), "read")]
     for i, (name, config) in enumerate(recipe.stage_list(), start=1):
         stage = registry[name]
@@ -236,34 +237,49 @@ class Pipe:
         )
 
     def _fit(self, plan: StepPlan) -> dict[str, Any]:
+        """Summarize every shard, fit the state (and rescan + refit when the stage asks for it)."""
         stage: GlobalStage = plan.stage
         directory = self.run.stage(plan.step)
         state_path = directory / STATE
         fit_stats_path = directory / "_fit_stats.json"
         if state_path.exists() and fit_stats_path.exists():
             return {"fit": read_json(fit_stats_path)}
-        partial_dir = directory / PARTIALS
-        tasks = [t for t in self._shard_tasks(plan) if not (partial_dir / f"{t.name}.pkl").exists()]
-        self.progress.start(
-            plan.step,
-            total=len(self.shards),
-            completed=len(self.shards) - len(tasks),
-            unit="shards",
-            phase="summarize",
-        )
-        for marker in self.executor.map_unordered(run_summarize, tasks):
-            self.progress.advance(plan.step, marker)
-        partials = _PartialList([partial_dir / f"{name}.pkl" for name in self.shard_names])
+        partials = self._partials(plan, run_summarize, directory / PARTIALS, "summarize")
         started = time.perf_counter()
         self.progress.note(plan.step, "fit")
         result = stage.fit(partials, plan.config, self._context(plan))
-        write_atomic(
-            state_path,
-            lambda tmp: tmp.write_bytes(pickle.dumps(result.state, protocol=pickle.HIGHEST_PROTOCOL)),
-        )
+        if result.needs_rescan:
+            if stage.rescan is None or stage.refit is None:
+                raise StageError(
+                    f"stage {plan.step.name!r} asked for a rescan but has no rescan/refit functions"
+                )
+            first_path = directory / "_state_first.pkl"
+            _pickle_to(first_path, result.state)
+            rescans = self._partials(
+                plan, run_rescan, directory / "_rescan", "rescan", state_path=str(first_path)
+            )
+            self.progress.note(plan.step, "refit")
+            result = stage.refit(rescans, plan.config, result.state, self._context(plan))
+        _pickle_to(state_path, result.state)
         fit_stats = {**result.stats, "fit_seconds": time.perf_counter() - started}
         write_json(fit_stats, fit_stats_path)
         return {"fit": fit_stats}
+
+    def _partials(
+        self,
+        plan: StepPlan,
+        task_fn: Callable[[ShardTask], Any],
+        directory: Path,
+        phase: str,
+        state_path: str | None = None,
+    ) -> _PartialList:
+        """Run a per-shard pass whose results are pickled under ``directory``; they load lazily."""
+        tasks = [t for t in self._shard_tasks(plan, state_path) if not (directory / f"{t.name}.pkl").exists()]
+        total = len(self.shards)
+        self.progress.start(plan.step, total=total, completed=total - len(tasks), unit="shards", phase=phase)
+        for marker in self.executor.map_unordered(task_fn, tasks):
+            self.progress.advance(plan.step, marker)
+        return _PartialList([directory / f"{name}.pkl" for name in self.shard_names])
 
     def _finalize(self, plan: StepPlan) -> dict[str, Any]:
         stage: GlobalStage = plan.stage
@@ -344,6 +360,10 @@ class _PartialList(Sequence):
     def __iter__(self) -> Iterator[Any]:
         for i in range(len(self)):
             yield self[i]
+
+
+def _pickle_to(path: Path, obj: Any) -> None:
+    write_atomic(path, lambda tmp: tmp.write_bytes(pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)))
 
 
 def _piece_bytes(piece: Piece) -> int:

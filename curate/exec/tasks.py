@@ -109,17 +109,31 @@ def run_read(task: ReadTask) -> dict[str, Any]:
     return marker
 
 
+def _pass(task: ShardTask, directory: str, compute: Callable[[pl.DataFrame], Any]) -> dict[str, Any]:
+    """Run ``compute`` on the task's input shard and pickle the result as ``<directory>/<shard>.pkl``."""
+    run = RunDir(task.run_root)
+    batch = pl.read_parquet(shard_file(run.stage(task.prev), task.name))
+    path = run.stage(task.step) / directory / f"{task.name}.pkl"
+    result = compute(batch)
+    write_atomic(path, lambda tmp: tmp.write_bytes(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)))
+    return {"shard": task.name, "in": batch.height}
+
+
 @_explained(lambda t: f"stage {t.step.dirname} (summarize) on shard {t.name} of source {t.shard.source}")
 def run_summarize(task: ShardTask) -> dict[str, Any]:
     """Global stage, pass 1: a small partial per shard, pickled next to the stage's shards."""
     stage = task.stage
     assert isinstance(stage, GlobalStage)
-    run = RunDir(task.run_root)
-    batch = pl.read_parquet(shard_file(run.stage(task.prev), task.name))
-    partial = stage.summarize(batch, task.config, task.shard)
-    path = run.stage(task.step) / PARTIALS / f"{task.name}.pkl"
-    write_atomic(path, lambda tmp: tmp.write_bytes(pickle.dumps(partial, protocol=pickle.HIGHEST_PROTOCOL)))
-    return {"shard": task.name}
+    return _pass(task, PARTIALS, lambda batch: stage.summarize(batch, task.config, task.shard))
+
+
+@_explained(lambda t: f"stage {t.step.dirname} (rescan) on shard {t.name} of source {t.shard.source}")
+def run_rescan(task: ShardTask) -> dict[str, Any]:
+    """Global stage, optional pass 2: per-shard data the first fit asked for (e.g. candidates' shingles)."""
+    stage = task.stage
+    assert isinstance(stage, GlobalStage) and stage.rescan is not None
+    state = load_state(task.state_path)
+    return _pass(task, "_rescan", lambda batch: stage.rescan(batch, task.config, state, task.shard))
 
 
 @_explained(lambda t: f"stage {t.step.dirname} on shard {t.name} of source {t.shard.source}")

@@ -14,6 +14,5 @@ REGISTRY: dict[str, Stage] = {
     "language": language.STAGE,
     "mix": mix.STAGE,
 }
-}
 
 __all__ = ["REGISTRY", "BatchStage", "GlobalStage", "Stage", "StageRegistry"]

@@ -177,3 +177,22 @@ def test_a_run_killed_with_sigkill_resumes_to_identical_output(tmp_path, kill_af
     assert resumed.wait(timeout=120) == 0
     assert tree_bytes(killed / "output") == tree_bytes(reference / "output")
     assert tree_bytes(killed / "rejected") == tree_bytes(reference / "rejected")
+
+
+def test_a_global_stage_can_ask_for_a_rescan_pass(tmp_path):
+    """dedupe with verify: fit asks for a second pass over the candidates, the loop runs it."""
+    from curate.stages import REGISTRY as REAL
+
+    base = " ".join(f"word{i}" for i in range(60))
+    docs = [
+        {"text": base},
+        {"text": base.replace("word7", "seven")},
+        {"text": "something else entirely " * 5},
+    ]
+    write_jsonl(tmp_path / "data/a.jsonl", docs)
+    text = f'name: v\nsources: [{{name: w, path: "{tmp_path}/data/*.jsonl"}}]\nstages:\n  - dedupe: {{minhash: {{verify: true}}}}\n'
+    recipe = parse_recipe(text, registry=REAL)
+    result = run_recipe(recipe, run_dir=tmp_path / "runs/v", workers=1)
+    dedupe = result.steps[1]
+    assert dedupe["reasons"] == {"minhash_dup": 1}
+    assert (tmp_path / "runs/v/stages/01-dedupe/_rescan").is_dir()
