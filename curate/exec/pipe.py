@@ -26,7 +26,7 @@ import xxhash
 from pydantic import BaseModel
 
 import curate
-from curate.errors import InputError, StageError
+from curate.errors import CurateError, InputError, StageError
 from curate.exec.executor import Executor, LocalExecutor
 from curate.exec.rundir import ARTIFACTS, PARTIALS, STATE, RunDir, Step
 from curate.exec.tasks import ReadTask, ShardTask, run_apply, run_read, run_rescan, run_summarize, shard_file
@@ -104,6 +104,17 @@ def plan_steps(recipe: RecipeBase, *, registry: StageRegistry = REGISTRY) -> lis
     return plans
 
 
+def preflight(plans: list[StepPlan]) -> None:
+    """Checks a stage can make before any work starts (models exist, options fit each other)."""
+    for plan in plans:
+        check = getattr(plan.stage, "check", None)
+        if check is not None:
+            try:
+                check(plan.config)
+            except CurateError as exc:
+                raise type(exc)(f"stages[{plan.step.index - 1}].{plan.step.name}: {exc}") from None
+
+
 class Pipe:
     """One run of one recipe in one run directory."""
 
@@ -129,6 +140,7 @@ class Pipe:
     # -- the loop ------------------------------------------------------------------------------
     def execute(self, *, mode: RunMode = "new") -> RunResult:
         plans = self.plans = plan_steps(self.recipe, registry=self.registry)
+        preflight(plans)
         self.run.prepare(mode=mode)
         try:
             write_text(dump_resolved(self.recipe), self.run.root / "recipe.yaml")

@@ -111,6 +111,8 @@ class BatchStage:
     name: str
     config: type[StageConfig]
     apply: Callable[[pl.DataFrame, Any], BatchResult]
+    check: Callable[[Any], None] | None = None
+    """Optional preflight: raise a CurateError before any work starts (e.g. a model file missing)."""
 
 
 @dataclass(frozen=True)
@@ -123,6 +125,7 @@ class GlobalStage:
     finalize: Callable[[Sequence[Path], Any, Any, StageContext], dict[str, Any]] | None = None
     rescan: Callable[[pl.DataFrame, Any, Any, ShardInfo], Any] | None = None
     refit: Callable[[Sequence[Any], Any, Any, StageContext], FitResult] | None = None
+    check: Callable[[Any], None] | None = None
 
 
 Stage = BatchStage | GlobalStage

@@ -413,4 +413,9 @@ def apply(batch: pl.DataFrame, cfg: LanguageConfig) -> BatchResult:
     return partition(batch.with_columns(labels), reasons, counters)
 
 
-STAGE = BatchStage(name="language", config=LanguageConfig, apply=apply)
+def check(cfg: LanguageConfig) -> None:
+    """Preflight: the model loads and every keep entry names one of its labels."""
+    resolve(cfg)
+
+
+STAGE = BatchStage(name="language", config=LanguageConfig, apply=apply, check=check)

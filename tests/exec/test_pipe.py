@@ -196,3 +196,13 @@ def test_a_global_stage_can_ask_for_a_rescan_pass(tmp_path):
     dedupe = result.steps[1]
     assert dedupe["reasons"] == {"minhash_dup": 1}
     assert (tmp_path / "runs/v/stages/01-dedupe/_rescan").is_dir()
+
+
+def test_stage_preflight_fails_before_any_work(tmp_path):
+    from curate.stages import REGISTRY as REAL
+
+    write_jsonl(tmp_path / "data/a.jsonl", [{"text": "hello world"}])
+    text = f'name: p\nsources: [{{name: w, path: "{tmp_path}/data/*.jsonl"}}]\nstages:\n  - language: {{keep: [en, xx]}}\n'
+    with pytest.raises(StageError, match=r"stages\[0\]\.language: .*'xx'"):
+        run_recipe(parse_recipe(text, registry=REAL), run_dir=tmp_path / "runs/p", workers=1)
+    assert not (tmp_path / "runs/p").exists()
