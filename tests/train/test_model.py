@@ -10,6 +10,7 @@ from curate.train.model import (
     GPTConfig,
     count_params,
     flops_per_token,
+    linear_cross_entropy,
     preset_config,
 )
 
@@ -88,6 +89,34 @@ def test_loss_is_cross_entropy_skipping_ignored_targets():
         by_hand = F.cross_entropy(logits[keep], y[keep])
         torch.testing.assert_close(model(x, y), by_hand)
         torch.testing.assert_close(model(x, y, reduction="sum"), by_hand * keep.sum())
+
+
+@pytest.mark.parametrize("chunk", [7, 256])
+def test_fused_linear_cross_entropy_equals_the_plain_one(chunk):
+    """The CPU training path (logits never materialised) gives the plain loss and gradients."""
+    torch.manual_seed(0)
+    x = torch.randn(50, 16, requires_grad=True)
+    w = torch.randn(64, 16, requires_grad=True)  # 64 rows: vocab 40 padded
+    t = torch.randint(0, 40, (50,))
+    t[::4] = IGNORE_INDEX
+    plain = F.cross_entropy(x @ w[:40].t(), t, ignore_index=IGNORE_INDEX, reduction="sum")
+    gx, gw = torch.autograd.grad(3 * plain, (x, w))
+    fused = linear_cross_entropy(x, w, t, 40, chunk=chunk)
+    fx, fw = torch.autograd.grad(3 * fused, (x, w))
+    torch.testing.assert_close(fused, plain)
+    torch.testing.assert_close(fx, gx)
+    torch.testing.assert_close(fw, gw)
+    assert fw[40:].abs().sum() == 0  # padding rows get no gradient
+
+
+def test_training_loss_path_matches_eval_path():
+    model = micro()
+    x, y = torch.randint(0, 100, (2, 12)), torch.randint(0, 100, (2, 12))
+    y[1, :5] = IGNORE_INDEX
+    train_loss = model(x, y)  # grad enabled on CPU: fused path
+    with torch.no_grad():
+        eval_loss = model(x, y)
+    torch.testing.assert_close(train_loss.detach(), eval_loss)
 
 
 def test_tiny_model_overfits_one_batch():
