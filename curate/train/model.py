@@ -258,12 +258,15 @@ class _LinearCrossEntropy(torch.autograd.Function):
             valid = tc != IGNORE_INDEX
             safe = tc.clamp_min(0)[:, None]  # (n, 1)
             logits = (xc @ w.t()).float()  # (n, V)
-            lse = torch.logsumexp(logits, dim=-1, keepdim=True)  # (n, 1)
-            loss += ((lse - logits.gather(1, safe)).squeeze(1) * valid).sum()
+            logits.sub_(logits.amax(dim=-1, keepdim=True))  # shifted: exp cannot overflow
+            target_logit = logits.gather(1, safe)  # (n, 1)
+            probs = logits.exp_()  # unnormalised, in place: one exp pass serves the loss and its gradient
+            total = probs.sum(dim=-1, keepdim=True)  # (n, 1)
+            loss += ((total.log() - target_logit).squeeze(1) * valid).sum()
             if grad_x is None and grad_w is None:
                 continue
-            grad = logits.sub_(lse).exp_()  # softmax, in place: (n, V)
-            grad.scatter_add_(1, safe, torch.full_like(lse, -1.0))  # minus the one-hot target
+            grad = probs.div_(total)  # softmax
+            grad.scatter_add_(1, safe, torch.full_like(total, -1.0))  # minus the one-hot target
             grad.mul_(valid[:, None])  # ignored rows contribute nothing
             grad = grad.to(x.dtype)
             if grad_x is not None:
@@ -286,10 +289,12 @@ class _LinearCrossEntropy(torch.autograd.Function):
 
 
 def linear_cross_entropy(
-    x: torch.Tensor, weight: torch.Tensor, targets: torch.Tensor, vocab_size: int, *, chunk: int = 256
+    x: torch.Tensor, weight: torch.Tensor, targets: torch.Tensor, vocab_size: int, *, chunk: int | None = None
 ) -> torch.Tensor:
     """Summed cross-entropy of ``x @ weight[:vocab_size].T`` (N, V) against ``targets`` (N,),
-    skipping ``IGNORE_INDEX``: equal to the plain computation, without materialising the logits."""
+    skipping ``IGNORE_INDEX``: equal to the plain computation, without materialising the logits.
+    ``chunk`` rows at a time; by default about 4M logits (16 MB) per chunk."""
+    chunk = chunk or max(64, (1 << 22) // vocab_size)
     return _LinearCrossEntropy.apply(x, weight, targets, vocab_size, chunk)
 
 

@@ -347,3 +347,36 @@ def score(
         "context": gpt.config.seq_len,
         "stride": stride or gpt.config.seq_len,
     }
+
+
+METRIC_KEYS = ("nll", "ppl", "bpb", "pref_accuracy", "pref_margin")
+
+
+def score_report(
+    metrics: Mapping[str, Any], train: Mapping[str, Any] | None = None, *, seed: int | None = None
+) -> dict[str, Any]:
+    """The contents of ``RUN_DIR/score.json``: the metrics, what the eval covered, and how the
+    model was trained (``TrainResult.to_dict()``: tokens seen, wall time, tokens/s, ...)."""
+    train = dict(train or {})
+    return {
+        "metrics": {k: metrics[k] for k in METRIC_KEYS if k in metrics},
+        "eval": {k: v for k, v in metrics.items() if k not in METRIC_KEYS},
+        "train": train,
+        "tokens_seen": train.get("tokens_seen"),
+        "wall_s": train.get("wall_s"),
+        "tokens_per_s": train.get("tokens_per_s"),
+        "device": train.get("device", metrics.get("device")),
+        "n_params": metrics.get("n_params", train.get("n_params")),
+        "seed": seed if seed is not None else train.get("seed"),
+    }
+
+
+def write_score_json(path: str | os.PathLike, report: Mapping[str, Any]) -> Path:
+    """Write ``report`` as JSON atomically (NaN written as null)."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(
+        orjson.dumps(report, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY)
+    )
+    os.replace(tmp, path)
+    return path

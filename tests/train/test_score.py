@@ -16,7 +16,9 @@ from curate.train.score import (
     read_eval_records,
     resolve_start_id,
     score,
+    score_report,
     sequence_nll,
+    write_score_json,
 )
 
 
@@ -195,3 +197,16 @@ def test_mixed_or_unknown_records_are_errors(model, sp):
         score(model, [{"body": "a"}], sp)
     with pytest.raises(InputError, match="empty"):
         score(model, [], sp)
+
+
+def test_score_json_has_the_promised_fields(trained, sp_path, eval_texts, tmp_path):
+    metrics = score(trained.checkpoint, [{"text": t} for t in eval_texts[:4]], sp_path)
+    path = write_score_json(tmp_path / "score.json", score_report(metrics, trained.to_dict()))
+    report = json.loads(path.read_text())
+    assert set(report["metrics"]) == {"nll", "ppl", "bpb"}
+    assert report["metrics"]["bpb"] == metrics["bpb"]
+    assert report["eval"]["tokens"] == metrics["tokens"] and report["eval"]["records"] == 4
+    assert report["tokens_seen"] == trained.tokens_seen == 150 * 8 * 32
+    assert report["wall_s"] > 0 and report["tokens_per_s"] > 0
+    assert report["device"] == "cpu" and report["seed"] == 0
+    assert report["n_params"] == trained.n_params
