@@ -303,15 +303,17 @@ def build_model(cfg: TrainConfig, index: TokenIndex, init: Checkpoint | None = N
     return model
 
 
-def make_optimizer(model: GPT, cfg: TrainConfig, device: torch.device) -> torch.optim.AdamW:
+def make_optimizer(
+    model: GPT, *, lr: float, weight_decay: float, betas: tuple[float, float], device: torch.device
+) -> torch.optim.AdamW:
     """AdamW with weight decay on matrices and embeddings only; the fused kernel on CUDA."""
     params = [p for p in model.parameters() if p.requires_grad]
     groups = [
-        {"params": [p for p in params if p.dim() >= 2], "weight_decay": cfg.weight_decay},
+        {"params": [p for p in params if p.dim() >= 2], "weight_decay": weight_decay},
         {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0},
     ]
     extra = {"fused": True} if device.type == "cuda" else {"foreach": True}
-    return torch.optim.AdamW(groups, lr=cfg.lr, betas=cfg.betas, eps=1e-8, **extra)
+    return torch.optim.AdamW(groups, lr=lr, betas=betas, eps=1e-8, **extra)
 
 
 # -- fingerprints --------------------------------------------------------------------------------
@@ -505,7 +507,9 @@ def train(
         init_ckpt.check_tokenizer(tokenizer_path)
     model = build_model(cfg, data.index, init_ckpt).to(device)
     model.train()
-    optimizer = make_optimizer(model, cfg, device)
+    optimizer = make_optimizer(
+        model, lr=cfg.lr, weight_decay=cfg.weight_decay, betas=cfg.betas, device=device
+    )
     loader = TokenLoader(data, batch_size=cfg.batch_size, seed=cfg.seed, device=device)
     torch.manual_seed(cfg.seed)  # the dropout stream, whatever building the model consumed
     fingerprint = _digest(
