@@ -42,9 +42,10 @@ from curate.train.checkpoint import (
 from curate.train.data import TokenLoader
 from curate.train.model import GPT, PRESETS, GPTConfig, MLPKind, count_params, preset_config
 from curate.train.score import (
+    EvalConfig,
     encode_records,
+    load_eval_records,
     load_tokenizer,
-    read_eval_records,
     resolve_start_id,
     sequence_nll,
     summarize,
@@ -85,31 +86,6 @@ class ModelOverrides(_Frozen):
 
     def set_fields(self) -> dict[str, Any]:
         return {k: v for k, v in self.model_dump().items() if v is not None}
-
-
-class EvalConfig(_Frozen):
-    """The held-out eval set that scores a recipe."""
-
-    path: str | list[str] | None = Field(
-        None,
-        description="JSONL or Parquet files (glob patterns allowed) with text, messages or prompt/chosen/rejected records.",
-    )
-    on_overlap: Literal["error", "drop"] = Field(
-        "error",
-        description="What to do when eval records also appear in the training data (same id or text hash).",
-    )
-    max_records: int | None = Field(
-        None, ge=1, description="Score only the first N records (all when unset)."
-    )
-    batch_size: int = Field(16, ge=1, description="Windows scored per forward pass.")
-    stride: int | None = Field(
-        None,
-        ge=1,
-        description="Window advance for sequences longer than the context; unset = the context (no overlap).",
-    )
-    periodic_records: int = Field(
-        64, ge=1, description="Records scored by the evals during training (every eval_every steps)."
-    )
 
 
 class TrainConfig(_Frozen):
@@ -444,7 +420,7 @@ def _evaluator(
 ) -> Callable[[], dict[str, Any]] | None:
     """A function scoring the model on the first ``eval.periodic_records`` eval records, or None."""
     if records is None and cfg.eval.path is not None and tokenizer_path is not None:
-        records = read_eval_records(cfg.eval.path)
+        records = load_eval_records(cfg.eval)
     if not records:
         return None
     if tokenizer_path is None:

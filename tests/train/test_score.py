@@ -12,7 +12,9 @@ from curate.train.checkpoint import load_checkpoint
 from curate.train.model import GPT, GPTConfig
 from curate.train.score import (
     Encoded,
+    EvalConfig,
     chatml_encoder,
+    load_eval_records,
     read_eval_records,
     resolve_start_id,
     score,
@@ -210,3 +212,11 @@ def test_score_json_has_the_promised_fields(trained, sp_path, eval_texts, tmp_pa
     assert report["wall_s"] > 0 and report["tokens_per_s"] > 0
     assert report["device"] == "cpu" and report["seed"] == 0
     assert report["n_params"] == trained.n_params
+
+
+def test_load_eval_records_caps_the_count(tmp_path):
+    (tmp_path / "e.jsonl").write_text("".join(json.dumps({"text": f"doc {i}"}) + "\n" for i in range(5)))
+    assert len(load_eval_records(EvalConfig(path=str(tmp_path / "*.jsonl"), max_records=3))) == 3
+    assert len(load_eval_records(EvalConfig(path=[str(tmp_path / "e.jsonl")]))) == 5
+    with pytest.raises(InputError, match=r"train\.eval\.path"):
+        load_eval_records(EvalConfig())
