@@ -39,7 +39,7 @@ from curate.train.checkpoint import (
     save_checkpoint,
     tokenizer_ref,
 )
-from curate.train.data import TokenLoader
+from curate.train.data import Batch, TokenLoader
 from curate.train.model import GPT, PRESETS, GPTConfig, MLPKind, count_params, preset_config
 from curate.train.score import (
     EvalConfig,
@@ -438,6 +438,33 @@ def _evaluator(
     return evaluate
 
 
+def train_step(
+    forward: Callable[..., torch.Tensor],
+    model: GPT,
+    optimizer: torch.optim.Optimizer,
+    batches: Sequence[Batch],
+    *,
+    lr: float,
+    clip: float,
+    amp: torch.dtype | None,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """One optimizer step over the micro-batches of ``batches`` (gradient accumulation): returns
+    the step's loss and the gradient norm before clipping, as device tensors (no sync)."""
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+    n_targets = max(1, sum(b.n_targets for b in batches))  # one normaliser for the whole step
+    total = torch.zeros((), device=batches[0].x.device)
+    for b in batches:
+        with autocast(b.x.device, amp):
+            loss = forward(b.x, b.y, reduction="sum") / n_targets
+        loss.backward()
+        total += loss.detach()
+    grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), clip) if clip > 0 else None
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+    return total, grad_norm
+
+
 @contextlib.contextmanager
 def _torch_threads(n: int | None) -> Iterator[None]:
     before = torch.get_num_threads()
@@ -528,19 +555,11 @@ def train(
     with _torch_threads(cfg.threads), _progress(progress, cfg.steps, start_step) as bar:
         for i, step in enumerate(range(start_step, cfg.steps)):
             lr = lr_at(step, cfg)
-            for group in optimizer.param_groups:
-                group["lr"] = lr
             batches = [loader.next_batch() for _ in range(cfg.grad_accum)]
-            n_targets = max(1, sum(b.n_targets for b in batches))  # one normaliser for the whole step
-            target_tokens += n_targets
-            for b in batches:
-                with autocast(device, amp):
-                    loss = forward(b.x, b.y, reduction="sum") / n_targets
-                loss.backward()
-                losses[i] += loss.detach()
-            grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip) if cfg.clip > 0 else None
-            optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
+            target_tokens += sum(b.n_targets for b in batches)
+            losses[i], grad_norm = train_step(
+                forward, model, optimizer, batches, lr=lr, clip=cfg.clip, amp=amp
+            )
 
             done = step + 1
             if done % cfg.log_every == 0 or done == cfg.steps:
@@ -594,13 +613,15 @@ def default_cache_dir() -> Path:
 
 
 def base_train_config(cfg: TrainConfig) -> TrainConfig:
-    """The config of the base model behind a fine-tune config: same shape, data order seed and
-    batch; ``base_steps`` steps at ``base_lr`` from scratch; no evals."""
+    """The config of the base model behind a fine-tune config: same shape and batch; ``base_steps``
+    steps at ``base_lr`` from scratch, seed 0 whatever the fine-tune's seed (so that every seed of
+    a sweep fine-tunes the same base); no evals."""
     return cfg.model_copy(
         update={
             "init_from": "scratch",
             "steps": cfg.base_steps,
             "lr": cfg.base_lr,
+            "seed": 0,
             "warmup": None,
             "min_lr": None,
             "eval": EvalConfig(),

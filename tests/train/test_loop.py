@@ -125,6 +125,7 @@ def test_base_model_is_trained_once_and_cached(tokens_dir, sp_path, tmp_path):
         == path
     )
     assert path.stat().st_mtime_ns == mtime  # not retrained
+    assert base_train_config(micro_config(init_from="base:web", base_steps=3, seed=4, lr=1e-5)) == cfg
     other = base_checkpoint(
         "web",
         tokens_dir,
