@@ -108,19 +108,20 @@ class RMSNorm(nn.Module):
 
 
 def rope_tables(seq_len: int, head_dim: int, theta: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """cos and sin tables of shape (T, D/2) for rotary embeddings."""
+    """Full-width cos and signed sin tables (T, D) for ``apply_rope``: angle t * theta^(-2i/D) for
+    the pair (i, i + D/2), the sin negated on the first half."""
     inv_freq = 1.0 / (theta ** (torch.arange(0, head_dim, 2, dtype=torch.float32) / head_dim))  # (D/2,)
     t = torch.arange(seq_len, dtype=torch.float32)
     freqs = torch.outer(t, inv_freq)  # (T, D/2)
-    return freqs.cos(), freqs.sin()
+    return torch.cat((freqs.cos(), freqs.cos()), dim=-1), torch.cat((-freqs.sin(), freqs.sin()), dim=-1)
 
 
 def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-    """Rotate pairs (x[..., i], x[..., i + D/2]) of x (B, H, T, D) by position-dependent angles."""
+    """Rotate the pairs (x[..., i], x[..., i + D/2]) of x (B, H, T, D) by position-dependent angles:
+    (x1, x2) -> (x1 cos - x2 sin, x2 cos + x1 sin), in four whole-tensor ops."""
     d = x.size(-1) // 2
-    x1, x2 = x[..., :d], x[..., d:]
-    cos, sin = cos.to(x.dtype), sin.to(x.dtype)  # (T, D/2), broadcast over B and H
-    return torch.cat((x1 * cos - x2 * sin, x1 * sin + x2 * cos), dim=-1)
+    swapped = torch.cat((x[..., d:], x[..., :d]), dim=-1)  # (x2, x1)
+    return x * cos.to(x.dtype) + swapped * sin.to(x.dtype)  # tables (T, D) broadcast over B and H
 
 
 class CausalSelfAttention(nn.Module):
@@ -293,8 +294,8 @@ def linear_cross_entropy(
 ) -> torch.Tensor:
     """Summed cross-entropy of ``x @ weight[:vocab_size].T`` (N, V) against ``targets`` (N,),
     skipping ``IGNORE_INDEX``: equal to the plain computation, without materialising the logits.
-    ``chunk`` rows at a time; by default about 4M logits (16 MB) per chunk."""
-    chunk = chunk or max(64, (1 << 22) // vocab_size)
+    ``chunk`` rows at a time; by default about 8M logits (32 MB) per chunk."""
+    chunk = chunk or max(64, (1 << 23) // vocab_size)
     return _LinearCrossEntropy.apply(x, weight, targets, vocab_size, chunk)
 
 

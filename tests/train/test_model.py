@@ -8,10 +8,12 @@ from curate.train.model import (
     GPT,
     IGNORE_INDEX,
     GPTConfig,
+    apply_rope,
     count_params,
     flops_per_token,
     linear_cross_entropy,
     preset_config,
+    rope_tables,
 )
 
 
@@ -67,6 +69,18 @@ def test_position_matters():
     x = torch.tensor([[5, 6, 7, 8]])
     with torch.no_grad():
         assert not torch.allclose(model(x)[0, -1], model(x.flip(1))[0, -1])
+
+
+def test_rope_scores_depend_on_relative_position_only():
+    cos, sin = rope_tables(64, 16, 10000.0)
+    q, k = torch.randn(16), torch.randn(16)
+
+    def at(v: torch.Tensor, pos: int) -> torch.Tensor:
+        return apply_rope(v.view(1, 1, 1, 16), cos[pos : pos + 1], sin[pos : pos + 1]).flatten()
+
+    torch.testing.assert_close(at(q, 7).norm(), q.norm())  # a rotation
+    torch.testing.assert_close(at(q, 10) @ at(k, 3), at(q, 40) @ at(k, 33))
+    assert not torch.isclose(at(q, 10) @ at(k, 3), at(q, 10) @ at(k, 4))
 
 
 def test_longer_input_than_trained_extends_rope():
