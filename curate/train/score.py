@@ -256,7 +256,8 @@ def _windows(seqs: Sequence[Encoded], context: int, stride: int) -> list[_Window
             b = min(a + stride, n - 1)
             lo = max(0, b - context)
             targets = [enc.ids[j + 1] if j >= a and enc.target[j + 1] else IGNORE_INDEX for j in range(lo, b)]
-            out.append(_Window(s, enc.ids[lo:b], targets))
+            if any(t != IGNORE_INDEX for t in targets):  # e.g. a window of prompt only: nothing to score
+                out.append(_Window(s, enc.ids[lo:b], targets))
     return out
 
 
@@ -346,7 +347,7 @@ def _model_of(
 def score(
     model: GPT | Checkpoint | str | os.PathLike,
     records: Sequence[Mapping[str, Any]],
-    tokenizer: str | os.PathLike | spm.SentencePieceProcessor,
+    tokenizer: str | os.PathLike | spm.SentencePieceProcessor | None = None,
     *,
     batch_size: int = 16,
     stride: int | None = None,
@@ -358,10 +359,16 @@ def score(
 
     Returns the metrics of ``summarize`` plus ``wall_s``, ``tokens_per_s`` (scored tokens),
     ``device``, ``n_params``, ``context`` and ``stride``. A checkpoint's recorded tokenizer must
-    match ``tokenizer`` (by sha256).
+    match ``tokenizer`` (by sha256); without ``tokenizer``, the recorded one is used.
     """
     t0 = time.perf_counter()
     gpt, ckpt = _model_of(model, device)
+    if tokenizer is None:
+        if ckpt is None or ckpt.tokenizer is None:
+            raise InputError(
+                "no tokenizer given and the model records none: pass the sentencepiece .model path"
+            )
+        tokenizer = ckpt.tokenizer["path"]
     if ckpt is not None and not isinstance(tokenizer, spm.SentencePieceProcessor):
         ckpt.check_tokenizer(tokenizer)
     sp = load_tokenizer(tokenizer)

@@ -177,6 +177,9 @@ def test_checkpoint_tokenizer_must_match(trained, sp_path, tmp_path, corpus):
     assert score(trained.checkpoint, records, sp_path)["tokens"] > 0
     with pytest.raises(Exception, match="not the one checkpoint"):
         score(trained.checkpoint, records, other)
+    assert score(trained.checkpoint, records)["tokens"] > 0  # the recorded tokenizer
+    with pytest.raises(InputError, match="records none"):
+        score(load_checkpoint(trained.checkpoint).model, records)
 
 
 def test_read_eval_records_from_globs(tmp_path):
