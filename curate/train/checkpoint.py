@@ -1,0 +1,156 @@
+"""Self-describing checkpoints: a model can be rebuilt from its file alone.
+
+A checkpoint is one ``torch.save`` file holding only tensors and plain Python values (so it loads
+with ``weights_only=True``)::
+
+    format, format_version, curate_version
+    model_config   GPTConfig as a dict
+    model          state dict (from the uncompiled module)
+    step           optimizer steps taken
+    tokenizer      {"path": ..., "sha256": ...} of the sentencepiece .model, or None
+    special_ids    {"bos": .., "eos": .., "pad": ..} from the token index
+    recipe_hash    hash of the recipe that produced it, or None
+    train_config   the TrainConfig as a dict, or None
+    optimizer      optimizer state (optional: only needed to resume)
+    loader, rng    data loader position and torch RNG state (optional: only needed to resume)
+    extra          free metadata (e.g. the training fingerprint)
+
+Writes go to a temporary name and are renamed into place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from curate import __version__
+from curate.errors import RunDirError
+from curate.train.model import GPT, GPTConfig
+
+FORMAT = "curate-checkpoint"
+FORMAT_VERSION = 1
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def tokenizer_ref(path: str | os.PathLike | None) -> dict[str, str] | None:
+    """What a checkpoint records about its tokenizer: where it was and what it hashed to."""
+    if path is None:
+        return None
+    return {"path": str(Path(path).resolve()), "sha256": file_sha256(path)}
+
+
+@dataclass
+class Checkpoint:
+    """A loaded checkpoint: the rebuilt model plus everything recorded next to it."""
+
+    model: GPT
+    config: GPTConfig
+    step: int
+    tokenizer: dict[str, str] | None = None
+    special_ids: dict[str, int] = field(default_factory=dict)
+    recipe_hash: str | None = None
+    train_config: dict[str, Any] | None = None
+    optimizer: dict[str, Any] | None = None
+    loader: dict[str, int] | None = None
+    rng: torch.Tensor | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    path: Path | None = None
+
+    def check_tokenizer(self, tokenizer_path: str | os.PathLike | None) -> None:
+        """Fail unless ``tokenizer_path`` is the tokenizer this model was trained with (by sha256)."""
+        if tokenizer_path is None or self.tokenizer is None:
+            return
+        sha = file_sha256(tokenizer_path)
+        if sha != self.tokenizer["sha256"]:
+            raise RunDirError(
+                f"tokenizer {tokenizer_path} (sha256 {sha[:12]}) is not the one checkpoint {self.path} was trained "
+                f"with ({self.tokenizer['path']}, sha256 {self.tokenizer['sha256'][:12]}): use the same tokenizer "
+                "for every recipe of an experiment"
+            )
+
+
+def save_checkpoint(
+    path: str | os.PathLike,
+    model: GPT,
+    *,
+    step: int,
+    tokenizer: dict[str, str] | None = None,
+    special_ids: dict[str, int] | None = None,
+    recipe_hash: str | None = None,
+    train_config: dict[str, Any] | None = None,
+    optimizer: torch.optim.Optimizer | None = None,
+    loader: dict[str, int] | None = None,
+    rng: torch.Tensor | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Path:
+    """Write a checkpoint atomically and return its path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "curate_version": __version__,
+        "model_config": model.config.to_dict(),
+        "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "step": step,
+        "tokenizer": tokenizer,
+        "special_ids": dict(special_ids or {}),
+        "recipe_hash": recipe_hash,
+        "train_config": train_config,
+        "optimizer": optimizer.state_dict() if optimizer is not None else None,
+        "loader": loader,
+        "rng": rng,
+        "extra": dict(extra or {}),
+    }
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def load_checkpoint(path: str | os.PathLike, *, device: torch.device | str = "cpu") -> Checkpoint:
+    """Rebuild the model of a checkpoint file (in eval mode, on ``device``) and read its metadata."""
+    path = Path(path)
+    if not path.is_file():
+        raise RunDirError(f"no checkpoint at {path}: train first, or give the path of a curate checkpoint")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # a truncated or foreign file: say which
+        raise RunDirError(f"cannot read checkpoint {path}: {e}") from e
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        raise RunDirError(f"{path} is not a curate checkpoint (no 'format: {FORMAT}' entry)")
+    if state["format_version"] > FORMAT_VERSION:
+        raise RunDirError(
+            f"checkpoint {path} has format version {state['format_version']}; this curate reads up to "
+            f"{FORMAT_VERSION}: upgrade curate"
+        )
+    config = GPTConfig.from_dict(state["model_config"])
+    model = GPT(config)
+    model.load_state_dict(state["model"])
+    model.to(device).eval()
+    return Checkpoint(
+        model=model,
+        config=config,
+        step=state["step"],
+        tokenizer=state.get("tokenizer"),
+        special_ids=state.get("special_ids") or {},
+        recipe_hash=state.get("recipe_hash"),
+        train_config=state.get("train_config"),
+        optimizer=state.get("optimizer"),
+        loader=state.get("loader"),
+        rng=state.get("rng"),
+        extra=state.get("extra") or {},
+        path=path,
+    )

@@ -1,0 +1,126 @@
+"""Batches over the packed token files of the tokenize stage (``curate.io.tokens``).
+
+Each row of ``seq_len`` tokens becomes one training sequence: the model reads ``row[:-1]`` and
+predicts ``row[1:]``; a target counts in the loss iff its mask byte is 1 (pretraining: every token
+but padding; SFT: assistant tokens and their end-of-turn token). Masked targets are replaced by
+``IGNORE_INDEX`` so the loss skips them.
+
+Rows are visited in a seeded permutation per epoch (``numpy.random.default_rng([seed, epoch])``),
+so the order depends only on the seed and the number of rows. A batch that runs past the end of an
+epoch continues with the next epoch's permutation; ``state_dict`` records where the loader is,
+which makes training resumable.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from curate.io.tokens import TokenSet, open_tokens
+from curate.train.model import IGNORE_INDEX
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One micro-batch: inputs ``x`` and targets ``y`` (B, T), ``n_targets`` = unmasked targets."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+    n_targets: int
+
+
+def rows_to_batch(tokens: np.ndarray, mask: np.ndarray, device: torch.device | str = "cpu") -> Batch:
+    """Turn packed rows (B, seq_len) and their masks into model inputs and masked targets."""
+    tokens = np.asarray(tokens, dtype=np.int64)
+    mask = np.asarray(mask, dtype=bool)
+    y = tokens[:, 1:].copy()  # (B, T)
+    y[~mask[:, 1:]] = IGNORE_INDEX
+    x = torch.from_numpy(np.ascontiguousarray(tokens[:, :-1]))  # (B, T)
+    y_t = torch.from_numpy(y)
+    device = torch.device(device)
+    if device.type == "cuda":
+        x, y_t = x.pin_memory().to(device, non_blocking=True), y_t.pin_memory().to(device, non_blocking=True)
+    elif device.type != "cpu":
+        x, y_t = x.to(device), y_t.to(device)
+    return Batch(x=x, y=y_t, n_targets=int(mask[:, 1:].sum()))
+
+
+class TokenLoader:
+    """Seeded, shuffled, resumable batches of packed rows.
+
+    >>> loader = TokenLoader("runs/x/tokens", batch_size=16, seed=0)  # doctest: +SKIP
+    >>> batch = loader.next_batch()                                     # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        source: str | os.PathLike | TokenSet,
+        *,
+        batch_size: int,
+        seed: int = 0,
+        split: str = "train",
+        shuffle: bool = True,
+        device: torch.device | str = "cpu",
+    ) -> None:
+        self.data = source if isinstance(source, TokenSet) else open_tokens(source, split)
+        if self.data.index.num_rows == 0:
+            raise ValueError(f"no rows in the {split!r} token split: nothing to train on")
+        if self.data.index.seq_len < 2:
+            raise ValueError(
+                f"seq_len {self.data.index.seq_len} is too short: a row needs an input and a target"
+            )
+        self.batch_size, self.seed, self.shuffle, self.device = batch_size, seed, shuffle, device
+        self.epoch, self.cursor = 0, 0
+        self._order = self._permutation(0)
+
+    @property
+    def num_rows(self) -> int:
+        return self.data.index.num_rows
+
+    @property
+    def context(self) -> int:
+        """Tokens the model sees per row (``seq_len - 1``)."""
+        return self.data.index.seq_len - 1
+
+    def _permutation(self, epoch: int) -> np.ndarray:
+        if not self.shuffle:
+            return np.arange(self.num_rows)
+        return np.random.default_rng([self.seed, epoch]).permutation(self.num_rows)
+
+    def next_rows(self) -> np.ndarray:
+        """Row numbers of the next batch, crossing into the next epoch when this one runs out."""
+        picked: list[np.ndarray] = []
+        need = self.batch_size
+        while need:
+            take = self._order[self.cursor : self.cursor + need]
+            picked.append(take)
+            need -= take.size
+            self.cursor += take.size
+            if self.cursor == self.num_rows:
+                self.epoch, self.cursor = self.epoch + 1, 0
+                self._order = self._permutation(self.epoch)
+        return np.concatenate(picked)
+
+    def next_batch(self) -> Batch:
+        rows = self.next_rows()
+        order = np.argsort(rows, kind="stable")  # read the memmap in file order, keep the shuffled order
+        tokens = np.empty((rows.size, self.data.index.seq_len), dtype=np.int64)
+        mask = np.empty((rows.size, self.data.index.seq_len), dtype=np.uint8)
+        tokens[order] = self.data.tokens[rows[order]]
+        mask[order] = self.data.mask[rows[order]]
+        return rows_to_batch(tokens, mask, self.device)
+
+    def state_dict(self) -> dict[str, int]:
+        return {"epoch": self.epoch, "cursor": self.cursor, "seed": self.seed, "num_rows": self.num_rows}
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        if state["num_rows"] != self.num_rows or state["seed"] != self.seed:
+            raise ValueError(
+                f"loader state is for {state['num_rows']} rows and seed {state['seed']}, "
+                f"not {self.num_rows} rows and seed {self.seed}: the tokens changed since the checkpoint"
+            )
+        self.epoch, self.cursor = state["epoch"], state["cursor"]
+        self._order = self._permutation(self.epoch)

@@ -1,0 +1,694 @@
+"""The training loop: one ``train`` function over the packed tokens of a run, and its config.
+
+``train(tokens_dir, cfg, out_dir=...)`` builds the model (from a preset, a curate checkpoint or a
+cached base model), trains it with AdamW, linear warmup then cosine decay to ``min_lr``, gradient
+clipping and accumulation, bf16 autocast on CUDA and optional ``torch.compile``, logs to
+``out_dir/metrics.jsonl`` and writes ``out_dir/checkpoint.pt`` (every ``checkpoint_every`` steps
+and at the end). A run whose checkpoint exists with the same training fingerprint resumes from it
+and produces the same losses as an uninterrupted run (on CPU: bit for bit).
+
+``base_checkpoint(name, tokens_dir, cfg)`` trains a base model once per (name, base tokens, config,
+tokenizer) and caches it by hash, so that every recipe of an experiment can fine-tune from the
+same starting point (``init_from: base:<name>``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import math
+import os
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+import xxhash
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from curate.errors import RecipeError
+from curate.io.tokens import TokenIndex, index_path, open_tokens
+from curate.train.checkpoint import (
+    FORMAT_VERSION,
+    Checkpoint,
+    file_sha256,
+    load_checkpoint,
+    save_checkpoint,
+    tokenizer_ref,
+)
+from curate.train.data import Batch, TokenLoader
+from curate.train.model import GPT, PRESETS, GPTConfig, MLPKind, count_params, preset_config
+from curate.train.score import (
+    EvalConfig,
+    encode_records,
+    load_eval_records,
+    load_tokenizer,
+    resolve_start_id,
+    sequence_nll,
+    summarize,
+)
+
+CHECKPOINT_NAME = "checkpoint.pt"
+METRICS_NAME = "metrics.jsonl"
+DeviceName = str  # "auto", "cpu", "cuda", "cuda:N", "mps"
+DTypeName = Literal["auto", "float32", "bfloat16"]
+
+
+# -- config --------------------------------------------------------------------------------------
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ModelOverrides(_Frozen):
+    """Fields of the preset's architecture to change; unset fields keep the preset's value."""
+
+    n_layer: int | None = Field(None, ge=1, description="Number of transformer blocks.")
+    n_head: int | None = Field(
+        None, ge=1, description="Attention heads per block (n_embd must be a multiple)."
+    )
+    n_embd: int | None = Field(None, ge=8, description="Width of the residual stream.")
+    mlp: MLPKind | None = Field(None, description="MLP kind: swiglu (Llama) or gelu (GPT-2).")
+    mlp_ratio: float | None = Field(
+        None, gt=0, description="MLP hidden width / n_embd (SwiGLU uses 2/3 of it)."
+    )
+    dropout: float | None = Field(
+        None, ge=0, lt=1, description="Dropout on embeddings, residual branches and attention."
+    )
+    rope_theta: float | None = Field(None, gt=0, description="Base of the rotary embedding frequencies.")
+    tie_embeddings: bool | None = Field(
+        None, description="Share the input embedding and output projection weights."
+    )
+
+    def set_fields(self) -> dict[str, Any]:
+        return {k: v for k, v in self.model_dump().items() if v is not None}
+
+
+class TrainConfig(_Frozen):
+    """The ``train:`` block of a recipe."""
+
+    preset: str = Field(
+        "tiny", description=f"Model shape: one of {sorted(PRESETS)} (tiny ~1.8M parameters at vocab 8000)."
+    )
+    model: ModelOverrides = Field(
+        default_factory=ModelOverrides, description="Overrides of the preset's architecture."
+    )
+    steps: int = Field(300, ge=1, description="Optimizer steps.")
+    batch_size: int = Field(16, ge=1, description="Packed rows per micro-batch.")
+    grad_accum: int = Field(
+        1, ge=1, description="Micro-batches per optimizer step (rows per step = batch_size x grad_accum)."
+    )
+    lr: float = Field(3.0e-4, gt=0, description="Peak learning rate.")
+    min_lr: float | None = Field(
+        None, ge=0, description="Learning rate at the end of the cosine decay; unset = lr / 10."
+    )
+    warmup: int | None = Field(None, ge=0, description="Linear warmup steps; unset = 10% of steps.")
+    weight_decay: float = Field(
+        0.1, ge=0, description="AdamW weight decay on matrices and embeddings (not on norms)."
+    )
+    betas: tuple[float, float] = Field((0.9, 0.95), description="AdamW betas (nanoGPT / GPT-3 values).")
+    clip: float = Field(
+        1.0, ge=0, description="Clip the global gradient norm to this value; 0 disables clipping."
+    )
+    device: DeviceName = Field("auto", description="auto (cuda > mps > cpu), cpu, cuda, cuda:N or mps.")
+    dtype: DTypeName = Field(
+        "auto", description="Autocast dtype: auto = bfloat16 on CUDA GPUs that support it, else float32."
+    )
+    compile: bool = Field(
+        False, description="Compile the model with torch.compile (worth it on GPUs for long runs)."
+    )
+    threads: int | None = Field(
+        None,
+        ge=1,
+        description="CPU threads for torch during the run; unset = torch's default (one per core).",
+    )
+    seed: int = Field(0, description="Seed of the initialisation, data order and dropout.")
+    init_from: str = Field(
+        "scratch",
+        description="scratch, the path of a curate checkpoint to fine-tune, or base:<name> for the cached base model <name>.",
+    )
+    base_steps: int = Field(1000, ge=1, description="Steps of the base model when init_from is base:<name>.")
+    base_lr: float = Field(
+        1.0e-3, gt=0, description="Peak learning rate of the base model when init_from is base:<name>."
+    )
+    eval: EvalConfig = Field(default_factory=EvalConfig, description="The held-out eval set.")
+    eval_every: int = Field(
+        100, ge=0, description="Steps between evals during training (0: only at the end)."
+    )
+    log_every: int = Field(10, ge=1, description="Steps between lines of metrics.jsonl.")
+    checkpoint_every: int = Field(
+        0, ge=0, description="Steps between resumable checkpoints (0: only at the end)."
+    )
+    save_optimizer: bool = Field(
+        True, description="Keep the optimizer state in checkpoints (needed to resume a run)."
+    )
+
+    @field_validator("preset")
+    @classmethod
+    def _known_preset(cls, v: str) -> str:
+        if v not in PRESETS:
+            raise ValueError(f"unknown preset {v!r}: choose one of {sorted(PRESETS)}")
+        return v
+
+    @field_validator("device")
+    @classmethod
+    def _known_device(cls, v: str) -> str:
+        if v in ("auto", "cpu", "cuda", "mps") or (v.startswith("cuda:") and v[5:].isdigit()):
+            return v
+        raise ValueError(f"unknown device {v!r}: use auto, cpu, cuda, cuda:N or mps")
+
+    @field_validator("init_from")
+    @classmethod
+    def _valid_init(cls, v: str) -> str:
+        if v.startswith("base:") and not v[5:].strip():
+            raise ValueError("init_from 'base:' needs a base model name, e.g. base:web")
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TrainConfig:
+        if self.min_lr is not None and self.min_lr > self.lr:
+            raise ValueError(f"min_lr ({self.min_lr}) is above lr ({self.lr})")
+        if self.warmup is not None and self.warmup > self.steps:
+            raise ValueError(f"warmup ({self.warmup}) is longer than the run ({self.steps} steps)")
+        return self
+
+    @property
+    def warmup_steps(self) -> int:
+        return self.warmup if self.warmup is not None else round(0.1 * self.steps)
+
+    @property
+    def final_lr(self) -> float:
+        return self.min_lr if self.min_lr is not None else self.lr / 10
+
+
+# Fields that do not change the trained weights: ignored by fingerprints (resume, base cache).
+_NOT_TRAINING = {
+    "eval",
+    "eval_every",
+    "log_every",
+    "checkpoint_every",
+    "save_optimizer",
+    "device",
+    "compile",
+    "threads",
+}
+
+
+def config_fingerprint(cfg: TrainConfig) -> dict[str, Any]:
+    return {k: v for k, v in cfg.model_dump(mode="json").items() if k not in _NOT_TRAINING}
+
+
+def lr_at(step: int, cfg: TrainConfig) -> float:
+    """Learning rate of (0-based) ``step``: linear warmup to ``lr``, then cosine decay to ``min_lr``."""
+    warmup = cfg.warmup_steps
+    if step < warmup:
+        return cfg.lr * (step + 1) / warmup
+    progress = (step - warmup) / max(1, cfg.steps - warmup)
+    return cfg.final_lr + 0.5 * (1 + math.cos(math.pi * min(progress, 1.0))) * (cfg.lr - cfg.final_lr)
+
+
+# -- devices -------------------------------------------------------------------------------------
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """``auto`` picks cuda, then mps, then cpu; explicit names must be available."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise RecipeError(f"train.device is {name!r} but torch sees no CUDA device: use device: auto or cpu")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise RecipeError(f"train.device is {name!r} but MPS is not available: use device: auto or cpu")
+    return device
+
+
+def resolve_dtype(name: DTypeName, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype, or None for plain float32."""
+    if name == "float32":
+        return None
+    if name == "auto":
+        return torch.bfloat16 if device.type == "cuda" and torch.cuda.is_bf16_supported() else None
+    if device.type == "cuda" and not torch.cuda.is_bf16_supported():
+        raise RecipeError(
+            "train.dtype is bfloat16 but this GPU does not support it: use dtype: auto or float32"
+        )
+    return torch.bfloat16
+
+
+def autocast(device: torch.device, dtype: torch.dtype | None) -> contextlib.AbstractContextManager:
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+# -- model and optimizer -------------------------------------------------------------------------
+
+
+def build_model(cfg: TrainConfig, index: TokenIndex, init: Checkpoint | None = None) -> GPT:
+    """The model to train: a fresh preset, or the architecture and weights of ``init``."""
+    context = index.seq_len - 1
+    overrides = cfg.model.set_fields()
+    if init is None:
+        torch.manual_seed(cfg.seed)
+        return GPT(preset_config(cfg.preset, vocab_size=index.vocab_size, seq_len=context, **overrides))
+    if init.config.vocab_size != index.vocab_size:
+        raise RecipeError(
+            f"checkpoint {init.path} has a vocabulary of {init.config.vocab_size} but the tokens have "
+            f"{index.vocab_size}: fine-tune with the tokenizer the checkpoint was trained with"
+        )
+    shape = {k: v for k, v in overrides.items() if k != "dropout"}
+    clash = {k: v for k, v in shape.items() if getattr(init.config, k) != v}
+    if clash:
+        raise RecipeError(
+            f"train.model sets {clash} but checkpoint {init.path} has "
+            f"{ {k: getattr(init.config, k) for k in clash} }: a fine-tune keeps its checkpoint's architecture"
+        )
+    config = GPTConfig.from_dict(
+        {**init.config.to_dict(), "seq_len": max(context, init.config.seq_len), **overrides}
+    )
+    model = GPT(config)
+    model.load_state_dict(init.model.state_dict())
+    return model
+
+
+def make_optimizer(
+    model: GPT, *, lr: float, weight_decay: float, betas: tuple[float, float], device: torch.device
+) -> torch.optim.AdamW:
+    """AdamW with weight decay on matrices and embeddings only; the fused kernel on CUDA."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    groups = [
+        {"params": [p for p in params if p.dim() >= 2], "weight_decay": weight_decay},
+        {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0},
+    ]
+    extra = {"fused": True} if device.type == "cuda" else {"foreach": True}
+    return torch.optim.AdamW(groups, lr=lr, betas=betas, eps=1e-8, **extra)
+
+
+# -- fingerprints --------------------------------------------------------------------------------
+
+
+def tokens_fingerprint(tokens_dir: str | os.PathLike, *, content: bool = False, split: str = "train") -> str:
+    """Hash of a token split: its index and file sizes, plus the bytes of its files if ``content``."""
+    h = xxhash.xxh3_128()
+    h.update(index_path(tokens_dir, split).read_bytes())
+    for suffix in (".bin", ".mask.bin"):
+        path = Path(tokens_dir) / f"{split}{suffix}"
+        if not path.exists():
+            continue
+        h.update(str(path.stat().st_size).encode())
+        if content:
+            with open(path, "rb") as f:
+                for chunk in iter(lambda: f.read(1 << 24), b""):
+                    h.update(chunk)
+    return h.hexdigest()
+
+
+def _digest(obj: Any) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
+
+
+# -- the loop ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What a training run produced and how fast. ``losses`` are this call's per-step losses."""
+
+    checkpoint: Path
+    metrics_path: Path
+    step: int
+    start_step: int
+    losses: list[float]
+    tokens_seen: int
+    target_tokens: int
+    wall_s: float
+    tokens_per_s: float
+    device: str
+    dtype: str
+    n_params: int
+    seed: int
+    last_eval: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["checkpoint"], out["metrics_path"] = str(self.checkpoint), str(self.metrics_path)
+        out["final_loss"] = self.losses[-1] if self.losses else None
+        del out["losses"]
+        return out
+
+
+class _Metrics:
+    """Append-only metrics.jsonl; on resume, drops lines past the resumed step."""
+
+    def __init__(self, path: Path, start_step: int) -> None:
+        self.path = path
+        kept: list[str] = []
+        if start_step and path.exists():
+            kept = [ln for ln in path.read_text().splitlines() if ln and json.loads(ln)["step"] <= start_step]
+        path.write_text("".join(ln + "\n" for ln in kept))
+
+    def write(self, row: Mapping[str, Any]) -> None:
+        with self.path.open("a") as f:
+            f.write(json.dumps(row) + "\n")
+
+
+@contextlib.contextmanager
+def _progress(enabled: bool, total: int, start: int) -> Iterator[Any]:
+    if not enabled:
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    columns = (
+        TextColumn("train"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[status]}"),
+    )
+    with Progress(*columns) as bar:
+        task = bar.add_task("train", total=total, completed=start, status="")
+        yield lambda n, status: bar.update(task, completed=n, status=status)
+
+
+def _resolve_init(cfg: TrainConfig, init: str | os.PathLike | Checkpoint | None) -> Checkpoint | None:
+    source = init if init is not None else cfg.init_from
+    if isinstance(source, Checkpoint):
+        return source
+    if str(source) == "scratch":
+        return None
+    if str(source).startswith("base:"):
+        raise RecipeError(
+            f"init_from {source} names a base model: resolve it with base_checkpoint(...) and pass init=<its path>"
+        )
+    return load_checkpoint(source)
+
+
+def _restore(
+    path: Path, fingerprint: str, model: GPT, optimizer: torch.optim.Optimizer, loader: TokenLoader
+) -> int:
+    """Load the resumable state of an interrupted run with the same fingerprint; its step, else 0."""
+    if not path.exists():
+        return 0
+    prev = load_checkpoint(path)
+    if prev.extra.get("fingerprint") != fingerprint or prev.optimizer is None or prev.loader is None:
+        return 0  # another config, tokens or init: start over (the checkpoint is overwritten)
+    model.load_state_dict(prev.model.state_dict())
+    optimizer.load_state_dict(prev.optimizer)
+    loader.load_state_dict(prev.loader)
+    if prev.rng is not None:
+        torch.set_rng_state(prev.rng)
+    return prev.step
+
+
+def _evaluator(
+    model: GPT,
+    cfg: TrainConfig,
+    tokenizer_path: str | os.PathLike | None,
+    records: Sequence[Mapping[str, Any]] | None,
+    index: TokenIndex,
+    device: torch.device,
+    amp: torch.dtype | None,
+) -> Callable[[], dict[str, Any]] | None:
+    """A function scoring the model on the first ``eval.periodic_records`` eval records, or None."""
+    if records is None and cfg.eval.path is not None and tokenizer_path is not None:
+        records = load_eval_records(cfg.eval)
+    if not records:
+        return None
+    if tokenizer_path is None:
+        raise RecipeError("evals during training need the tokenizer: pass tokenizer_path")
+    sp = load_tokenizer(tokenizer_path)
+    kind, seqs = encode_records(
+        list(records)[: cfg.eval.periodic_records], sp, start_id=resolve_start_id(sp, index.special_ids)
+    )
+
+    def evaluate() -> dict[str, Any]:
+        with autocast(device, amp):
+            nll, count = sequence_nll(model, seqs, batch_size=cfg.eval.batch_size, stride=cfg.eval.stride)
+        return summarize(kind, seqs, nll, count)
+
+    return evaluate
+
+
+def train_step(
+    forward: Callable[..., torch.Tensor],
+    model: GPT,
+    optimizer: torch.optim.Optimizer,
+    batches: Sequence[Batch],
+    *,
+    lr: float,
+    clip: float,
+    amp: torch.dtype | None,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """One optimizer step over the micro-batches of ``batches`` (gradient accumulation): returns
+    the step's loss and the gradient norm before clipping, as device tensors (no sync)."""
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+    n_targets = max(1, sum(b.n_targets for b in batches))  # one normaliser for the whole step
+    total = torch.zeros((), device=batches[0].x.device)
+    for b in batches:
+        with autocast(b.x.device, amp):
+            loss = forward(b.x, b.y, reduction="sum") / n_targets
+        loss.backward()
+        total += loss.detach()
+    grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), clip) if clip > 0 else None
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+    return total, grad_norm
+
+
+@contextlib.contextmanager
+def _torch_threads(n: int | None) -> Iterator[None]:
+    before = torch.get_num_threads()
+    if n is not None:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def train(
+    tokens_dir: str | os.PathLike,
+    cfg: TrainConfig,
+    *,
+    out_dir: str | os.PathLike,
+    tokenizer_path: str | os.PathLike | None = None,
+    init: str | os.PathLike | Checkpoint | None = None,
+    recipe_hash: str | None = None,
+    eval_records: Sequence[Mapping[str, Any]] | None = None,
+    resume: bool = True,
+    progress: bool = True,
+) -> TrainResult:
+    """Train on the packed tokens in ``tokens_dir`` and write ``out_dir/checkpoint.pt``.
+
+    ``init`` overrides ``cfg.init_from`` (a checkpoint path or a loaded checkpoint; the caller
+    resolves ``base:<name>`` with ``base_checkpoint``). ``eval_records`` (else the files of
+    ``cfg.eval.path``) are scored every ``cfg.eval_every`` steps and at the end, on their first
+    ``cfg.eval.periodic_records`` records; that needs ``tokenizer_path``.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    device = resolve_device(cfg.device)
+    amp = resolve_dtype(cfg.dtype, device)
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+
+    # Model, optimizer, data; then the state of an interrupted run of the same fingerprint.
+    data = open_tokens(tokens_dir)
+    init_ckpt = _resolve_init(cfg, init)
+    if init_ckpt is not None:
+        init_ckpt.check_tokenizer(tokenizer_path)
+    model = build_model(cfg, data.index, init_ckpt).to(device)
+    model.train()
+    optimizer = make_optimizer(
+        model, lr=cfg.lr, weight_decay=cfg.weight_decay, betas=cfg.betas, device=device
+    )
+    loader = TokenLoader(data, batch_size=cfg.batch_size, seed=cfg.seed, device=device)
+    torch.manual_seed(cfg.seed)  # the dropout stream, whatever building the model consumed
+    fingerprint = _digest(
+        {
+            "config": config_fingerprint(cfg),
+            "tokens": tokens_fingerprint(tokens_dir),
+            "init": None if init_ckpt is None else str(init_ckpt.path),
+        }
+    )
+    ckpt_path = out_dir / CHECKPOINT_NAME
+    start_step = _restore(ckpt_path, fingerprint, model, optimizer, loader) if resume else 0
+    evaluate = _evaluator(model, cfg, tokenizer_path, eval_records, data.index, device, amp)
+    tokens_per_step = cfg.batch_size * cfg.grad_accum * loader.context
+
+    def save(step: int) -> None:
+        save_checkpoint(
+            ckpt_path,
+            model,
+            step=step,
+            tokenizer=tokenizer_ref(tokenizer_path),
+            special_ids=data.index.special_ids,
+            recipe_hash=recipe_hash,
+            train_config=cfg.model_dump(mode="json"),
+            optimizer=optimizer if cfg.save_optimizer else None,
+            loader=loader.state_dict(),
+            rng=torch.get_rng_state(),
+            extra={
+                "fingerprint": fingerprint,
+                "tokens_seen": step * tokens_per_step,
+                "init": str(init_ckpt.path) if init_ckpt else None,
+            },
+        )
+
+    forward = torch.compile(model) if cfg.compile else model
+    metrics = _Metrics(out_dir / METRICS_NAME, start_step)
+    n_steps = cfg.steps - start_step
+    losses = torch.zeros(n_steps, device=device)  # kept on the device: no sync per step
+    target_tokens, last_eval, last_logged = 0, None, start_step
+    t0 = t_log = time.perf_counter()
+    with _torch_threads(cfg.threads), _progress(progress, cfg.steps, start_step) as bar:
+        for i, step in enumerate(range(start_step, cfg.steps)):
+            lr = lr_at(step, cfg)
+            batches = [loader.next_batch() for _ in range(cfg.grad_accum)]
+            target_tokens += sum(b.n_targets for b in batches)
+            losses[i], grad_norm = train_step(
+                forward, model, optimizer, batches, lr=lr, clip=cfg.clip, amp=amp
+            )
+
+            done = step + 1
+            if done % cfg.log_every == 0 or done == cfg.steps:
+                now = time.perf_counter()
+                row = {
+                    "kind": "train",
+                    "step": done,
+                    "loss": losses[i].item(),
+                    "lr": lr,
+                    "grad_norm": None if grad_norm is None else grad_norm.item(),
+                    "tokens": done * tokens_per_step,
+                    "tokens_per_s": (done - last_logged) * tokens_per_step / max(now - t_log, 1e-9),
+                    "elapsed": now - t0,
+                }
+                metrics.write(row)
+                t_log, last_logged = now, done
+                if bar:
+                    bar(done, f"loss {row['loss']:.3f}  {row['tokens_per_s']:,.0f} tok/s")
+            if evaluate and ((cfg.eval_every and done % cfg.eval_every == 0) or done == cfg.steps):
+                last_eval = evaluate()
+                metrics.write({**last_eval, "kind": "eval", "step": done})
+            if cfg.checkpoint_every and done % cfg.checkpoint_every == 0 and done < cfg.steps:
+                save(done)
+    wall = time.perf_counter() - t0
+    if n_steps > 0 or not ckpt_path.exists():
+        save(cfg.steps)
+    return TrainResult(
+        checkpoint=ckpt_path,
+        metrics_path=metrics.path,
+        step=cfg.steps,
+        start_step=start_step,
+        losses=losses.tolist(),
+        tokens_seen=cfg.steps * tokens_per_step,
+        target_tokens=target_tokens,
+        wall_s=wall,
+        tokens_per_s=n_steps * tokens_per_step / wall if wall > 0 else float("nan"),
+        device=str(device),
+        dtype=str(amp or torch.float32).removeprefix("torch."),
+        n_params=count_params(model),
+        seed=cfg.seed,
+        last_eval=last_eval,
+    )
+
+
+# -- base models ---------------------------------------------------------------------------------
+
+
+def default_cache_dir() -> Path:
+    """Where base models are cached: ``$CURATE_CACHE_DIR``, else ``~/.cache/curate``."""
+    return Path(os.environ.get("CURATE_CACHE_DIR") or Path.home() / ".cache" / "curate")
+
+
+def base_train_config(cfg: TrainConfig) -> TrainConfig:
+    """The config of the base model behind a fine-tune config: same shape and batch; ``base_steps``
+    steps at ``base_lr`` from scratch, seed 0 whatever the fine-tune's seed (so that every seed of
+    a sweep fine-tunes the same base); no evals."""
+    return cfg.model_copy(
+        update={
+            "init_from": "scratch",
+            "steps": cfg.base_steps,
+            "lr": cfg.base_lr,
+            "seed": 0,
+            "warmup": None,
+            "min_lr": None,
+            "eval": EvalConfig(),
+        }
+    )
+
+
+def base_key(
+    name: str, tokens_dir: str | os.PathLike, cfg: TrainConfig, tokenizer_path: str | os.PathLike | None
+) -> str:
+    """The cache key of a base model: its name, the bytes of its tokens, its training config and tokenizer."""
+    return _digest(
+        {
+            "name": name,
+            "tokens": tokens_fingerprint(tokens_dir, content=True),
+            "config": config_fingerprint(cfg),
+            "tokenizer": None if tokenizer_path is None else file_sha256(tokenizer_path),
+            "format": FORMAT_VERSION,
+        }
+    )[:16]
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    """An exclusive lock, so parallel sweep workers train a base model once (POSIX only)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no lock; concurrent trainings would just repeat work
+        yield
+        return
+    with path.open("w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def base_checkpoint(
+    name: str,
+    tokens_dir: str | os.PathLike,
+    cfg: TrainConfig,
+    *,
+    tokenizer_path: str | os.PathLike | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    progress: bool = True,
+) -> Path:
+    """Path of the cached base model ``name`` trained with ``cfg`` on ``tokens_dir``; trains it
+    (resumably, under a lock) if it is not cached yet. ``cfg`` is the base run's config, e.g.
+    ``base_train_config(recipe_train_cfg)``."""
+    if cfg.init_from != "scratch":
+        raise RecipeError(f"a base model is trained from scratch, not from {cfg.init_from!r}")
+    directory = (
+        Path(cache_dir or default_cache_dir())
+        / "base"
+        / f"{name}-{base_key(name, tokens_dir, cfg, tokenizer_path)}"
+    )
+    done = directory / "_SUCCESS"
+    if done.exists():
+        return directory / CHECKPOINT_NAME
+    directory.mkdir(parents=True, exist_ok=True)
+    with _file_lock(directory / ".lock"):
+        if not done.exists():  # another process may have finished it while we waited
+            train(tokens_dir, cfg, out_dir=directory, tokenizer_path=tokenizer_path, progress=progress)
+            done.write_text(
+                json.dumps(
+                    {"name": name, "tokens": str(tokens_dir), "config": config_fingerprint(cfg)}, indent=2
+                )
+            )
+    return directory / CHECKPOINT_NAME

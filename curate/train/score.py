@@ -1,0 +1,427 @@
+"""Scoring a model on a held-out eval set: NLL, perplexity, bits per byte, preference accuracy.
+
+What is scored, exactly (the numbers are only comparable across recipes of one experiment, which
+share the tokenizer and the eval set):
+
+- **text** records (``{"text": ...}``): the document is encoded as ``[start] + encode(text)``;
+  every token of ``encode(text)`` is a target, the first one predicted from the start token alone
+  (``bos`` if the tokens were packed with one, else the end-of-document token that separates
+  packed documents, see ``resolve_start_id``). No end-of-document token is scored. The bytes
+  scored are all UTF-8 bytes of the original ``text``.
+- **chat** records (``{"messages": [...]}``): rendered through the chat template (ChatML unless
+  another encoder is given); the targets are exactly the training-mask tokens: each assistant
+  turn's content and its end-of-turn token. The bytes scored are the UTF-8 bytes of the assistant
+  contents (the end-of-turn token adds NLL but no bytes: ending the answer is part of the task).
+- **preference** records (``{"prompt", "chosen", "rejected"}``, strings or message lists): each
+  response is scored given the prompt; its log-probability is minus the summed NLL of its target
+  tokens. Accuracy is the share of pairs whose margin ``logp(chosen) - logp(rejected)`` is > 0
+  (ties count as wrong, as in TRL's ``rewards/accuracies``). NLL, perplexity and bits per byte
+  are reported over the chosen responses.
+
+Metrics: ``nll`` = sum NLL / target tokens (nats), ``ppl = exp(nll)``,
+``bpb`` = sum NLL / (ln 2 x bytes scored).
+
+Sequences longer than the model's context are scored in windows of ``seq_len`` tokens advancing
+by ``stride`` (default: ``seq_len``, no overlap); each target is scored once, with the window's
+preceding tokens as its context (at most ``seq_len``), as in the Hugging Face perplexity guide.
+"""
+
+from __future__ import annotations
+
+import glob
+import math
+import os
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import orjson
+import sentencepiece as spm
+import torch
+import torch.nn.functional as F
+from pydantic import BaseModel, ConfigDict, Field
+
+from curate.errors import InputError
+from curate.train.checkpoint import Checkpoint, load_checkpoint
+from curate.train.model import GPT, IGNORE_INDEX, count_params
+
+EvalKind = Literal["text", "chat", "preference"]
+Message = Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """One scored sequence: token ids, which positions are targets, and the UTF-8 bytes they encode."""
+
+    ids: list[int]
+    target: list[bool]
+    n_bytes: int
+
+
+ChatEncoder = Callable[[Sequence[Message]], Encoded]
+
+
+# -- eval set ------------------------------------------------------------------------------------
+
+
+class EvalConfig(BaseModel):
+    """The held-out eval set that scores a recipe (the ``eval:`` block inside ``train:``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    path: str | list[str] | None = Field(
+        None,
+        description="JSONL or Parquet files (glob patterns allowed) with text, messages or prompt/chosen/rejected records.",
+    )
+    on_overlap: Literal["error", "drop"] = Field(
+        "error",
+        description="What the pipeline does when eval records also appear in the training data (same id or text hash): fail, or drop them from the training data.",
+    )
+    max_records: int | None = Field(
+        None, ge=1, description="Score only the first N records (all when unset)."
+    )
+    batch_size: int = Field(16, ge=1, description="Windows scored per forward pass.")
+    stride: int | None = Field(
+        None,
+        ge=1,
+        description="Window advance for sequences longer than the context; unset = the context (no overlap).",
+    )
+    periodic_records: int = Field(
+        64, ge=1, description="Records scored by the evals during training (every eval_every steps)."
+    )
+
+
+def load_eval_records(cfg: EvalConfig) -> list[dict[str, Any]]:
+    """The records of an eval block: its files, the first ``max_records`` of them."""
+    if cfg.path is None:
+        raise InputError("the eval block has no path: set train.eval.path to the held-out JSONL files")
+    return read_eval_records(cfg.path)[: cfg.max_records]
+
+
+# -- tokenizer and eval records ------------------------------------------------------------------
+
+
+def load_tokenizer(tokenizer: str | os.PathLike | spm.SentencePieceProcessor) -> spm.SentencePieceProcessor:
+    if isinstance(tokenizer, spm.SentencePieceProcessor):
+        return tokenizer
+    if not Path(tokenizer).is_file():
+        raise InputError(f"no sentencepiece model at {tokenizer}: point to the run's tokenizer/*.model")
+    return spm.SentencePieceProcessor(model_file=str(tokenizer))
+
+
+def resolve_start_id(sp: spm.SentencePieceProcessor, special_ids: Mapping[str, int] | None = None) -> int:
+    """The token that every scored sequence starts from.
+
+    ``special_ids`` are those of the packed tokens (recorded in the checkpoint): ``bos`` when the
+    tokenize stage starts documents with one, else ``eos``, which is what precedes a document in
+    a concatenated stream. Without them: the tokenizer's BOS, else its EOS.
+    """
+    special_ids = special_ids or {}
+    for key in ("bos", "eos"):
+        if special_ids.get(key, -1) >= 0:
+            return int(special_ids[key])
+    for value in (sp.bos_id(), sp.eos_id()):
+        if value >= 0:
+            return int(value)
+    raise InputError("the tokenizer has neither a BOS nor an EOS id: train it with bos_id or eos_id >= 0")
+
+
+def read_eval_records(paths: str | os.PathLike | Sequence[str | os.PathLike]) -> list[dict[str, Any]]:
+    """Records of JSONL (or Parquet) files, given as paths or glob patterns, in sorted file order."""
+    patterns = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
+    files: list[str] = []
+    for pattern in patterns:
+        matched = sorted(glob.glob(str(pattern)))
+        if not matched:
+            raise InputError(f"eval path {pattern} matches no file")
+        files.extend(matched)
+    records: list[dict[str, Any]] = []
+    for name in files:
+        if name.endswith(".parquet"):
+            import polars as pl
+
+            records.extend(pl.read_parquet(name).to_dicts())
+            continue
+        with open(name, "rb") as f:
+            for lineno, line in enumerate(f, 1):
+                if not line.strip():
+                    continue
+                try:
+                    records.append(orjson.loads(line))
+                except orjson.JSONDecodeError as e:
+                    raise InputError(f"{name}:{lineno}: not valid JSON ({e})") from e
+    return records
+
+
+def eval_kind(records: Sequence[Mapping[str, Any]]) -> EvalKind:
+    """The kind shared by every record, from its fields."""
+
+    def one(r: Mapping[str, Any]) -> EvalKind:
+        if "chosen" in r and "rejected" in r:
+            return "preference"
+        if "messages" in r:
+            return "chat"
+        if "text" in r:
+            return "text"
+        raise InputError(
+            f"eval record with fields {sorted(r)} has none of text / messages / prompt+chosen+rejected"
+        )
+
+    if not records:
+        raise InputError("the eval set is empty")
+    kinds = {one(r) for r in records}
+    if len(kinds) > 1:
+        raise InputError(f"the eval set mixes record kinds {sorted(kinds)}: score each kind separately")
+    return kinds.pop()
+
+
+# -- encoding ------------------------------------------------------------------------------------
+
+
+def encode_text(text: str, sp: spm.SentencePieceProcessor, *, start_id: int) -> Encoded:
+    ids = sp.encode(text)
+    return Encoded([start_id, *ids], [False] + [True] * len(ids), len(text.encode("utf-8")))
+
+
+def _special_or_text(sp: spm.SentencePieceProcessor, marker: str) -> list[int]:
+    piece = sp.piece_to_id(marker)
+    return [piece] if piece != sp.unk_id() else sp.encode(marker)
+
+
+def chatml_encoder(sp: spm.SentencePieceProcessor, *, start_id: int) -> ChatEncoder:
+    """ChatML (``<|im_start|>role\\ncontent<|im_end|>\\n``) with targets on assistant contents and
+    their ``<|im_end|>``. The markers are single ids when the tokenizer has them as symbols."""
+    im_start, im_end = _special_or_text(sp, "<|im_start|>"), _special_or_text(sp, "<|im_end|>")
+
+    def encode(messages: Sequence[Message]) -> Encoded:
+        ids, target, n_bytes = [start_id], [False], 0
+        for m in messages:
+            header = im_start + sp.encode(f"{m['role']}\n")
+            body = sp.encode(m["content"]) + im_end
+            tail = sp.encode("\n")
+            is_target = m["role"] == "assistant"
+            ids += header + body + tail
+            target += [False] * len(header) + [is_target] * len(body) + [False] * len(tail)
+            n_bytes += len(m["content"].encode("utf-8")) if is_target else 0
+        return Encoded(ids, target, n_bytes)
+
+    return encode
+
+
+def _as_messages(value: str | Sequence[Message], role: str) -> list[Message]:
+    return [{"role": role, "content": value}] if isinstance(value, str) else list(value)
+
+
+def encode_records(
+    records: Sequence[Mapping[str, Any]],
+    sp: spm.SentencePieceProcessor,
+    *,
+    start_id: int,
+    chat_encoder: ChatEncoder | None = None,
+) -> tuple[EvalKind, list[Encoded]]:
+    """Encode an eval set: one sequence per text or chat record, two per preference pair
+    (chosen at even positions, rejected at odd ones)."""
+    kind = eval_kind(records)
+    if kind == "text":
+        return kind, [encode_text(r["text"], sp, start_id=start_id) for r in records]
+    chat = chat_encoder or chatml_encoder(sp, start_id=start_id)
+    if kind == "chat":
+        return kind, [chat(r["messages"]) for r in records]
+    seqs: list[Encoded] = []
+    for r in records:
+        prompt = _as_messages(r.get("prompt") or [], "user")
+        for side in ("chosen", "rejected"):
+            seqs.append(chat([*prompt, *_as_messages(r[side], "assistant")]))
+    return kind, seqs
+
+
+# -- scoring -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Window:
+    seq: int  # which sequence
+    ids: list[int]  # model input, length <= context
+    targets: list[int]  # next tokens; IGNORE_INDEX where not scored
+
+
+def _windows(seqs: Sequence[Encoded], context: int, stride: int) -> list[_Window]:
+    out: list[_Window] = []
+    for s, enc in enumerate(seqs):
+        n = len(enc.ids)
+        for a in range(0, max(n - 1, 0), stride):  # new targets at positions a+1 .. b
+            b = min(a + stride, n - 1)
+            lo = max(0, b - context)
+            targets = [enc.ids[j + 1] if j >= a and enc.target[j + 1] else IGNORE_INDEX for j in range(lo, b)]
+            if any(t != IGNORE_INDEX for t in targets):  # e.g. a window of prompt only: nothing to score
+                out.append(_Window(s, enc.ids[lo:b], targets))
+    return out
+
+
+@torch.inference_mode()
+def sequence_nll(
+    model: GPT,
+    seqs: Sequence[Encoded],
+    *,
+    batch_size: int = 16,
+    stride: int | None = None,
+    context: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Summed NLL (nats, float64) and number of targets of each sequence, scored in windows."""
+    context = context or model.config.seq_len
+    stride = stride or context
+    if not 0 < stride <= context:
+        raise ValueError(f"stride must be in [1, {context}], got {stride}")
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    nll = np.zeros(len(seqs), dtype=np.float64)
+    count = np.zeros(len(seqs), dtype=np.int64)
+    windows = sorted(_windows(seqs, context, stride), key=lambda w: len(w.ids))  # similar lengths together
+    for i in range(0, len(windows), batch_size):
+        chunk = windows[i : i + batch_size]
+        width = max(len(w.ids) for w in chunk)
+        x = torch.zeros((len(chunk), width), dtype=torch.long)
+        y = torch.full((len(chunk), width), IGNORE_INDEX, dtype=torch.long)
+        for row, w in enumerate(chunk):  # right padding: causal attention keeps it out of real positions
+            x[row, : len(w.ids)] = torch.tensor(w.ids)
+            y[row, : len(w.targets)] = torch.tensor(w.targets)
+        x, y = x.to(device), y.to(device)
+        logits = model(x)  # (B, T, V)
+        token_nll = F.cross_entropy(
+            logits.float().transpose(1, 2), y, ignore_index=IGNORE_INDEX, reduction="none"
+        )  # (B, T), 0 where ignored
+        per_row = token_nll.double().sum(dim=1).cpu().numpy()
+        per_count = (y != IGNORE_INDEX).sum(dim=1).cpu().numpy()
+        for row, w in enumerate(chunk):
+            nll[w.seq] += per_row[row]
+            count[w.seq] += per_count[row]
+    model.train(was_training)
+    return nll, count
+
+
+def summarize(kind: EvalKind, seqs: Sequence[Encoded], nll: np.ndarray, count: np.ndarray) -> dict[str, Any]:
+    """Metrics of an eval set from per-sequence NLL sums and target counts."""
+    if kind == "preference":
+        chosen, rejected = slice(0, None, 2), slice(1, None, 2)
+        margin = nll[rejected] - nll[chosen]  # logp(chosen) - logp(rejected)
+        pref = {
+            "pairs": int(margin.size),
+            "pref_accuracy": float((margin > 0).mean()),
+            "pref_margin": float(margin.mean()),
+        }
+        seqs, nll, count = seqs[chosen], nll[chosen], count[chosen]
+    else:
+        pref = {}
+    total_nll, tokens = float(nll.sum()), int(count.sum())
+    n_bytes = sum(s.n_bytes for s in seqs)
+    mean = total_nll / tokens if tokens else float("nan")
+    return {
+        "kind": kind,
+        "records": len(seqs),
+        "tokens": tokens,
+        "bytes": n_bytes,
+        "nll": mean,
+        "ppl": math.exp(mean) if tokens else float("nan"),
+        "bpb": total_nll / (math.log(2) * n_bytes) if n_bytes else float("nan"),
+        **pref,
+    }
+
+
+def _model_of(
+    model: GPT | Checkpoint | str | os.PathLike, device: torch.device | str | None
+) -> tuple[GPT, Checkpoint | None]:
+    if isinstance(model, GPT):
+        if device is not None:
+            model = model.to(device)
+        return model, None
+    ckpt = model if isinstance(model, Checkpoint) else load_checkpoint(model, device=device or "cpu")
+    if device is not None:
+        ckpt.model.to(device)
+    return ckpt.model, ckpt
+
+
+def score(
+    model: GPT | Checkpoint | str | os.PathLike,
+    records: Sequence[Mapping[str, Any]],
+    tokenizer: str | os.PathLike | spm.SentencePieceProcessor | None = None,
+    *,
+    batch_size: int = 16,
+    stride: int | None = None,
+    device: torch.device | str | None = None,
+    start_id: int | None = None,
+    chat_encoder: ChatEncoder | None = None,
+) -> dict[str, Any]:
+    """Score ``model`` (a GPT, a loaded checkpoint or a checkpoint path) on eval ``records``.
+
+    Returns the metrics of ``summarize`` plus ``wall_s``, ``tokens_per_s`` (scored tokens),
+    ``device``, ``n_params``, ``context`` and ``stride``. A checkpoint's recorded tokenizer must
+    match ``tokenizer`` (by sha256); without ``tokenizer``, the recorded one is used.
+    """
+    t0 = time.perf_counter()
+    gpt, ckpt = _model_of(model, device)
+    if tokenizer is None:
+        if ckpt is None or ckpt.tokenizer is None:
+            raise InputError(
+                "no tokenizer given and the model records none: pass the sentencepiece .model path"
+            )
+        tokenizer = ckpt.tokenizer["path"]
+    if ckpt is not None and not isinstance(tokenizer, spm.SentencePieceProcessor):
+        ckpt.check_tokenizer(tokenizer)
+    sp = load_tokenizer(tokenizer)
+    if sp.get_piece_size() > gpt.config.vocab_size:
+        raise InputError(
+            f"tokenizer has {sp.get_piece_size()} pieces but the model only {gpt.config.vocab_size}: "
+            "score with the tokenizer the model was trained with"
+        )
+    if start_id is None:
+        start_id = resolve_start_id(sp, ckpt.special_ids if ckpt else None)
+    kind, seqs = encode_records(records, sp, start_id=start_id, chat_encoder=chat_encoder)
+    nll, count = sequence_nll(gpt, seqs, batch_size=batch_size, stride=stride)
+    metrics = summarize(kind, seqs, nll, count)
+    wall = time.perf_counter() - t0
+    return {
+        **metrics,
+        "wall_s": wall,
+        "tokens_per_s": metrics["tokens"] / wall if wall > 0 else float("nan"),
+        "device": str(next(gpt.parameters()).device),
+        "n_params": count_params(gpt),
+        "context": gpt.config.seq_len,
+        "stride": stride or gpt.config.seq_len,
+    }
+
+
+METRIC_KEYS = ("nll", "ppl", "bpb", "pref_accuracy", "pref_margin")
+
+
+def score_report(
+    metrics: Mapping[str, Any], train: Mapping[str, Any] | None = None, *, seed: int | None = None
+) -> dict[str, Any]:
+    """The contents of ``RUN_DIR/score.json``: the metrics, what the eval covered, and how the
+    model was trained (``TrainResult.to_dict()``: tokens seen, wall time, tokens/s, ...)."""
+    train = dict(train or {})
+    return {
+        "metrics": {k: metrics[k] for k in METRIC_KEYS if k in metrics},
+        "eval": {k: v for k, v in metrics.items() if k not in METRIC_KEYS},
+        "train": train,
+        "tokens_seen": train.get("tokens_seen"),
+        "wall_s": train.get("wall_s"),
+        "tokens_per_s": train.get("tokens_per_s"),
+        "device": train.get("device", metrics.get("device")),
+        "n_params": metrics.get("n_params", train.get("n_params")),
+        "seed": seed if seed is not None else train.get("seed"),
+    }
+
+
+def write_score_json(path: str | os.PathLike, report: Mapping[str, Any]) -> Path:
+    """Write ``report`` as JSON atomically (NaN written as null)."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(
+        orjson.dumps(report, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY)
+    )
+    os.replace(tmp, path)
+    return path
