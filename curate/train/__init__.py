@@ -10,44 +10,43 @@ Entry points for the pipeline::
     tuned = dpo(result.checkpoint, pairs, tokenizer_path, DPOConfig(), out_dir=run / "dpo", eval_pairs=...)
 """
 
-from curate.train.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
-from curate.train.data import Batch, TokenLoader
-from curate.train.dpo import DPOConfig, DPOResult, dpo
-from curate.train.loop import (
-    EvalConfig,
-    ModelOverrides,
-    TrainConfig,
-    TrainResult,
-    base_checkpoint,
-    base_train_config,
-    train,
-)
-from curate.train.model import GPT, PRESETS, GPTConfig, count_params, preset_config
-from curate.train.score import read_eval_records, score, score_report, write_score_json
+from __future__ import annotations
 
-__all__ = [
-    "GPT",
-    "PRESETS",
-    "Batch",
-    "Checkpoint",
-    "DPOConfig",
-    "DPOResult",
-    "EvalConfig",
-    "GPTConfig",
-    "ModelOverrides",
-    "TokenLoader",
-    "TrainConfig",
-    "TrainResult",
-    "base_checkpoint",
-    "base_train_config",
-    "count_params",
-    "dpo",
-    "load_checkpoint",
-    "preset_config",
-    "read_eval_records",
-    "save_checkpoint",
-    "score",
-    "score_report",
-    "train",
-    "write_score_json",
-]
+import importlib
+from typing import Any
+
+# Names load on first use: `curate.train.config` (the recipe's train block) must stay torch-free.
+_WHERE = {
+    "Checkpoint": "checkpoint",
+    "load_checkpoint": "checkpoint",
+    "save_checkpoint": "checkpoint",
+    "Batch": "data",
+    "TokenLoader": "data",
+    "DPOConfig": "dpo",
+    "DPOResult": "dpo",
+    "dpo": "dpo",
+    "EvalConfig": "config",
+    "ModelOverrides": "config",
+    "TrainConfig": "config",
+    "PRESETS": "config",
+    "TrainResult": "loop",
+    "base_checkpoint": "loop",
+    "base_train_config": "loop",
+    "train": "loop",
+    "GPT": "model",
+    "GPTConfig": "model",
+    "count_params": "model",
+    "preset_config": "model",
+    "read_eval_records": "score",
+    "score": "score",
+    "score_report": "score",
+    "write_score_json": "score",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'curate.train' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"curate.train.{_WHERE[name]}"), name)

@@ -23,11 +23,10 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import torch
 import xxhash
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from curate.errors import RecipeError
 from curate.io.tokens import TokenIndex, index_path, open_tokens
@@ -39,10 +38,10 @@ from curate.train.checkpoint import (
     save_checkpoint,
     tokenizer_ref,
 )
+from curate.train.config import DTypeName, EvalConfig, TrainConfig, config_fingerprint
 from curate.train.data import Batch, TokenLoader
-from curate.train.model import GPT, PRESETS, GPTConfig, MLPKind, count_params, preset_config
+from curate.train.model import GPT, GPTConfig, count_params, preset_config
 from curate.train.score import (
-    EvalConfig,
     encode_records,
     load_eval_records,
     load_tokenizer,
@@ -53,153 +52,6 @@ from curate.train.score import (
 
 CHECKPOINT_NAME = "checkpoint.pt"
 METRICS_NAME = "metrics.jsonl"
-DeviceName = str  # "auto", "cpu", "cuda", "cuda:N", "mps"
-DTypeName = Literal["auto", "float32", "bfloat16"]
-
-
-# -- config --------------------------------------------------------------------------------------
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ModelOverrides(_Frozen):
-    """Fields of the preset's architecture to change; unset fields keep the preset's value."""
-
-    n_layer: int | None = Field(None, ge=1, description="Number of transformer blocks.")
-    n_head: int | None = Field(
-        None, ge=1, description="Attention heads per block (n_embd must be a multiple)."
-    )
-    n_embd: int | None = Field(None, ge=8, description="Width of the residual stream.")
-    mlp: MLPKind | None = Field(None, description="MLP kind: swiglu (Llama) or gelu (GPT-2).")
-    mlp_ratio: float | None = Field(
-        None, gt=0, description="MLP hidden width / n_embd (SwiGLU uses 2/3 of it)."
-    )
-    dropout: float | None = Field(
-        None, ge=0, lt=1, description="Dropout on embeddings, residual branches and attention."
-    )
-    rope_theta: float | None = Field(None, gt=0, description="Base of the rotary embedding frequencies.")
-    tie_embeddings: bool | None = Field(
-        None, description="Share the input embedding and output projection weights."
-    )
-
-    def set_fields(self) -> dict[str, Any]:
-        return {k: v for k, v in self.model_dump().items() if v is not None}
-
-
-class TrainConfig(_Frozen):
-    """The ``train:`` block of a recipe."""
-
-    preset: str = Field(
-        "tiny", description=f"Model shape: one of {sorted(PRESETS)} (tiny ~1.8M parameters at vocab 8000)."
-    )
-    model: ModelOverrides = Field(
-        default_factory=ModelOverrides, description="Overrides of the preset's architecture."
-    )
-    steps: int = Field(300, ge=1, description="Optimizer steps.")
-    batch_size: int = Field(16, ge=1, description="Packed rows per micro-batch.")
-    grad_accum: int = Field(
-        1, ge=1, description="Micro-batches per optimizer step (rows per step = batch_size x grad_accum)."
-    )
-    lr: float = Field(3.0e-4, gt=0, description="Peak learning rate.")
-    min_lr: float | None = Field(
-        None, ge=0, description="Learning rate at the end of the cosine decay; unset = lr / 10."
-    )
-    warmup: int | None = Field(None, ge=0, description="Linear warmup steps; unset = 10% of steps.")
-    weight_decay: float = Field(
-        0.1, ge=0, description="AdamW weight decay on matrices and embeddings (not on norms)."
-    )
-    betas: tuple[float, float] = Field((0.9, 0.95), description="AdamW betas (nanoGPT / GPT-3 values).")
-    clip: float = Field(
-        1.0, ge=0, description="Clip the global gradient norm to this value; 0 disables clipping."
-    )
-    device: DeviceName = Field("auto", description="auto (cuda > mps > cpu), cpu, cuda, cuda:N or mps.")
-    dtype: DTypeName = Field(
-        "auto", description="Autocast dtype: auto = bfloat16 on CUDA GPUs that support it, else float32."
-    )
-    compile: bool = Field(
-        False, description="Compile the model with torch.compile (worth it on GPUs for long runs)."
-    )
-    threads: int | None = Field(
-        None,
-        ge=1,
-        description="CPU threads for torch during the run; unset = torch's default (one per core).",
-    )
-    seed: int = Field(0, description="Seed of the initialisation, data order and dropout.")
-    init_from: str = Field(
-        "scratch",
-        description="scratch, the path of a curate checkpoint to fine-tune, or base:<name> for the cached base model <name>.",
-    )
-    base_steps: int = Field(1000, ge=1, description="Steps of the base model when init_from is base:<name>.")
-    base_lr: float = Field(
-        1.0e-3, gt=0, description="Peak learning rate of the base model when init_from is base:<name>."
-    )
-    eval: EvalConfig = Field(default_factory=EvalConfig, description="The held-out eval set.")
-    eval_every: int = Field(
-        100, ge=0, description="Steps between evals during training (0: only at the end)."
-    )
-    log_every: int = Field(10, ge=1, description="Steps between lines of metrics.jsonl.")
-    checkpoint_every: int = Field(
-        0, ge=0, description="Steps between resumable checkpoints (0: only at the end)."
-    )
-    save_optimizer: bool = Field(
-        True, description="Keep the optimizer state in checkpoints (needed to resume a run)."
-    )
-
-    @field_validator("preset")
-    @classmethod
-    def _known_preset(cls, v: str) -> str:
-        if v not in PRESETS:
-            raise ValueError(f"unknown preset {v!r}: choose one of {sorted(PRESETS)}")
-        return v
-
-    @field_validator("device")
-    @classmethod
-    def _known_device(cls, v: str) -> str:
-        if v in ("auto", "cpu", "cuda", "mps") or (v.startswith("cuda:") and v[5:].isdigit()):
-            return v
-        raise ValueError(f"unknown device {v!r}: use auto, cpu, cuda, cuda:N or mps")
-
-    @field_validator("init_from")
-    @classmethod
-    def _valid_init(cls, v: str) -> str:
-        if v.startswith("base:") and not v[5:].strip():
-            raise ValueError("init_from 'base:' needs a base model name, e.g. base:web")
-        return v
-
-    @model_validator(mode="after")
-    def _consistent(self) -> TrainConfig:
-        if self.min_lr is not None and self.min_lr > self.lr:
-            raise ValueError(f"min_lr ({self.min_lr}) is above lr ({self.lr})")
-        if self.warmup is not None and self.warmup > self.steps:
-            raise ValueError(f"warmup ({self.warmup}) is longer than the run ({self.steps} steps)")
-        return self
-
-    @property
-    def warmup_steps(self) -> int:
-        return self.warmup if self.warmup is not None else round(0.1 * self.steps)
-
-    @property
-    def final_lr(self) -> float:
-        return self.min_lr if self.min_lr is not None else self.lr / 10
-
-
-# Fields that do not change the trained weights: ignored by fingerprints (resume, base cache).
-_NOT_TRAINING = {
-    "eval",
-    "eval_every",
-    "log_every",
-    "checkpoint_every",
-    "save_optimizer",
-    "device",
-    "compile",
-    "threads",
-}
-
-
-def config_fingerprint(cfg: TrainConfig) -> dict[str, Any]:
-    return {k: v for k, v in cfg.model_dump(mode="json").items() if k not in _NOT_TRAINING}
 
 
 def lr_at(step: int, cfg: TrainConfig) -> float:

@@ -18,7 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-MLPKind = Literal["swiglu", "gelu"]
+from curate.train.config import PRESETS, MLPKind
+
 PresetName = Literal["tiny", "small", "gpt2-124m"]
 IGNORE_INDEX = -100  # target id that the loss skips (masked positions)
 
@@ -76,15 +77,6 @@ class GPTConfig:
                 f"unknown GPTConfig fields {sorted(unknown)}: the checkpoint is from a newer curate"
             )
         return cls(**data)
-
-
-# Shapes only; vocab_size and seq_len are filled in from the tokens. Parameter counts at vocab 8000:
-# tiny 1.8M (1.0M of it the embedding), small 21M, gpt2-124m 91M (124M at GPT-2's vocab of 50257).
-PRESETS: dict[str, dict[str, Any]] = {
-    "tiny": dict(n_layer=4, n_head=4, n_embd=128, mlp="swiglu"),
-    "small": dict(n_layer=10, n_head=6, n_embd=384, mlp="swiglu"),
-    "gpt2-124m": dict(n_layer=12, n_head=12, n_embd=768, mlp="gelu"),
-}
 
 
 def preset_config(name: str, *, vocab_size: int, seq_len: int, **overrides: Any) -> GPTConfig:

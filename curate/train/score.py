@@ -42,10 +42,10 @@ import orjson
 import sentencepiece as spm
 import torch
 import torch.nn.functional as F
-from pydantic import BaseModel, ConfigDict, Field
 
 from curate.errors import InputError
 from curate.train.checkpoint import Checkpoint, load_checkpoint
+from curate.train.config import EvalConfig
 from curate.train.model import GPT, IGNORE_INDEX, count_params
 
 EvalKind = Literal["text", "chat", "preference"]
@@ -65,33 +65,6 @@ ChatEncoder = Callable[[Sequence[Message]], Encoded]
 
 
 # -- eval set ------------------------------------------------------------------------------------
-
-
-class EvalConfig(BaseModel):
-    """The held-out eval set that scores a recipe (the ``eval:`` block inside ``train:``)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    path: str | list[str] | None = Field(
-        None,
-        description="JSONL or Parquet files (glob patterns allowed) with text, messages or prompt/chosen/rejected records.",
-    )
-    on_overlap: Literal["error", "drop"] = Field(
-        "error",
-        description="What the pipeline does when eval records also appear in the training data (same id or text hash): fail, or drop them from the training data.",
-    )
-    max_records: int | None = Field(
-        None, ge=1, description="Score only the first N records (all when unset)."
-    )
-    batch_size: int = Field(16, ge=1, description="Windows scored per forward pass.")
-    stride: int | None = Field(
-        None,
-        ge=1,
-        description="Window advance for sequences longer than the context; unset = the context (no overlap).",
-    )
-    periodic_records: int = Field(
-        64, ge=1, description="Records scored by the evals during training (every eval_every steps)."
-    )
 
 
 def load_eval_records(cfg: EvalConfig) -> list[dict[str, Any]]:

@@ -12,7 +12,7 @@ import pytest
 import sentencepiece as spm
 
 from curate.io.tokens import TokenWriter
-from curate.train.loop import ModelOverrides, TrainConfig
+from curate.train.config import ModelOverrides, TrainConfig
 
 SUBJECTS = [
     "The old fisherman",
