@@ -37,7 +37,7 @@ _WHERE = {
     "GPTConfig": "model",
     "count_params": "model",
     "preset_config": "model",
-    "read_eval_records": "score",
+    "read_eval_records": "evalset",
     "score": "score",
     "score_report": "score",
     "write_score_json": "score",

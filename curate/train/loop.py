@@ -40,10 +40,10 @@ from curate.train.checkpoint import (
 )
 from curate.train.config import DTypeName, EvalConfig, TrainConfig, config_fingerprint
 from curate.train.data import Batch, TokenLoader
+from curate.train.evalset import load_eval_records
 from curate.train.model import GPT, GPTConfig, count_params, preset_config
 from curate.train.score import (
     encode_records,
-    load_eval_records,
     load_tokenizer,
     resolve_start_id,
     sequence_nll,

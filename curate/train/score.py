@@ -28,14 +28,13 @@ preceding tokens as its context (at most ``seq_len``), as in the Hugging Face pe
 
 from __future__ import annotations
 
-import glob
 import math
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import orjson
@@ -45,10 +44,9 @@ import torch.nn.functional as F
 
 from curate.errors import InputError
 from curate.train.checkpoint import Checkpoint, load_checkpoint
-from curate.train.config import EvalConfig
+from curate.train.evalset import EvalKind, eval_kind
 from curate.train.model import GPT, IGNORE_INDEX, count_params
 
-EvalKind = Literal["text", "chat", "preference"]
 Message = Mapping[str, str]
 
 
@@ -65,16 +63,6 @@ ChatEncoder = Callable[[Sequence[Message]], Encoded]
 
 
 # -- eval set ------------------------------------------------------------------------------------
-
-
-def load_eval_records(cfg: EvalConfig) -> list[dict[str, Any]]:
-    """The records of an eval block: its files, the first ``max_records`` of them."""
-    if cfg.path is None:
-        raise InputError("the eval block has no path: set train.eval.path to the held-out JSONL files")
-    return read_eval_records(cfg.path)[: cfg.max_records]
-
-
-# -- tokenizer and eval records ------------------------------------------------------------------
 
 
 def load_tokenizer(tokenizer: str | os.PathLike | spm.SentencePieceProcessor) -> spm.SentencePieceProcessor:
@@ -100,58 +88,6 @@ def resolve_start_id(sp: spm.SentencePieceProcessor, special_ids: Mapping[str, i
         if value >= 0:
             return int(value)
     raise InputError("the tokenizer has neither a BOS nor an EOS id: train it with bos_id or eos_id >= 0")
-
-
-def read_eval_records(paths: str | os.PathLike | Sequence[str | os.PathLike]) -> list[dict[str, Any]]:
-    """Records of JSONL (or Parquet) files, given as paths or glob patterns, in sorted file order."""
-    patterns = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
-    files: list[str] = []
-    for pattern in patterns:
-        matched = sorted(glob.glob(str(pattern)))
-        if not matched:
-            raise InputError(f"eval path {pattern} matches no file")
-        files.extend(matched)
-    records: list[dict[str, Any]] = []
-    for name in files:
-        if name.endswith(".parquet"):
-            import polars as pl
-
-            records.extend(pl.read_parquet(name).to_dicts())
-            continue
-        with open(name, "rb") as f:
-            for lineno, line in enumerate(f, 1):
-                if not line.strip():
-                    continue
-                try:
-                    records.append(orjson.loads(line))
-                except orjson.JSONDecodeError as e:
-                    raise InputError(f"{name}:{lineno}: not valid JSON ({e})") from e
-    return records
-
-
-def eval_kind(records: Sequence[Mapping[str, Any]]) -> EvalKind:
-    """The kind shared by every record, from its fields."""
-
-    def one(r: Mapping[str, Any]) -> EvalKind:
-        if "chosen" in r and "rejected" in r:
-            return "preference"
-        if "messages" in r:
-            return "chat"
-        if "text" in r:
-            return "text"
-        raise InputError(
-            f"eval record with fields {sorted(r)} has none of text / messages / prompt+chosen+rejected"
-        )
-
-    if not records:
-        raise InputError("the eval set is empty")
-    kinds = {one(r) for r in records}
-    if len(kinds) > 1:
-        raise InputError(f"the eval set mixes record kinds {sorted(kinds)}: score each kind separately")
-    return kinds.pop()
-
-
-# -- encoding ------------------------------------------------------------------------------------
 
 
 def encode_text(text: str, sp: spm.SentencePieceProcessor, *, start_id: int) -> Encoded:

@@ -9,13 +9,12 @@ import torch.nn.functional as F
 
 from curate.errors import InputError
 from curate.train.checkpoint import load_checkpoint
+from curate.train.config import EvalConfig
+from curate.train.evalset import load_eval_records, read_eval_records
 from curate.train.model import GPT, GPTConfig
 from curate.train.score import (
     Encoded,
-    EvalConfig,
     chatml_encoder,
-    load_eval_records,
-    read_eval_records,
     resolve_start_id,
     score,
     score_report,
