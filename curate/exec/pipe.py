@@ -65,6 +65,17 @@ def _hash(*parts: Any) -> str:
     return h.hexdigest()[:24]
 
 
+def _file_prints(paths: list[str]) -> list[Any]:
+    prints = []
+    for path in paths:
+        try:
+            st = os.stat(path)
+            prints.append([os.path.abspath(path), st.st_size, st.st_mtime_ns])
+        except OSError:
+            prints.append([os.path.abspath(path), None, None])
+    return prints
+
+
 def _fingerprint(recipe: RecipeBase) -> list[Any]:
     """What the read step's output depends on besides its config: the files, their sizes and times."""
     prints: list[Any] = []
@@ -75,12 +86,7 @@ def _fingerprint(recipe: RecipeBase) -> list[Any]:
             files = sorted(str(p) for p in root.rglob("*") if p.is_file()) if root.is_dir() else [str(root)]
         else:
             files = source_files(source)
-        for path in files:
-            try:
-                st = os.stat(path)
-                prints.append([os.path.abspath(path), st.st_size, st.st_mtime_ns])
-            except OSError:
-                prints.append([os.path.abspath(path), None, None])
+        prints += _file_prints(files)
     return prints
 
 
@@ -97,7 +103,8 @@ def plan_steps(recipe: RecipeBase, *, registry: StageRegistry = REGISTRY) -> lis
         stage = registry[name]
         is_global = isinstance(stage, GlobalStage)
         seed = recipe.seed if is_global else None
-        key = _hash(key, name, curate.__version__, config.model_dump(mode="json"), seed)
+        files = stage.inputs(config) if stage.inputs is not None else []
+        key = _hash(key, name, curate.__version__, config.model_dump(mode="json"), seed, _file_prints(files))
         plans.append(StepPlan(Step(i, name, key), "global" if is_global else "batch", config, stage))
     key = _hash(key, "output", recipe.output.model_dump(mode="json"))
     plans.append(StepPlan(Step(len(plans), "output", key), "output", recipe.output))

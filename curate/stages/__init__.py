@@ -5,13 +5,14 @@ Adding a stage is one module and one line here; nothing registers itself on impo
 
 from __future__ import annotations
 
-from curate.stages import dedupe, language, mix, quality
+from curate.stages import decontaminate, dedupe, language, mix, quality
 from curate.stages.base import BatchStage, GlobalStage, Stage, StageRegistry
 
 REGISTRY: dict[str, Stage] = {
     "quality": quality.STAGE,
     "dedupe": dedupe.STAGE,
     "language": language.STAGE,
+    "decontaminate": decontaminate.STAGE,
     "mix": mix.STAGE,
 }
 

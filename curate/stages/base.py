@@ -113,6 +113,8 @@ class BatchStage:
     apply: Callable[[pl.DataFrame, Any], BatchResult]
     check: Callable[[Any], None] | None = None
     """Optional preflight: raise a CurateError before any work starts (e.g. a model file missing)."""
+    inputs: Callable[[Any], list[str]] | None = None
+    """Optional: files the stage reads besides its shards (models, eval sets); they join its cache key."""
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,7 @@ class GlobalStage:
     rescan: Callable[[pl.DataFrame, Any, Any, ShardInfo], Any] | None = None
     refit: Callable[[Sequence[Any], Any, Any, StageContext], FitResult] | None = None
     check: Callable[[Any], None] | None = None
+    inputs: Callable[[Any], list[str]] | None = None
 
 
 Stage = BatchStage | GlobalStage

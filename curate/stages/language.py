@@ -418,4 +418,9 @@ def check(cfg: LanguageConfig) -> None:
     resolve(cfg)
 
 
-STAGE = BatchStage(name="language", config=LanguageConfig, apply=apply, check=check)
+def inputs(cfg: LanguageConfig) -> list[str]:
+    """A user model file is an input of the stage's cache key (the bundled one comes with curate)."""
+    return [cfg.model] if cfg.model else []
+
+
+STAGE = BatchStage(name="language", config=LanguageConfig, apply=apply, check=check, inputs=inputs)

@@ -733,4 +733,9 @@ def apply(batch: pl.DataFrame, cfg: MixConfig, state: MixPlan, shard: ShardInfo)
     return BatchResult(kept=kept, dropped=dropped, counters=counters)
 
 
-STAGE = GlobalStage(name="mix", config=MixConfig, summarize=summarize, fit=fit, apply=apply)
+def inputs(cfg: MixConfig) -> list[str]:
+    """The tokenizer that counts real tokens is an input of the cache key."""
+    return [cfg.tokenizer] if cfg.tokenizer else []
+
+
+STAGE = GlobalStage(name="mix", config=MixConfig, summarize=summarize, fit=fit, apply=apply, inputs=inputs)
