@@ -239,6 +239,18 @@ class RecipeBase(Strict):
             seen.add(source.name)
         return sources
 
+    @model_validator(mode="after")
+    def _stage_sources_exist(self) -> RecipeBase:
+        names = [s.name for s in self.sources]
+        for i, (stage, config) in enumerate(self.stage_list()):
+            for name in getattr(config, "sources", None) or ():
+                if name not in names:
+                    hint = _suggest(name, names)
+                    raise ValueError(
+                        f"stages[{i}].{stage}.sources names {name!r}, not a source of this recipe{hint} (sources: {', '.join(names)})"
+                    )
+        return self
+
     def stage_list(self) -> list[tuple[str, BaseModel]]:
         """(stage name, config) pairs in recipe order."""
         pairs = []

@@ -79,3 +79,8 @@ def test_missing_input_names_the_pattern(tmp_path):
 def test_missing_recipe_file(tmp_path):
     with pytest.raises(RecipeError, match="does not exist"):
         load_recipe(tmp_path / "nope.yaml", registry=REGISTRY)
+
+
+def test_stage_sources_must_name_recipe_sources():
+    message = problems(BASE + "stages:\n  - short: {sources: [wbe]}\n")
+    assert "stages[0].short.sources names 'wbe', not a source of this recipe — did you mean 'web'?" in message

@@ -292,13 +292,15 @@ class Pipe:
         phase: str,
         state_path: str | None = None,
     ) -> _PartialList:
-        """Run a per-shard pass whose results are pickled under ``directory``; they load lazily."""
-        tasks = [t for t in self._shard_tasks(plan, state_path) if not (directory / f"{t.name}.pkl").exists()]
-        total = len(self.shards)
+        """Run a per-shard pass whose results are pickled under ``directory``; they load lazily.
+        Shards of sources the stage does not apply to take no part."""
+        selected = [t for t in self._shard_tasks(plan, state_path) if plan.config.applies_to(t.shard.source)]
+        tasks = [t for t in selected if not (directory / f"{t.name}.pkl").exists()]
+        total = len(selected)
         self.progress.start(plan.step, total=total, completed=total - len(tasks), unit="shards", phase=phase)
         for marker in self.executor.map_unordered(task_fn, tasks):
             self.progress.advance(plan.step, marker)
-        return _PartialList([directory / f"{name}.pkl" for name in self.shard_names])
+        return _PartialList([directory / f"{t.name}.pkl" for t in selected])
 
     def _finalize(self, plan: StepPlan) -> dict[str, Any]:
         stage: GlobalStage = plan.stage

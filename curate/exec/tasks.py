@@ -26,7 +26,7 @@ from curate.io.readers import Piece, read_piece
 from curate.io.writers import write_atomic, write_json, write_parquet
 from curate.recipe import Source
 from curate.records import REASON, text_view
-from curate.stages.base import BatchResult, BatchStage, GlobalStage, ShardInfo, StageConfig
+from curate.stages.base import BatchResult, BatchStage, GlobalStage, ShardInfo, StageConfig, empty_dropped
 
 
 def shard_file(directory: Path, shard: str) -> Path:
@@ -143,7 +143,9 @@ def run_apply(task: ShardTask) -> dict[str, Any]:
     run = RunDir(task.run_root)
     batch = pl.read_parquet(shard_file(run.stage(task.prev), task.name))
     stage = task.stage
-    if isinstance(stage, GlobalStage):
+    if not task.config.applies_to(task.shard.source):
+        result = BatchResult(batch, empty_dropped(batch), {"passed_through": batch.height})
+    elif isinstance(stage, GlobalStage):
         result = stage.apply(batch, task.config, load_state(task.state_path), task.shard)
     else:
         result = stage.apply(batch, task.config)

@@ -3,9 +3,10 @@
 Two kinds of stage (DESIGN.md), both plain functions plus a frozen pydantic config:
 
 - ``BatchStage``: ``apply(batch, cfg) -> BatchResult``. Stateless, so any shard can run anywhere.
-- ``GlobalStage``: ``summarize`` runs on every shard and returns a small picklable partial
-  (e.g. band keys, counts, a text sample); ``fit`` turns all partials into a state (a drop set, a
-  sampling plan, a tokenizer); ``apply`` is then a batch stage that also gets the state and the
+- ``GlobalStage``: ``summarize`` runs on every shard the stage applies to (see
+  ``StageConfig.sources``) and returns a small picklable partial (e.g. band keys, counts, a text
+  sample); ``fit`` turns all partials, in shard order, into a state (a drop set, a sampling plan, a
+  tokenizer) — a partial that must know its shard carries ``shard.index`` itself; ``apply`` is then a batch stage that also gets the state and the
   shard. Only partials and the state cross shards, never the texts. ``finalize`` optionally
   builds something from all output shards once they exist (e.g. packed token files).
   A global stage may ask for one more pass over its input before ``apply``: when ``fit`` returns
@@ -25,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from curate.records import REASON, Kind
 
@@ -36,6 +37,15 @@ class StageConfig(BaseModel):
     """Base of every stage config: frozen, and unknown keys are errors."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    sources: tuple[str, ...] | None = Field(
+        default=None,
+        description="Apply the stage only to these sources (names from the recipe's sources); records of the "
+        "others pass through unchanged. Unset: every source. E.g. web-page quality rules on [web] only.",
+    )
+
+    def applies_to(self, source: str) -> bool:
+        return self.sources is None or source in self.sources
 
 
 @dataclass(frozen=True)

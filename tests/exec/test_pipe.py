@@ -206,3 +206,18 @@ def test_stage_preflight_fails_before_any_work(tmp_path):
     with pytest.raises(StageError, match=r"stages\[0\]\.language: .*'xx'"):
         run_recipe(parse_recipe(text, registry=REAL), run_dir=tmp_path / "runs/p", workers=1)
     assert not (tmp_path / "runs/p").exists()
+
+
+def test_a_stage_limited_to_some_sources_passes_the_others_through(tmp_path):
+    write_jsonl(tmp_path / "a/x.jsonl", [{"text": "tiny"}, {"text": "a long enough text here"}])
+    write_jsonl(tmp_path / "b/y.jsonl", [{"text": "tiny"}, {"text": "tiny"}])
+    text = (
+        f'name: s\nsources:\n  - {{name: web, path: "{tmp_path}/a/*.jsonl"}}\n  - {{name: chat, path: "{tmp_path}/b/*.jsonl"}}\n'
+        "stages:\n  - short: {min_chars: 10, sources: [web]}\n  - exact: {sources: [chat]}\n"
+    )
+    result = run(parse_recipe(text, registry=REGISTRY), tmp_path / "runs/s", workers=1)
+    short, exact = result.steps[1], result.steps[2]
+    assert short["reasons"] == {"too_short": 1} and short["counters"]["passed_through"] == 2
+    assert exact["reasons"] == {"exact_dup": 1} and exact["counters"]["passed_through"] == 1
+    out = pl.read_parquet(sorted((tmp_path / "runs/s/output").glob("*.parquet")))
+    assert sorted(out["id"].to_list()) == ["chat/y.jsonl:1", "web/x.jsonl:2"]
