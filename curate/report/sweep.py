@@ -12,8 +12,10 @@ as metrics. :func:`leaderboard` does the aggregation alone (for the terminal tab
 
 from __future__ import annotations
 
+import base64
 import math
 import os
+import re
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from curate.errors import UsageError
-from curate.io.writers import write_text
+from curate.io.writers import write_atomic, write_text
 from curate.report import plots
 from curate.report.data import TRAIN_METRICS, read_train_log
 from curate.report.html import Cell, Section, esc, figure, fmt, key_values, page, paragraph, table
@@ -144,19 +146,22 @@ def write_sweep_report(
     title: str | None = None,
     extra: Mapping[str, Any] | None = None,
     out: str | os.PathLike | None = None,
+    plots_dir: str | os.PathLike | None = None,
 ) -> Path:
     """Write ``SWEEP_DIR/report.html`` (or ``out``) for a sweep's leaderboard ``rows``.
 
     ``run_dirs`` (parallel to ``rows``; else each row's ``run_dir``) locate the runs whose
     ``train/metrics.jsonl`` give the training curves and whose ``report.html`` the page links to.
     ``extra`` is shown as label/value pairs in the overview (e.g. a regression's predicted best
-    mixture). Returns the written path.
+    mixture). With ``plots_dir``, the plots are also written there as PNG files
+    (``<metric>_vs_weights.png``, ``train_loss.png``, ``eval_nll.png``). Returns the page's path.
     """
     sweep_dir = Path(sweep_dir)
     if run_dirs is not None and len(run_dirs) != len(rows):
         raise UsageError(f"run_dirs has {len(run_dirs)} entries for {len(rows)} leaderboard rows")
     dirs = [Path(d) if d else None for d in (run_dirs or [r.get("run_dir") for r in rows])]
     path = Path(out) if out is not None else sweep_dir / "report.html"
+    images: dict[str, str] = {}
     html = render_sweep_report(
         sweep_dir,
         rows,
@@ -166,7 +171,12 @@ def write_sweep_report(
         title=title,
         extra=extra,
         page_dir=path.parent,
+        images=images,
     )
+    if plots_dir is not None:
+        for name, data in images.items():
+            png = base64.b64decode(data)
+            write_atomic(Path(plots_dir) / f"{name}.png", lambda tmp, png=png: tmp.write_bytes(png))
     return write_text(html, path)
 
 
@@ -180,7 +190,10 @@ def render_sweep_report(
     title: str | None = None,
     extra: Mapping[str, Any] | None = None,
     page_dir: Path | None = None,
+    images: dict[str, str] | None = None,
 ) -> str:
+    """The sweep page; ``images`` (when given) receives every plot as name -> base64 PNG."""
+    images = {} if images is None else images
     standings = leaderboard(rows, sort_by=sort_by, higher_is_better=higher_is_better)
     metrics = metric_names(standings)
     metric = sort_by or default_sort_metric(metrics)
@@ -191,12 +204,12 @@ def render_sweep_report(
         _runs(rows, dirs, sources, metrics, page_dir or sweep_dir),
     ]
     skipped: list[tuple[str, str]] = []
-    weight_section = _metric_vs_weight(rows, standings, metrics, sources)
+    weight_section = _metric_vs_weight(rows, standings, metrics, sources, images)
     if weight_section is None:
         skipped.append(("Metric vs weight", "the rows carry no per-source weights or no metric"))
     else:
         sections.append(weight_section)
-    curves = _curves(rows, dirs)
+    curves = _curves(rows, dirs, images)
     if curves is None:
         skipped.append(("Training curves", "no run directory with train/metrics.jsonl"))
     else:
@@ -294,7 +307,11 @@ def _runs(
 
 
 def _metric_vs_weight(
-    rows: Sequence[Mapping[str, Any]], standings: list[Standing], metrics: list[str], sources: list[str]
+    rows: Sequence[Mapping[str, Any]],
+    standings: list[Standing],
+    metrics: list[str],
+    sources: list[str],
+    images: dict[str, str],
 ) -> Section | None:
     if not sources or not metrics:
         return None
@@ -310,7 +327,9 @@ def _metric_vs_weight(
             for s in standings
             if metric in s.metrics
         ]
-        image = plots.metric_vs_weights(metric, sources, points, means)
+        image = images[f"{_file_name(metric)}_vs_weights"] = plots.metric_vs_weights(
+            metric, sources, points, means
+        )
         body += figure(
             image,
             alt=f"{metric} against each source weight",
@@ -319,7 +338,13 @@ def _metric_vs_weight(
     return Section("weights", "Metric vs weight", body)
 
 
-def _curves(rows: Sequence[Mapping[str, Any]], dirs: Sequence[Path | None]) -> Section | None:
+def _file_name(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", name)
+
+
+def _curves(
+    rows: Sequence[Mapping[str, Any]], dirs: Sequence[Path | None], images: dict[str, str]
+) -> Section | None:
     train_runs: list[tuple[str, list[float], list[float]]] = []
     eval_runs: list[tuple[str, list[float], list[float]]] = []
     for row, directory in zip(rows, dirs, strict=True):
@@ -337,11 +362,13 @@ def _curves(rows: Sequence[Mapping[str, Any]], dirs: Sequence[Path | None]) -> S
             eval_runs.append((label, [r["step"] for r in evals], [r["nll"] for r in evals]))
     if not train_runs:
         return None
+    images["train_loss"] = plots.curves(train_runs)
     body = figure(
-        plots.curves(train_runs),
+        images["train_loss"],
         alt="training loss of every run",
         caption="train loss, one line per run, one colour per variant",
     )
     if eval_runs:
-        body += figure(plots.curves(eval_runs, ylabel="eval NLL"), alt="held-out NLL during training")
+        images["eval_nll"] = plots.curves(eval_runs, ylabel="eval NLL")
+        body += figure(images["eval_nll"], alt="held-out NLL during training")
     return Section("curves", "Training curves", body)

@@ -115,7 +115,9 @@ def test_sweep_report_has_leaderboard_plots_and_curves(tmp_path):
         write_run(sweep / "runs" / f"{r['variant']}-s{r['seed']}", [3.0, 2.5, 2.0 + 0.1 * i])
         for i, r in enumerate(ROWS)
     ]
-    path = write_sweep_report(sweep, ROWS, run_dirs=dirs, extra={"predicted best": "web 0.55, chat 0.45"})
+    path = write_sweep_report(
+        sweep, ROWS, run_dirs=dirs, extra={"predicted best": "web 0.55, chat 0.45"}, plots_dir=sweep / "plots"
+    )
     assert path == sweep / "report.html"
     page = path.read_text()
     for anchor in ("overview", "leaderboard", "runs", "weights", "curves"):
@@ -133,6 +135,9 @@ def test_sweep_report_has_leaderboard_plots_and_curves(tmp_path):
     images = re.findall(r'src="data:image/png;base64,', page)
     assert len(images) == 4  # bpb vs weights, ppl vs weights, train loss curves, eval NLL curves
     assert "<script" not in page.lower()
+    pngs = sorted(p.name for p in (sweep / "plots").iterdir())
+    assert pngs == ["bpb_vs_weights.png", "eval_nll.png", "ppl_vs_weights.png", "train_loss.png"]
+    assert all((sweep / "plots" / name).read_bytes().startswith(b"\x89PNG") for name in pngs)
 
 
 def test_sweep_report_without_run_dirs_skips_curves_and_escapes_names(tmp_path):
