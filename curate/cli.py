@@ -131,6 +131,70 @@ def inspect(
     render_records(frame, out, chars=chars)
 
 
+@app.command()
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="Run directory.")],
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="Where to write the page (default RUN_DIR/report.html).")
+    ] = None,
+) -> None:
+    """(Re)write the HTML run card of a run: funnel, reasons, lengths, languages, dedupe, mix, scores."""
+    from curate.report import write_report
+
+    try:
+        path = write_report(run_dir, out=out_file)
+    except Exception as exc:
+        _fail(exc)
+        return
+    out.print(f"report: {path}", highlight=False)
+
+
+@app.command()
+def diff(
+    run_a: Annotated[Path, typer.Argument(help="First run directory (A).")],
+    run_b: Annotated[Path, typer.Argument(help="Second run directory (B).")],
+    html: Annotated[
+        Path | None, typer.Option("--html", help="Also write the diff as an HTML page here.")
+    ] = None,
+) -> None:
+    """Compare two runs: recipe keys that differ, records per step, removal reasons, mix and scores."""
+    from curate.report.diff import diff_header, diff_runs, diff_tables, write_diff_html
+
+    try:
+        result = diff_runs(run_a, run_b)
+        if html is not None:
+            write_diff_html(result, html)
+    except Exception as exc:
+        _fail(exc)
+        return
+    out.print(diff_header(result))
+    for table in diff_tables(result):
+        out.print(table)
+    if html is not None:
+        out.print(f"html: {html}", highlight=False)
+
+
+@app.command()
+def schema(
+    out_file: Annotated[Path | None, typer.Option("--out", help="Write the schema to this file.")] = None,
+) -> None:
+    """Print the JSON schema of recipes (point a YAML language server at it; see docs/report.md)."""
+    from curate.io.writers import write_text
+    from curate.schema import schema_json
+
+    try:
+        text = schema_json()
+        if out_file is not None:
+            write_text(text, out_file)
+    except Exception as exc:
+        _fail(exc)
+        return
+    if out_file is None:
+        typer.echo(text, nl=False)
+    else:
+        err.print(f"schema written to {out_file}", highlight=False)
+
+
 def main() -> None:
     try:
         app()

@@ -1,0 +1,410 @@
+"""``curate diff RUN_A RUN_B``: what differs between two runs.
+
+Four comparisons, each from the run directories alone: the resolved recipes (flattened to key
+paths such as ``stages[3].mix.weights.web``, only the paths whose values differ), the records in
+and out of every step (and whether its cache key changed, i.e. whether it was recomputed), the
+removal reasons whose counts differ, the realised mix per source, and the eval scores.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+
+from curate.io.writers import write_text
+from curate.report.data import RunData, load_run, score_metrics
+from curate.report.html import Cell, Section, fmt, key_values, page, paragraph, table
+
+
+class _Absent:
+    """A key path one recipe has and the other lacks."""
+
+    def __repr__(self) -> str:
+        return "(absent)"
+
+
+ABSENT: Any = _Absent()
+
+
+def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    """Nested mappings and lists as {key path: leaf}: ``{"a": [{"b": 1}]}`` -> ``{"a[0].b": 1}``.
+    Empty mappings and lists are leaves, so that ``{}`` and ``{x: 1}`` differ."""
+    if isinstance(value, dict) and value:
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            out.update(flatten(item, f"{prefix}.{key}" if prefix else str(key)))
+        return out
+    if isinstance(value, list) and value:
+        out = {}
+        for i, item in enumerate(value):
+            out.update(flatten(item, f"{prefix}[{i}]"))
+        return out
+    return {prefix: value}
+
+
+def diff_mappings(a: dict[str, Any], b: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+    """(key path, value in a, value in b) for every path whose values differ, in a's order then
+    b's new paths; a path missing on one side has the value :data:`ABSENT` there."""
+    flat_a, flat_b = flatten(a), flatten(b)
+    keys = list(flat_a) + [k for k in flat_b if k not in flat_a]
+    pairs = [(key, flat_a.get(key, ABSENT), flat_b.get(key, ABSENT)) for key in keys]
+    return [(key, va, vb) for key, va, vb in pairs if not _equal(va, vb)]
+
+
+def _equal(a: Any, b: Any) -> bool:
+    """Equal values of the same kind (1 equals 1.0; true does not equal 1; absent equals absent)."""
+    if a is ABSENT or b is ABSENT:
+        return a is b
+    if _is_number(a) and _is_number(b):
+        return a == b
+    return type(a) is type(b) and a == b
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+@dataclass(frozen=True)
+class StepCounts:
+    """One step in both runs (None where a run lacks the step)."""
+
+    step: str
+    in_a: int | None
+    out_a: int | None
+    in_b: int | None
+    out_b: int | None
+    same_key: bool | None
+
+    @property
+    def changed(self) -> bool:
+        return (self.in_a, self.out_a) != (self.in_b, self.out_b)
+
+
+@dataclass(frozen=True)
+class MixShare:
+    """One source of the mix in both runs: requested and realised shares, records taken."""
+
+    source: str
+    requested_a: float | None
+    requested_b: float | None
+    realised_a: float | None
+    realised_b: float | None
+    records_a: int | None
+    records_b: int | None
+
+    @property
+    def changed(self) -> bool:
+        return (self.requested_a, self.realised_a, self.records_a) != (
+            self.requested_b,
+            self.realised_b,
+            self.records_b,
+        )
+
+
+@dataclass
+class RunDiff:
+    """What differs between runs ``a`` and ``b``."""
+
+    a: Path
+    b: Path
+    name_a: str
+    name_b: str
+    recipe: list[tuple[str, Any, Any]] = field(default_factory=list)
+    steps: list[StepCounts] = field(default_factory=list)
+    reasons: list[tuple[str, str, int, int]] = field(default_factory=list)
+    mix: list[MixShare] = field(default_factory=list)
+    scores: list[tuple[str, float | None, float | None]] = field(default_factory=list)
+
+    @property
+    def recipe_keys(self) -> list[str]:
+        return [key for key, _, _ in self.recipe]
+
+    @property
+    def same(self) -> bool:
+        """Nothing measurable differs (recipes, counts, reasons, mix, scores)."""
+        return not (
+            self.recipe
+            or any(s.changed for s in self.steps)
+            or self.reasons
+            or any(m.changed for m in self.mix)
+            or any(a != b for _, a, b in self.scores)
+        )
+
+
+def diff_runs(a: str | os.PathLike, b: str | os.PathLike) -> RunDiff:
+    """Compare two run directories (each needs its ``manifest.json``)."""
+    run_a, run_b = load_run(a), load_run(b)
+    return RunDiff(
+        run_a.root,
+        run_b.root,
+        run_a.name,
+        run_b.name,
+        recipe=diff_mappings(run_a.recipe or {}, run_b.recipe or {}),
+        steps=_steps(run_a, run_b),
+        reasons=_reasons(run_a, run_b),
+        mix=_mix(run_a, run_b),
+        scores=_scores(run_a, run_b),
+    )
+
+
+def _by_dir(run: RunData) -> dict[str, dict[str, Any]]:
+    return {s["dir"]: s for s in run.steps}
+
+
+def _steps(a: RunData, b: RunData) -> list[StepCounts]:
+    sa, sb = _by_dir(a), _by_dir(b)
+    rows = []
+    for step in list(sa) + [d for d in sb if d not in sa]:
+        ra = (sa.get(step) or {}).get("records") or {}
+        rb = (sb.get(step) or {}).get("records") or {}
+        same_key = sa[step].get("key") == sb[step].get("key") if step in sa and step in sb else None
+        rows.append(StepCounts(step, ra.get("in"), ra.get("out"), rb.get("in"), rb.get("out"), same_key))
+    return rows
+
+
+def _reasons(a: RunData, b: RunData) -> list[tuple[str, str, int, int]]:
+    sa, sb = _by_dir(a), _by_dir(b)
+    out = []
+    for step in list(sa) + [d for d in sb if d not in sa]:
+        ra = (sa.get(step) or {}).get("reasons") or {}
+        rb = (sb.get(step) or {}).get("reasons") or {}
+        for reason in sorted(set(ra) | set(rb)):
+            if ra.get(reason, 0) != rb.get(reason, 0):
+                out.append((step, reason, int(ra.get(reason, 0)), int(rb.get(reason, 0))))
+    return out
+
+
+def _mix_sources(run: RunData) -> dict[str, dict[str, Any]]:
+    for step in reversed(run.steps):
+        sources = (step.get("fit") or {}).get("sources")
+        if isinstance(sources, dict) and sources and "share_records" in next(iter(sources.values())):
+            return sources
+    return {}
+
+
+def _mix(a: RunData, b: RunData) -> list[MixShare]:
+    ma, mb = _mix_sources(a), _mix_sources(b)
+    rows = []
+    for source in list(ma) + [s for s in mb if s not in ma]:
+        xa, xb = ma.get(source, {}), mb.get(source, {})
+        rows.append(
+            MixShare(
+                source,
+                xa.get("requested_share"),
+                xb.get("requested_share"),
+                xa.get("share_records"),
+                xb.get("share_records"),
+                xa.get("records_out"),
+                xb.get("records_out"),
+            )
+        )
+    return rows
+
+
+def _scores(a: RunData, b: RunData) -> list[tuple[str, float | None, float | None]]:
+    sa, sb = score_metrics(a.score), score_metrics(b.score)
+    return [(k, sa.get(k), sb.get(k)) for k in list(sa) + [k for k in sb if k not in sa]]
+
+
+# -- rendering -----------------------------------------------------------------------------------
+
+
+def show(value: Any) -> str:
+    """A recipe value as the diff prints it: strings bare, everything else as JSON."""
+    if value is ABSENT:
+        return "(absent)"
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def _delta(a: float | int | None, b: float | int | None, *, percent: bool = False) -> str:
+    if not _is_number(a) or not _is_number(b):
+        return "–"
+    d = b - a
+    if percent:
+        return f"{100 * d:+.2f} pts"
+    return f"{d:+,}" if isinstance(d, int) else f"{d:+.4g}"
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.2f}%"
+
+
+def diff_header(d: RunDiff) -> Text:
+    """Which run is A and which is B."""
+    return Text(f"A: {d.name_a} ({d.a})\nB: {d.name_b} ({d.b})")
+
+
+def diff_tables(d: RunDiff) -> list[Table]:
+    """The diff as rich tables (terminal); user values are shown as text, never as markup."""
+    recipe = Table(title=f"recipe: {len(d.recipe)} differing key(s)", title_justify="left")
+    for column in ("key", "A", "B"):
+        recipe.add_column(column, overflow="fold")
+    for key, va, vb in d.recipe:
+        recipe.add_row(Text(key), Text(show(va)), Text(show(vb)))
+
+    steps = Table(title="records per step", title_justify="left")
+    for column in ("step", "A in", "A out", "B in", "B out", "Δ out", "recomputed"):
+        steps.add_column(column, justify="left" if column in ("step", "recomputed") else "right")
+    for s in d.steps:
+        style = "yellow" if s.changed else None
+        recomputed = "–" if s.same_key is None else ("no (same key)" if s.same_key else "yes (new key)")
+        steps.add_row(
+            Text(s.step),
+            fmt(s.in_a),
+            fmt(s.out_a),
+            fmt(s.in_b),
+            fmt(s.out_b),
+            _delta(s.out_a, s.out_b),
+            recomputed,
+            style=style,
+        )
+    tables = [recipe, steps]
+    if d.reasons:
+        reasons = Table(title="removal reasons that changed", title_justify="left")
+        for column in ("step", "reason", "A", "B", "Δ"):
+            reasons.add_column(column, justify="left" if column in ("step", "reason") else "right")
+        for step, reason, ca, cb in d.reasons:
+            reasons.add_row(Text(step), Text(reason), fmt(ca), fmt(cb), _delta(ca, cb))
+        tables.append(reasons)
+    if d.mix:
+        mix = Table(title="mix per source", title_justify="left")
+        for column in (
+            "source",
+            "A requested",
+            "A realised",
+            "B requested",
+            "B realised",
+            "Δ realised",
+            "A records",
+            "B records",
+        ):
+            mix.add_column(column, justify="left" if column == "source" else "right")
+        for m in d.mix:
+            mix.add_row(
+                Text(m.source),
+                _pct(m.requested_a),
+                _pct(m.realised_a),
+                _pct(m.requested_b),
+                _pct(m.realised_b),
+                _delta(m.realised_a, m.realised_b, percent=True),
+                fmt(m.records_a),
+                fmt(m.records_b),
+                style="yellow" if m.changed else None,
+            )
+        tables.append(mix)
+    if d.scores:
+        scores = Table(title="scores", title_justify="left")
+        for column in ("metric", "A", "B", "Δ"):
+            scores.add_column(column, justify="left" if column == "metric" else "right")
+        for metric, va, vb in d.scores:
+            scores.add_row(Text(metric), fmt(va), fmt(vb), _delta(va, vb))
+        tables.append(scores)
+    return tables
+
+
+def render_diff_html(d: RunDiff) -> str:
+    """The diff as a self-contained HTML page."""
+    sections = [
+        Section("runs", "Runs", key_values([("A", f"{d.name_a} ({d.a})"), ("B", f"{d.name_b} ({d.b})")])),
+    ]
+    if d.recipe:
+        body = table(["key", "A", "B"], [(Cell(k), Cell(show(va)), Cell(show(vb))) for k, va, vb in d.recipe])
+    else:
+        body = paragraph("The resolved recipes are identical.")
+    sections.append(Section("recipe", f"Recipe: {len(d.recipe)} differing key(s)", body))
+    step_rows = [
+        (
+            Cell(s.step),
+            s.in_a,
+            s.out_a,
+            s.in_b,
+            s.out_b,
+            Cell(_delta(s.out_a, s.out_b), numeric=True),
+            Cell("–" if s.same_key is None else ("no" if s.same_key else "yes")),
+        )
+        for s in d.steps
+    ]
+    sections.append(
+        Section(
+            "steps",
+            "Records per step",
+            table(
+                ["step", "A in", "A out", "B in", "B out", "Δ out", "recomputed (new cache key)"],
+                step_rows,
+                row_classes=["changed" if s.changed else "" for s in d.steps],
+            ),
+        )
+    )
+    if d.reasons:
+        sections.append(
+            Section(
+                "reasons",
+                "Removal reasons that changed",
+                table(
+                    ["step", "reason", "A", "B", "Δ"],
+                    [
+                        (Cell(s), Cell(r), ca, cb, Cell(_delta(ca, cb), numeric=True))
+                        for s, r, ca, cb in d.reasons
+                    ],
+                ),
+            )
+        )
+    if d.mix:
+        rows = [
+            (
+                Cell(m.source),
+                Cell(_pct(m.requested_a), numeric=True),
+                Cell(_pct(m.realised_a), numeric=True),
+                Cell(_pct(m.requested_b), numeric=True),
+                Cell(_pct(m.realised_b), numeric=True),
+                Cell(_delta(m.realised_a, m.realised_b, percent=True), numeric=True),
+                m.records_a,
+                m.records_b,
+            )
+            for m in d.mix
+        ]
+        sections.append(
+            Section(
+                "mix",
+                "Mix per source",
+                table(
+                    [
+                        "source",
+                        "A requested",
+                        "A realised",
+                        "B requested",
+                        "B realised",
+                        "Δ realised",
+                        "A records",
+                        "B records",
+                    ],
+                    rows,
+                    row_classes=["changed" if m.changed else "" for m in d.mix],
+                ),
+            )
+        )
+    if d.scores:
+        sections.append(
+            Section(
+                "scores",
+                "Scores",
+                table(
+                    ["metric", "A", "B", "Δ"],
+                    [(Cell(k), va, vb, Cell(_delta(va, vb), numeric=True)) for k, va, vb in d.scores],
+                ),
+            )
+        )
+    title = f"Diff {d.name_a} → {d.name_b}"
+    return page(title, sections, subtitle=f"curate diff · {d.a} vs {d.b}")
+
+
+def write_diff_html(d: RunDiff, path: str | os.PathLike) -> Path:
+    return write_text(render_diff_html(d), path)

@@ -1,0 +1,374 @@
+"""The sweep report: ``SWEEP_DIR/report.html`` with the leaderboard (mean and 95% CI over seeds),
+metric-vs-weight plots and the training curves of every run.
+
+Input is the sweep's leaderboard, one row per (variant, seed) run::
+
+    {"variant": "web-heavy", "seed": 0, "weights": {"web": 0.9, "chat": 0.1},
+     "metrics": {"bpb": 1.91, "ppl": 30.2}, "run_dir": "sweeps/x/web-heavy-s0"}
+
+``weights`` and ``run_dir`` are optional; a row without ``metrics`` takes its other numeric keys
+as metrics. :func:`leaderboard` does the aggregation alone (for the terminal table and CSV).
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+import os
+import re
+import statistics
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from curate.errors import UsageError
+from curate.io.writers import write_atomic, write_text
+from curate.report import plots
+from curate.report.data import TRAIN_METRICS, read_train_log
+from curate.report.html import Cell, Section, esc, figure, fmt, key_values, page, paragraph, table
+
+HIGHER_IS_BETTER = frozenset({"pref_accuracy", "pref_margin", "accuracy"})
+PREFERRED_SORT = ("bpb", "bits_per_byte", "ppl", "nll", "pref_accuracy")
+_RESERVED = {"variant", "seed", "weights", "metrics", "run_dir"}
+
+
+@dataclass(frozen=True)
+class MetricSummary:
+    """One metric of one variant over its seeds: mean, sample std and the 95% CI half-width
+    (Student t; None with a single seed)."""
+
+    mean: float
+    std: float | None
+    ci95: float | None
+    n: int
+    values: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class Standing:
+    """One variant on the leaderboard."""
+
+    variant: str
+    seeds: tuple[Any, ...]
+    weights: dict[str, float]
+    metrics: dict[str, MetricSummary] = field(default_factory=dict)
+
+    def flat(self) -> dict[str, Any]:
+        """One flat row for CSV/Parquet: variant, n_seeds, weight.<source>, <metric>_mean/_ci95/_std."""
+        row: dict[str, Any] = {"variant": self.variant, "n_seeds": len(self.seeds)}
+        row.update({f"weight.{k}": v for k, v in self.weights.items()})
+        for name, m in self.metrics.items():
+            row.update({f"{name}_mean": m.mean, f"{name}_ci95": m.ci95, f"{name}_std": m.std})
+        return row
+
+
+def row_metrics(row: Mapping[str, Any]) -> dict[str, float]:
+    """The metrics of a leaderboard row (its ``metrics`` mapping, else its other numeric keys)."""
+    source = (
+        row.get("metrics")
+        if isinstance(row.get("metrics"), Mapping)
+        else {k: v for k, v in row.items() if k not in _RESERVED}
+    )
+    return {
+        k: float(v)
+        for k, v in source.items()
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(float(v))
+    }
+
+
+def summarize_metric(values: Sequence[float]) -> MetricSummary:
+    """Mean, std and Student-t 95% CI half-width of one metric's values over seeds."""
+    n = len(values)
+    mean = statistics.fmean(values)
+    if n < 2:
+        return MetricSummary(mean, None, None, n, tuple(values))
+    from scipy.stats import t
+
+    std = statistics.stdev(values)
+    return MetricSummary(mean, std, float(t.ppf(0.975, n - 1)) * std / math.sqrt(n), n, tuple(values))
+
+
+def default_sort_metric(names: Sequence[str]) -> str | None:
+    return next((m for m in PREFERRED_SORT if m in names), names[0] if names else None)
+
+
+def leaderboard(
+    rows: Sequence[Mapping[str, Any]], *, sort_by: str | None = None, higher_is_better: bool | None = None
+) -> list[Standing]:
+    """Variants with each metric's mean and 95% CI over seeds, best first by ``sort_by`` (default:
+    bits per byte, else perplexity, else NLL...; lower is better unless the metric is an accuracy
+    or margin, or ``higher_is_better`` says so). Variants lacking the metric go last."""
+    groups: dict[str, list[Mapping[str, Any]]] = {}
+    for row in rows:
+        if "variant" not in row:
+            raise UsageError(f"a leaderboard row needs a 'variant': {dict(row)!r}")
+        groups.setdefault(str(row["variant"]), []).append(row)
+    standings = []
+    for variant, members in groups.items():
+        values: dict[str, list[float]] = {}
+        for row in members:
+            for name, value in row_metrics(row).items():
+                values.setdefault(name, []).append(value)
+        weights = dict(members[0].get("weights") or {})
+        seeds = tuple(row.get("seed") for row in members)
+        standings.append(
+            Standing(variant, seeds, weights, {k: summarize_metric(v) for k, v in values.items()})
+        )
+    metric = sort_by or default_sort_metric(metric_names(standings))
+    if metric is None:
+        return standings
+    higher = metric in HIGHER_IS_BETTER if higher_is_better is None else higher_is_better
+
+    def key(s: Standing) -> tuple[int, float]:
+        m = s.metrics.get(metric)
+        if m is None:
+            return (1, 0.0)
+        return (0, -m.mean if higher else m.mean)
+
+    return sorted(standings, key=key)
+
+
+def metric_names(standings: Sequence[Standing]) -> list[str]:
+    names: dict[str, None] = {}
+    for s in standings:
+        names.update(dict.fromkeys(s.metrics))
+    return list(names)
+
+
+def write_sweep_report(
+    sweep_dir: str | os.PathLike,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    run_dirs: Sequence[str | os.PathLike | None] | None = None,
+    sort_by: str | None = None,
+    higher_is_better: bool | None = None,
+    title: str | None = None,
+    extra: Mapping[str, Any] | None = None,
+    out: str | os.PathLike | None = None,
+    plots_dir: str | os.PathLike | None = None,
+) -> Path:
+    """Write ``SWEEP_DIR/report.html`` (or ``out``) for a sweep's leaderboard ``rows``.
+
+    ``run_dirs`` (parallel to ``rows``; else each row's ``run_dir``) locate the runs whose
+    ``train/metrics.jsonl`` give the training curves and whose ``report.html`` the page links to.
+    ``extra`` is shown as label/value pairs in the overview (e.g. a regression's predicted best
+    mixture). With ``plots_dir``, the plots are also written there as PNG files
+    (``<metric>_vs_weights.png``, ``train_loss.png``, ``eval_nll.png``). Returns the page's path.
+    """
+    sweep_dir = Path(sweep_dir)
+    if run_dirs is not None and len(run_dirs) != len(rows):
+        raise UsageError(f"run_dirs has {len(run_dirs)} entries for {len(rows)} leaderboard rows")
+    dirs = [Path(d) if d else None for d in (run_dirs or [r.get("run_dir") for r in rows])]
+    path = Path(out) if out is not None else sweep_dir / "report.html"
+    images: dict[str, str] = {}
+    html = render_sweep_report(
+        sweep_dir,
+        rows,
+        dirs,
+        sort_by=sort_by,
+        higher_is_better=higher_is_better,
+        title=title,
+        extra=extra,
+        page_dir=path.parent,
+        images=images,
+    )
+    if plots_dir is not None:
+        for name, data in images.items():
+            png = base64.b64decode(data)
+            write_atomic(Path(plots_dir) / f"{name}.png", lambda tmp, png=png: tmp.write_bytes(png))
+    return write_text(html, path)
+
+
+def render_sweep_report(
+    sweep_dir: Path,
+    rows: Sequence[Mapping[str, Any]],
+    dirs: Sequence[Path | None],
+    *,
+    sort_by: str | None = None,
+    higher_is_better: bool | None = None,
+    title: str | None = None,
+    extra: Mapping[str, Any] | None = None,
+    page_dir: Path | None = None,
+    images: dict[str, str] | None = None,
+) -> str:
+    """The sweep page; ``images`` (when given) receives every plot as name -> base64 PNG."""
+    images = {} if images is None else images
+    standings = leaderboard(rows, sort_by=sort_by, higher_is_better=higher_is_better)
+    metrics = metric_names(standings)
+    metric = sort_by or default_sort_metric(metrics)
+    sources = list(dict.fromkeys(k for s in standings for k in s.weights))
+    sections = [
+        _overview(sweep_dir, rows, standings, metric, extra),
+        _leaderboard(standings, metrics, sources, metric),
+        _runs(rows, dirs, sources, metrics, page_dir or sweep_dir),
+    ]
+    skipped: list[tuple[str, str]] = []
+    weight_section = _metric_vs_weight(rows, standings, metrics, sources, images)
+    if weight_section is None:
+        skipped.append(("Metric vs weight", "the rows carry no per-source weights or no metric"))
+    else:
+        sections.append(weight_section)
+    curves = _curves(rows, dirs, images)
+    if curves is None:
+        skipped.append(("Training curves", "no run directory with train/metrics.jsonl"))
+    else:
+        sections.append(curves)
+    name = title or f"Sweep {sweep_dir.name}"
+    return page(name, sections, subtitle=f"curate sweep report · {sweep_dir}", skipped=skipped)
+
+
+def _mean_ci(m: MetricSummary | None) -> Cell:
+    if m is None:
+        return Cell("–", numeric=True)
+    text = fmt(m.mean) + (f" ± {fmt(m.ci95, digits=2)}" if m.ci95 is not None else "")
+    return Cell(text, numeric=True)
+
+
+def _overview(
+    sweep_dir: Path,
+    rows: Sequence[Mapping[str, Any]],
+    standings: list[Standing],
+    metric: str | None,
+    extra: Mapping[str, Any] | None,
+) -> Section:
+    pairs: list[tuple[str, Any]] = [
+        ("sweep directory", str(sweep_dir)),
+        ("variants", len(standings)),
+        ("runs", len(rows)),
+        ("seeds", ", ".join(sorted({str(r.get("seed")) for r in rows}))),
+        (
+            "ranked by",
+            f"{metric} ({'higher' if metric in HIGHER_IS_BETTER else 'lower'} is better)" if metric else "–",
+        ),
+    ]
+    if standings and metric and metric in standings[0].metrics:
+        best = standings[0]
+        pairs.append(("best variant", f"{best.variant}: {_mean_ci(best.metrics[metric]).value}"))
+    pairs += [(str(k), v if isinstance(v, (int, float, str)) else str(v)) for k, v in (extra or {}).items()]
+    return Section("overview", "Overview", key_values(pairs))
+
+
+def _leaderboard(
+    standings: list[Standing], metrics: list[str], sources: list[str], metric: str | None
+) -> Section:
+    headers = [
+        "rank",
+        "variant",
+        "seeds",
+        *[f"w.{s}" for s in sources],
+        *[f"{m} (mean ± 95% CI)" for m in metrics],
+    ]
+    body_rows = [
+        (
+            i + 1,
+            Cell(s.variant),
+            len(s.seeds),
+            *[s.weights.get(src) for src in sources],
+            *[_mean_ci(s.metrics.get(m)) for m in metrics],
+        )
+        for i, s in enumerate(standings)
+    ]
+    note = paragraph(
+        "CI: 95% Student-t interval of the mean over seeds (half-width shown); one seed gives no interval.",
+        muted=True,
+    )
+    return Section("leaderboard", "Leaderboard", table(headers, body_rows) + note)
+
+
+def _runs(
+    rows: Sequence[Mapping[str, Any]],
+    dirs: Sequence[Path | None],
+    sources: list[str],
+    metrics: list[str],
+    page_dir: Path,
+) -> Section:
+    body_rows = []
+    for row, directory in zip(rows, dirs, strict=True):
+        link = Cell("–")
+        if directory is not None and (directory / "report.html").exists():
+            target = os.path.relpath(directory / "report.html", page_dir)
+            link = Cell(f'<a href="{esc(Path(target).as_posix())}">{esc(directory.name)}</a>', raw=True)
+        elif directory is not None:
+            link = Cell(directory.name)
+        values = row_metrics(row)
+        weights = row.get("weights") or {}
+        body_rows.append(
+            (
+                Cell(row.get("variant")),
+                Cell(row.get("seed")),
+                *[weights.get(s) for s in sources],
+                *[values.get(m) for m in metrics],
+                link,
+            )
+        )
+    headers = ["variant", "seed", *[f"w.{s}" for s in sources], *metrics, "run"]
+    return Section("runs", "Every run", table(headers, body_rows))
+
+
+def _metric_vs_weight(
+    rows: Sequence[Mapping[str, Any]],
+    standings: list[Standing],
+    metrics: list[str],
+    sources: list[str],
+    images: dict[str, str],
+) -> Section | None:
+    if not sources or not metrics:
+        return None
+    body = ""
+    for metric in metrics[:4]:
+        points = [
+            (str(r["variant"]), dict(r.get("weights") or {}), row_metrics(r)[metric])
+            for r in rows
+            if metric in row_metrics(r)
+        ]
+        means = [
+            (s.variant, s.weights, s.metrics[metric].mean, s.metrics[metric].ci95)
+            for s in standings
+            if metric in s.metrics
+        ]
+        image = images[f"{_file_name(metric)}_vs_weights"] = plots.metric_vs_weights(
+            metric, sources, points, means
+        )
+        body += figure(
+            image,
+            alt=f"{metric} against each source weight",
+            caption=f"{metric}: runs (dots), variant means with 95% CI (orange)",
+        )
+    return Section("weights", "Metric vs weight", body)
+
+
+def _file_name(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", name)
+
+
+def _curves(
+    rows: Sequence[Mapping[str, Any]], dirs: Sequence[Path | None], images: dict[str, str]
+) -> Section | None:
+    train_runs: list[tuple[str, list[float], list[float]]] = []
+    eval_runs: list[tuple[str, list[float], list[float]]] = []
+    for row, directory in zip(rows, dirs, strict=True):
+        if directory is None:
+            continue
+        log = read_train_log(directory / TRAIN_METRICS)
+        train = [
+            r for r in log if r.get("kind", "train") == "train" and isinstance(r.get("loss"), (int, float))
+        ]
+        evals = [r for r in log if r.get("kind") == "eval" and isinstance(r.get("nll"), (int, float))]
+        label = str(row.get("variant"))
+        if train:
+            train_runs.append((label, [r["step"] for r in train], [r["loss"] for r in train]))
+        if evals:
+            eval_runs.append((label, [r["step"] for r in evals], [r["nll"] for r in evals]))
+    if not train_runs:
+        return None
+    images["train_loss"] = plots.curves(train_runs)
+    body = figure(
+        images["train_loss"],
+        alt="training loss of every run",
+        caption="train loss, one line per run, one colour per variant",
+    )
+    if eval_runs:
+        images["eval_nll"] = plots.curves(eval_runs, ylabel="eval NLL")
+        body += figure(images["eval_nll"], alt="held-out NLL during training")
+    return Section("curves", "Training curves", body)

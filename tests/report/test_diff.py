@@ -1,0 +1,89 @@
+"""`curate diff`: recipe differences as key paths, per-step counts, mix and scores."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from typer.testing import CliRunner
+
+from curate.cli import app
+from curate.report.diff import ABSENT, diff_mappings, diff_runs, flatten, render_diff_html
+from curate.report.html import esc
+
+
+def test_flatten_names_every_leaf_by_its_path():
+    value = {"name": "x", "stages": [{"mix": {"weights": {"web": 0.7}}}, {"dedupe": {}}], "tags": []}
+    assert flatten(value) == {
+        "name": "x",
+        "stages[0].mix.weights.web": 0.7,
+        "stages[1].dedupe": {},
+        "tags": [],
+    }
+
+
+def test_diff_mappings_lists_only_differing_paths():
+    a = {"seed": 0, "w": {"web": 0.5, "chat": 0.5}, "flag": True, "n": 1, "gone": 3}
+    b = {"seed": 0, "w": {"web": 0.9, "chat": 0.5}, "flag": 1, "n": 1.0, "new": [1, 2]}
+    assert diff_mappings(a, b) == [
+        ("w.web", 0.5, 0.9),
+        ("flag", True, 1),  # a boolean is not the number 1
+        ("gone", 3, ABSENT),
+        ("new[0]", ABSENT, 1),
+        ("new[1]", ABSENT, 2),
+    ]
+    assert diff_mappings(a, a) == []
+
+
+@pytest.mark.slow
+def test_diff_of_runs_differing_only_in_mix_weights_names_exactly_that(runs, tmp_path):
+    page = tmp_path / "diff.html"
+    result = CliRunner().invoke(
+        app, ["diff", str(runs.a), str(runs.b), "--html", str(page)], terminal_width=200
+    )
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "recipe: 2 differing key(s)" in out
+    assert re.search(r"stages\[3\]\.mix\.weights\.web\s+│\s+0\.7\s+│\s+0\.4", out)
+    assert re.search(r"stages\[3\]\.mix\.weights\.news\s+│\s+0\.3\s+│\s+0\.6", out)
+
+    d = diff_runs(runs.a, runs.b)
+    assert d.recipe_keys == ["stages[3].mix.weights.web", "stages[3].mix.weights.news"]
+    # the steps before mix are the same work (same cache key, same counts); mix and output are not
+    by_step = {s.step: s for s in d.steps}
+    for step in ("00-read", "01-quality", "02-dedupe", "03-language"):
+        assert by_step[step].same_key and not by_step[step].changed
+    assert by_step["04-mix"].same_key is False
+    shares = {m.source: m for m in d.mix}
+    assert shares["web"].requested_a == pytest.approx(0.7) and shares["web"].requested_b == pytest.approx(0.4)
+    assert shares["news"].realised_b == pytest.approx(0.6, abs=0.01)
+    assert shares["news"].records_b > shares["news"].records_a
+    assert all(step == "04-mix" for step, *_ in d.reasons)  # only the mix removed differently
+    # A was trained and scored, B was not: every metric is listed with B missing
+    assert d.scores and all(a is not None and b is None for _, a, b in d.scores)
+    assert not d.same
+
+    html = page.read_text()
+    assert "stages[3].mix.weights.web" in html and '<section id="mix">' in html
+    assert "<script" not in html.lower()
+
+
+@pytest.mark.slow
+def test_a_run_does_not_differ_from_itself(runs):
+    d = diff_runs(runs.a, runs.a)
+    assert d.same and d.recipe == [] and d.reasons == []
+    assert all(s.same_key for s in d.steps)
+
+
+def test_diff_html_escapes_recipe_values(tmp_path):
+    from curate.report.diff import RunDiff
+
+    d = RunDiff(tmp_path, tmp_path, "a", "b", recipe=[("description", "<b>x</b>", '"><script>1</script>')])
+    html = render_diff_html(d)
+    assert "<script>" not in html and esc('"><script>1</script>') in html and esc("<b>x</b>") in html
+
+
+def test_diff_of_a_directory_without_manifest_is_a_usage_error(tmp_path):
+    result = CliRunner().invoke(app, ["diff", str(tmp_path), str(tmp_path)])
+    assert result.exit_code == 2
+    assert "not a curate run directory" in result.output

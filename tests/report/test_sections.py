@@ -1,0 +1,116 @@
+"""Sections and samples on hand-made inputs: shapes the small end-to-end run does not produce."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from curate.report.data import RunData, score_metrics, step_tokens, to_samples
+from curate.report.html import esc
+from curate.report.run import ReportOptions, Skip, tokens, training
+
+# the stats a tokenize step writes (formats branch: fit = tokenizer, finalize = packing)
+TOKENIZE_STEP = {
+    "stage": "tokenize",
+    "dir": "05-tokenize",
+    "records": {"in": 10, "out": 10, "dropped": 0, "added": 0},
+    "counters": {"tokens": 900.0, "target_tokens": 400.0},
+    "fit": {"vocab_size": 8000, "sha256": "ab" * 32},
+    "finalize": {
+        "packing": "best_fit",
+        "seq_len": 512,
+        "rows": 3,
+        "fill_ratio": 0.58,
+        "tokens": 890,
+        "sources": {
+            "web": {
+                "records": 6,
+                "tokens_in": 700,
+                "tokens": 690,
+                "target_tokens": 690,
+                "truncated_tokens": 10,
+            },
+            "chat": {
+                "records": 4,
+                "tokens_in": 200,
+                "tokens": 200,
+                "target_tokens": 90,
+                "truncated_tokens": 0,
+            },
+        },
+        "token_mix": {"web": 0.775281, "chat": 0.224719},
+    },
+}
+
+
+def run_with(steps, **kw) -> RunData:
+    return RunData(root=Path("/nonexistent"), manifest={"name": "x"}, steps=steps, **kw)
+
+
+def test_tokens_per_source_come_from_the_tokenize_stage():
+    section = tokens(run_with([TOKENIZE_STEP]), ReportOptions())
+    assert not isinstance(section, Skip)
+    assert "counted by the tokenizer" in section.body
+    assert (
+        '<td>web</td><td class="num">6</td><td class="num">700</td><td class="num">690</td>' in section.body
+    )
+    assert "77.53" in section.body  # web's token share in %
+    assert step_tokens(TOKENIZE_STEP) == (890.0, "packed")
+
+
+def test_tokens_section_is_skipped_without_counts():
+    assert isinstance(tokens(run_with([{"stage": "quality", "dir": "01-quality"}]), ReportOptions()), Skip)
+
+
+def test_training_reads_the_trainer_log_shape():
+    log = [
+        {"kind": "train", "step": 10, "loss": 4.0, "lr": 1e-3, "tokens": 100, "tokens_per_s": 50.0},
+        {"kind": "train", "step": 20, "loss": 3.5, "lr": 5e-4, "tokens": 200, "tokens_per_s": 55.0},
+        {"kind": "eval", "step": 20, "nll": 3.7, "ppl": 40.4, "bpb": 1.9},
+    ]
+    section = training(run_with([], train_log=log), ReportOptions())
+    assert not isinstance(section, Skip)
+    assert '<th>final train loss</th><td class="num">3.5</td>' in section.body
+    assert (
+        '<td class="num">20</td><td class="num">3.7</td><td class="num">40.4</td><td class="num">1.9</td>'
+        in section.body
+    )
+
+
+def test_score_metrics_accepts_the_trainer_report_and_a_flat_dict():
+    assert score_metrics({"metrics": {"bpb": 1.5, "ppl": 9.0}, "seed": 0}) == {"bpb": 1.5, "ppl": 9.0}
+    assert score_metrics({"nll": 2.0, "bits_per_byte": 1.2, "device": "cpu"}) == {
+        "nll": 2.0,
+        "bits_per_byte": 1.2,
+    }
+    assert score_metrics(None) == {}
+
+
+def test_samples_show_chat_preference_and_bad_input_records():
+    msg = pl.List(pl.Struct({"role": pl.String, "content": pl.String}))
+    chat = pl.DataFrame(
+        {
+            "id": ["c1"],
+            "source": ["chat"],
+            "messages": [
+                [{"role": "user", "content": "<b>hi</b>"}, {"role": "assistant", "content": "hello"}]
+            ],
+            "reason": ["bad_chat:empty"],
+        },
+        schema_overrides={"messages": msg},
+    )
+    [sample] = to_samples(chat, chars=100)
+    assert "<b>hi</b>" in sample.text and "hello" in sample.text and sample.reason == "bad_chat:empty"
+    bad = pl.DataFrame(
+        {
+            "id": ["w:3"],
+            "source": ["web"],
+            "reason": ["bad_input:invalid_json"],
+            "error": ["x"],
+            "raw": ["{oops"],
+        }
+    )
+    [sample] = to_samples(bad, chars=100)
+    assert sample.text == "{oops" and sample.extras == {"error": "x"}
+    assert esc(sample.text) == "{oops"
