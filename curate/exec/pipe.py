@@ -134,8 +134,10 @@ class Pipe:
         registry: StageRegistry = REGISTRY,
         progress: StepProgress | None = None,
         search: list[Path] | None = None,
+        report: bool = True,
     ) -> None:
         self.recipe, self.executor, self.registry = recipe, executor, registry
+        self.report = report
         self.run = RunDir(run_dir)
         self.progress = progress or StepProgress(enabled=False)
         self.search = search
@@ -157,9 +159,22 @@ class Pipe:
                 self.step_stats.append(self._run_step(plan))
                 self._write_manifest(plans, time.perf_counter() - started, complete=False)
             manifest = self._write_manifest(plans, time.perf_counter() - started, complete=True)
+            if self.report:
+                self._write_report()
         finally:
             self.run.unlock()
         return RunResult(self.run.root, manifest, self.step_stats)
+
+    def _write_report(self) -> None:
+        """The run card; a finished run never fails because its page could not be drawn."""
+        from curate.report import write_report
+
+        try:
+            write_report(self.run.root)
+        except Exception as exc:
+            self.progress.console.print(
+                f"[yellow]warning:[/] report.html not written: {type(exc).__name__}: {exc}"
+            )
 
     def _run_step(self, plan: StepPlan) -> dict[str, Any]:
         step = plan.step
@@ -454,7 +469,7 @@ def run_recipe(
     executor: Executor | None = None,
     registry: StageRegistry = REGISTRY,
     progress: bool = False,
-    on_progress: Callable[..., None] | None = None,
+    report: bool = True,
 ) -> RunResult:
     """Run a validated recipe; the library entry point behind ``curate run``."""
     run_dir = Path(run_dir) if run_dir is not None else Path("runs") / recipe.name
