@@ -6,7 +6,9 @@ Adding a stage is one module and one line here; nothing registers itself on impo
 from __future__ import annotations
 
 from curate.stages.base import BatchStage, GlobalStage, Stage, StageRegistry
+from curate.stages.clean import CLEAN
 
 REGISTRY: dict[str, Stage] = {}
+REGISTRY["clean"] = CLEAN
 
 __all__ = ["REGISTRY", "BatchStage", "GlobalStage", "Stage", "StageRegistry"]
