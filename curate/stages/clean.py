@@ -29,6 +29,7 @@ import ipaddress
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
 
 import numpy as np
@@ -137,7 +138,7 @@ DEFAULT_BOILERPLATE: dict[str, tuple[str, ...]] = {
         r"^\W*retour en haut(?: de (?:la )?page)?\W*$",
         r"^\W*(?:saltar|ir) al contenido\b",
         r"^\W*volver arriba\W*$",
-        r"^\W*跳(?:转|至|到)(?:主要)?内容",
+        r"^\W*跳(?:转到|转至|转|至|到)(?:主要)?内容",
         r"^\W*返回顶部\W*$",
     ),
     "login": (rf"^\W*(?:{_LOGIN_WORDS})(?:\s*(?:/|\||·|•|or|oder|ou|o|或)\s*(?:{_LOGIN_WORDS}))*\W*$",),
@@ -219,11 +220,16 @@ _MARKS = str.maketrans("", "", _MARK_OPEN + _MARK_CLOSE)
 
 _IPV4_SPAN = r"\d{1,3}(?:\.\d{1,3}){3}"
 _IPV6_SPAN = r"[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:[0-9A-Fa-f:]{0,35}(?:(?:\.\d{1,3}){3})?"
-_CARD_SPAN = r"\d(?:[ -]?\d){12,18}"
-_PHONE_SPAN = (
-    r"\+(?:\d{7,15}|\d{1,3}(?:[ .-]?\(\d{1,5}\)|[ .-]\d{1,8}){1,7})"  # +49 30 1234567, +1 (555) 234-5678
-    r"|\(\d{2,5}\)[ .-]?\d{2,5}(?:[ .-]\d{2,5}){0,3}"  # (555) 234-5678, (030) 1234 5678
-    r"|(?:1[ .-])?[2-9]\d{2}[ .-]\d{3}[ .-]\d{4}"  # 555-234-5678, 1 555 234 5678
+# Card-shaped only (one run, 4-4-4-4(-3) with spaces or dashes, Amex/Diners 4-6-5/4-6-4), so a
+# card right after other digits ("+49 30 1234567 4111111111111111") starts a span of its own.
+_CARD_SPAN = (
+    r"\d{13,19}|\d{4}(?: \d{4}){2} \d{1,4}(?: \d{1,3})?|\d{4}(?:-\d{4}){2}-\d{1,4}(?:-\d{1,3})?"
+    r"|\d{4}[ -]\d{6}[ -]\d{4,5}"
+)
+_PHONE_INTERNATIONAL = r"\+(?:\d{7,15}|\d{1,3}(?:[ .-]?\(\d{1,5}\)|[ .-]\d{1,8}){1,7})"  # +49 30 1234567
+_PHONE_PARENTHESES = r"\(\d{2,5}\)[ .-]?\d{2,5}(?:[ .-]\d{2,5}){0,3}"  # (555) 234-5678, (030) 1234 5678
+_PHONE_NATIONAL = (
+    r"(?:1[ .-])?[2-9]\d{2}[ .-]\d{3}[ .-]\d{4}"  # 555-234-5678, 1 555 234 5678
     r"|0\d{1,4}[ .-]\d{2,8}(?:[ .-]\d{2,8}){0,3}"  # 030 1234 5678, 06 12 34 56 78, 020 7946 0958
 )
 
@@ -231,7 +237,7 @@ _OCTET = re.compile(r"25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d")
 # A dotted quad right after one of these words is a version or section number, not an address.
 _NOT_AN_IP_BEFORE = re.compile(
     r"(?:\b(?:version|ver|v|release|rel|build|rev|revision|update|section|sec|chapter|clause|para|"
-    r"paragraph|article|art|item|rule|step|part|versión|abschnitt|kapitel)\.?|§|版本|第)\s*$",
+    r"paragraph|article|art|item|rule|step|part|versión|abschnitt|kapitel)[.:]?|§|版本|第)\s*$",
     re.IGNORECASE,
 )
 _DATE_LIKE = re.compile(r"\+?(?:\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4})(?:\D|$)")
@@ -303,10 +309,10 @@ def is_phone_number(candidate: str) -> bool:
 
     International numbers (+...) need 8-15 digits (E.164); national ones 9-12 and one kind of
     separator between groups after a parenthesised area code. Dates (2024-01-15, 15.01.2024) and a
-    year in parentheses ("(2019) 123 4567") are not phones.
+    year in parentheses ("(2019) 123 4567") and one repeated digit are not phones.
     """
     digits = _NON_DIGIT.sub("", candidate)
-    if _DATE_LIKE.match(candidate) or _YEAR_IN_PARENS.match(candidate):
+    if _DATE_LIKE.match(candidate) or _YEAR_IN_PARENS.match(candidate) or len(set(digits)) == 1:
         return False
     if candidate.startswith("+"):
         return 8 <= len(digits) <= 15
@@ -316,75 +322,115 @@ def is_phone_number(candidate: str) -> bool:
     return 9 <= len(digits) <= 12
 
 
-# Each validator gets the span and up to 24 characters either side (marks removed) and returns
-# what replaces the span: the placeholder, the placeholder plus an unmasked rest, or the span.
+# Each check gets a piece of a marked span and up to 24 characters either side (marks removed),
+# and says whether the piece is PII: the context tests are the look-arounds a single regex would
+# use ("not preceded by a letter, digit or dot"...), the rest is validation.
 
 
-def _ip_replacement(span: str, before: str, after: str) -> str:
-    if ":" in span:
-        boundary_ok = before[-1:] not in ":." and not _is_word(before[-1:])
-        boundary_ok = (
-            boundary_ok and after[:1] != ":" and not _is_word(after[:1]) and not re.match(r"\.\w", after)
-        )
+def _ip_ok(piece: str, before: str, after: str) -> bool:
+    last, following = before[-1:], after[:1]
+    if ":" in piece:
+        boundary_ok = last not in (":", ".") and following != ":" and not re.match(r"\.\w", after)
     else:
-        boundary_ok = before[-1:] != "." and not _is_word(before[-1:])
-        boundary_ok = boundary_ok and not _is_word(after[:1]) and not re.match(r"\.\d", after)
-    return PLACEHOLDERS["ip"] if boundary_ok and is_ip_address(span, before) else span
+        boundary_ok = last != "." and not re.match(r"\.\d", after)
+    boundary_ok = boundary_ok and not _is_word(last) and not _is_word(following)
+    return boundary_ok and is_ip_address(piece, before)
 
 
-def _card_replacement(span: str, before: str, after: str) -> str:
-    if before[-1:] in (".", ",", "-") or _is_word(before[-1:]):
-        return span
-    # The span is greedy: "4111 1111 1111 1111 2024" also takes "202". Try the longest prefix
-    # that ends at a space and is followed by no digit, as a regex with look-ahead would.
-    groups = span.split(" ")
-    for end in range(len(groups), 0, -1):
-        head, rest = " ".join(groups[:end]), " ".join(groups[end:])
-        following = (" " + rest) if rest else after
-        if not (_is_word(following[:1]) or re.match(r"[.,-]?\d", following)) and is_card_number(head):
-            return PLACEHOLDERS["card"] + (" " + rest if rest else "")
-    return span
+def _card_ok(piece: str, before: str, after: str) -> bool:
+    boundary_ok = before[-1:] not in (".", ",", "-") and not _is_word(before[-1:])
+    boundary_ok = boundary_ok and not _is_word(after[:1]) and not re.match(r"[.,-]?\d", after)
+    return boundary_ok and is_card_number(piece)
 
 
-def _phone_replacement(span: str, before: str, after: str) -> str:
+def _phone_ok(piece: str, before: str, after: str) -> bool:
     last = before[-1:]
-    if span.startswith("+"):
-        boundary_ok = last != "+" and not _is_word(last) and not _is_word(after[:1])
-    else:
-        excluded_before = "(" if span.startswith("(") else ".,+-"
-        boundary_ok = last not in excluded_before or not last
-        boundary_ok = (
-            boundary_ok and not _is_word(last) and not (_is_word(after[:1]) or re.match(r"[.,-]\d", after))
-        )
-    return PLACEHOLDERS["phone"] if boundary_ok and is_phone_number(span) else span
+    excluded_before = "+" if piece.startswith("+") else "(" if piece.startswith("(") else ".,+-"
+    boundary_ok = (not last or last not in excluded_before) and not _is_word(last) and not _is_word(after[:1])
+    if not piece.startswith("+"):
+        boundary_ok = boundary_ok and not re.match(r"[.,-]\d", after)
+    return boundary_ok and is_phone_number(piece)
 
 
 @dataclass(frozen=True)
 class _Detector:
-    span: str  # Rust regex: a superset of the spans to mask, no look-around
-    replacement: Callable[[str, str, str], str]
+    """One PII kind: candidate spans, each with the characters that may precede it (a look-behind
+    done by hand: Rust regex has none, so the context character is matched and put back)."""
+
+    alternatives: tuple[tuple[str, str], ...]  # (context class, span) pairs, Rust and Python syntax
+    ok: Callable[[str, str, str], bool]
+    placeholder: str
+
+    @property
+    def pattern(self) -> str:
+        """Alternative i is ``(^|context_i)(span_i)``: groups 2i+1 and 2i+2."""
+        return "|".join(f"(^|{context})({span})" for context, span in self.alternatives)
+
+    @property
+    def marking(self) -> str:
+        """Replacement that keeps the context and wraps the span in marks (unmatched groups are empty)."""
+        groups = range(len(self.alternatives))
+        contexts = "".join(f"${{{2 * i + 1}}}" for i in groups)
+        spans = "".join(f"${{{2 * i + 2}}}" for i in groups)
+        return f"{contexts}{_MARK_OPEN}{spans}{_MARK_CLOSE}"
+
+    @cached_property
+    def shape(self) -> re.Pattern[str]:
+        return re.compile("|".join(span for _, span in self.alternatives))
 
 
 _DETECTORS: dict[str, _Detector] = {
-    "card": _Detector(_CARD_SPAN, _card_replacement),
-    "ip": _Detector(f"{_IPV4_SPAN}|{_IPV6_SPAN}", _ip_replacement),
-    "phone": _Detector(_PHONE_SPAN, _phone_replacement),
+    "card": _Detector(((r"[^\w.,-]", _CARD_SPAN),), _card_ok, PLACEHOLDERS["card"]),
+    "ip": _Detector(((r"[^\w.]", _IPV4_SPAN), (r"[^\w:.]", _IPV6_SPAN)), _ip_ok, PLACEHOLDERS["ip"]),
+    "phone": _Detector(
+        ((r"[^\w+]", _PHONE_INTERNATIONAL), (r"[^\w(]", _PHONE_PARENTHESES), (r"[^\w.,+-]", _PHONE_NATIONAL)),
+        _phone_ok,
+        PLACEHOLDERS["phone"],
+    ),
 }
 _PII_ORDER: tuple[PiiKind, ...] = ("email", "card", "ip", "phone")
+_PIECE_SEPARATORS = " .-"
 
 
-def _validate_marked(
-    text: str, replacement: Callable[[str, str, str], str], placeholder: str
-) -> tuple[str, int]:
-    """Replace each marked span of ``text`` by what ``replacement`` says; count the placeholders."""
+def _mask_span(span: str, before: str, after: str, detector: _Detector) -> tuple[str, int]:
+    """Mask the PII in one candidate ``span``: the whole span if it passes, else the leftmost,
+    longest pieces that do, cut at separators. Rust's greedy match "+49 30 1234567 41111111" has
+    no look-ahead to back off with; this finds "+49 30 1234567" as a look-around regex would."""
+
+    def ok(i: int, j: int) -> bool:
+        piece = span[i:j]
+        return bool(detector.shape.fullmatch(piece)) and detector.ok(
+            piece, before + span[:i], span[j:] + after
+        )
+
+    if ok(0, len(span)):
+        return detector.placeholder, 1
+    seps = _PIECE_SEPARATORS
+    starts = [i for i in range(len(span)) if span[i] not in seps and (i == 0 or span[i - 1] in seps)]
+    ends = [
+        j for j in range(1, len(span) + 1) if span[j - 1] not in seps and (j == len(span) or span[j] in seps)
+    ]
+    out, done, count = [], 0, 0
+    for i in starts:
+        if i < done:
+            continue
+        j = next((j for j in reversed(ends) if j > i and (i, j) != (0, len(span)) and ok(i, j)), None)
+        if j is not None:
+            out += [span[done:i], detector.placeholder]
+            done, count = j, count + 1
+    return "".join([*out, span[done:]]), count
+
+
+def _mask_marked(text: str, detector: _Detector) -> tuple[str, int]:
+    """Mask the marked spans of ``text``; return the new text and the number of placeholders."""
     count = 0
 
     def replace(match: re.Match[str]) -> str:
         nonlocal count
         before = text[max(0, match.start() - 48) : match.start()].translate(_MARKS)[-24:]
         after = text[match.end() : match.end() + 48].translate(_MARKS)[:24]
-        new = replacement(match.group(1), before, after)
-        count += new.startswith(placeholder)
+        new, found = _mask_span(match.group(1), before, after, detector)
+        count += found
         return new
 
     return _MARKED.sub(replace, text), count
@@ -615,33 +661,44 @@ def _whitespace(texts: pl.Series, cfg: CleanConfig) -> pl.Series:
     return _replace_all(texts, rules).str.strip_chars()
 
 
+def _mask_kind(texts: pl.Series, detector: _Detector) -> tuple[pl.Series, int]:
+    """Mask one PII kind: Rust marks candidate spans, Python checks only the marked spans."""
+    total = 0
+
+    def validate(subset: pl.Series) -> pl.Series:
+        nonlocal total
+        marked = subset.str.replace_all(detector.pattern, detector.marking).to_list()
+        results = [_mask_marked(text, detector) for text in marked]
+        total += sum(count for _, count in results)
+        return pl.Series(subset.name, [text for text, _ in results], dtype=pl.String)
+
+    return _on_rows(texts, texts.str.contains(detector.pattern), validate), total
+
+
 def _mask_pii(texts: pl.Series, kinds: tuple[PiiKind, ...], counters: Counters) -> pl.Series:
-    for kind in _PII_ORDER:
-        if kind not in kinds:
-            continue
-        if kind == "email":
-            counters["pii.email"] = float(texts.str.count_matches(_EMAIL).fill_null(0).sum())
-            texts = texts.str.replace_all(_EMAIL, PLACEHOLDERS["email"])
-            continue
-        detector, placeholder = _DETECTORS[kind], PLACEHOLDERS[kind]
-
-        def validate(
-            subset: pl.Series, detector: _Detector = detector, placeholder: str = placeholder
-        ) -> pl.Series:
-            nonlocal total
-            marked = subset.str.replace_all(detector.span, f"{_MARK_OPEN}${{0}}{_MARK_CLOSE}").to_list()
-            results = [_validate_marked(text, detector.replacement, placeholder) for text in marked]
-            total += sum(count for _, count in results)
-            return pl.Series(subset.name, [text for text, _ in results], dtype=pl.String)
-
-        # Repeat on the rows that changed until nothing changes, so the step is a fixpoint (a
-        # card found in the rest of a greedy span is masked in the next round).
-        total, mask = 0, texts.str.contains(detector.span)
-        while mask.any():
-            before = texts
-            texts = _on_rows(texts, mask, validate)
-            mask = (texts != before).fill_null(False)
-        counters[f"pii.{kind}"] = float(total)
+    if "email" in kinds:
+        counters["pii.email"] = float(texts.str.count_matches(_EMAIL).fill_null(0).sum())
+        texts = texts.str.replace_all(_EMAIL, PLACEHOLDERS["email"])
+    detectors = {kind: _DETECTORS[kind] for kind in _PII_ORDER if kind in kinds and kind != "email"}
+    totals = dict.fromkeys(detectors, 0)
+    # Repeat on the rows that changed until nothing changes, so that masking is a fixpoint and
+    # hence idempotent: masking one kind can expose another (a phone masked next to a card
+    # changes what precedes the card), and a greedy span can hide a second number behind it.
+    rows = pl.Series("rows", np.arange(texts.len()), dtype=pl.UInt32)
+    for _ in range(64):  # every round that changes a row removes digits from it; a safety net
+        if rows.len() == 0 or not detectors:
+            break
+        subset = texts.gather(rows)
+        masked = subset
+        for kind, detector in detectors.items():
+            masked, found = _mask_kind(masked, detector)
+            totals[kind] += found
+        changed = (masked != subset).fill_null(False)
+        rows, masked = rows.filter(changed), masked.filter(changed)
+        if rows.len():
+            texts = texts.clone()
+            texts.scatter(rows, masked)
+    counters.update({f"pii.{kind}": float(total) for kind, total in totals.items()})
     return texts
 
 
@@ -673,7 +730,7 @@ def _remove_boilerplate(texts: pl.Series, cfg: CleanConfig, counters: Counters) 
             removed[name] += float(hits.str.contains(pattern).sum())
         return lines.list.eval(line.filter(~is_boilerplate)).list.join("\n")
 
-    texts = _on_rows(texts, texts.str.contains(any_group), strip_lines)
+    texts = _on_rows(texts, texts.str.contains(f"(?m){any_group}"), strip_lines)
     counters["lines_removed.boilerplate"] = float(sum(removed.values()))
     for name, count in removed.items():
         counters[f"lines_removed.boilerplate.{name}"] = count
