@@ -71,6 +71,11 @@ _LOGIN_WORDS = (
     r"|iniciar sesión|registrarse|regístrate|acceder|cerrar sesión|crear (?:una )?cuenta"
     r"|登录|登入|注册|注銷|注销|退出登录|ログイン|ログアウト|新規登録"
 )
+# Whole-line navigation items may sit between bullets, brackets and arrows, but not after "--"
+# (a command-line option such as "--login") or before a full stop (the end of a hard-wrapped
+# sentence such as "... you have to\nregister.").
+_LEAD = r"^[\s\[(|•·«‹>*]*(?:[-–]\s+)?"
+_TAIL = r"[\s\])|•·»›<>:*↑]*(?:\.\.\.|…)?[\s\])»›]*$"
 _SHARE_WORDS = r"share|tweet|pin it|email|print|facebook|twitter|linkedin|pinterest|whatsapp|reddit|telegram"
 _SOCIAL = r"facebook|twitter|x|linkedin|pinterest|whatsapp|reddit|telegram|email|e-mail"
 
@@ -122,7 +127,7 @@ DEFAULT_BOILERPLATE: dict[str, tuple[str, ...]] = {
     ),
     "share": (
         rf"\bshare (?:this (?:post|article|page|story) )?(?:on|via|to) (?:{_SOCIAL})\b",
-        rf"^\W*(?:{_SHARE_WORDS})(?:\W+(?:{_SHARE_WORDS}))+\W*$",
+        rf"{_LEAD}(?:{_SHARE_WORDS})(?:\W+(?:{_SHARE_WORDS}))+{_TAIL}",
         r"\b(?:auf|bei|via) (?:facebook|twitter|whatsapp|linkedin|x) teilen\b",
         r"\bteilen (?:auf|bei|via) (?:facebook|twitter|whatsapp|linkedin)\b",
         r"\bpartager sur (?:facebook|twitter|linkedin|whatsapp|x)\b",
@@ -130,19 +135,19 @@ DEFAULT_BOILERPLATE: dict[str, tuple[str, ...]] = {
         r"分享到\s?(?:微信|微博|朋友圈|qq|facebook|twitter)",
     ),
     "skip_links": (
-        r"^\W*skip to (?:the )?(?:main )?(?:content|navigation|menu|search)\b",
-        r"^\W*jump to (?:the )?(?:navigation|content|search)\b",
-        r"^\W*back to top\W*$",
-        r"^\W*(?:direkt )?zum (?:haupt)?inhalt(?: springen)?\W*$",
-        r"^\W*nach oben\W*$",
-        r"^\W*(?:aller|passer) au contenu\b",
-        r"^\W*retour en haut(?: de (?:la )?page)?\W*$",
-        r"^\W*(?:saltar|ir) al contenido\b",
-        r"^\W*volver arriba\W*$",
-        r"^\W*跳(?:转到|转至|转|至|到)(?:主要)?内容",
-        r"^\W*返回顶部\W*$",
+        rf"{_LEAD}skip to (?:the )?(?:main )?(?:content|navigation|menu|search)\b",
+        rf"{_LEAD}jump to (?:the )?(?:navigation|content|search)\b",
+        rf"{_LEAD}back to top{_TAIL}",
+        rf"{_LEAD}(?:direkt )?zum (?:haupt)?inhalt(?: springen)?{_TAIL}",
+        rf"{_LEAD}nach oben{_TAIL}",
+        rf"{_LEAD}(?:aller|passer) au contenu\b",
+        rf"{_LEAD}retour en haut(?: de (?:la )?page)?{_TAIL}",
+        rf"{_LEAD}(?:saltar|ir) al contenido\b",
+        rf"{_LEAD}volver arriba{_TAIL}",
+        rf"{_LEAD}跳(?:转到|转至|转|至|到)(?:主要)?内容",
+        rf"{_LEAD}返回顶部{_TAIL}",
     ),
-    "login": (rf"^\W*(?:{_LOGIN_WORDS})(?:\s*(?:/|\||·|•|or|oder|ou|o|或)\s*(?:{_LOGIN_WORDS}))*\W*$",),
+    "login": (rf"{_LEAD}(?:{_LOGIN_WORDS})(?:\s*(?:/|\||·|•|or|oder|ou|o|或)\s*(?:{_LOGIN_WORDS}))*{_TAIL}",),
     "javascript": (
         r"\b(?:please )?enable javascript\b",
         r"\bjavascript (?:is (?:disabled|required|turned off)|must be enabled)\b",
@@ -152,8 +157,8 @@ DEFAULT_BOILERPLATE: dict[str, tuple[str, ...]] = {
         r"(?:启用|开启|啟用)\s?javascript",
     ),
     "read_more": (
-        r"^\W*(?:read more|continue reading|weiterlesen|mehr lesen|lire la suite|leer más|seguir leyendo"
-        r"|阅读全文|阅读更多|続きを読む)\W*$",
+        rf"{_LEAD}(?:read more|continue reading|weiterlesen|mehr lesen|lire la suite|leer más|seguir leyendo"
+        rf"|阅读全文|阅读更多|続きを読む){_TAIL}",
     ),
 }
 
@@ -172,8 +177,8 @@ _SPACE_RUN = f"[{_HSPACE}]{{2,}}|[{_HSPACE}--[ ]]"
 # --------------------------------------------------------------------------------------------
 # HTML. Tags are recognised only by name (HTML5 plus common legacy ones) and strict syntax, so
 # "a < b and c > d", "List<T>" and the <EMAIL> placeholder are never touched; and tags are
-# stripped only from documents that look like HTML (a closing tag, <br>, <p>, a tag with an
-# attribute, a comment, a doctype), so "usage: cp <source> <dest>" in plain text survives.
+# stripped only from documents that look like HTML (two of: a closing tag, a structural opening
+# tag, a tag with an attribute, a comment, a doctype), so "usage: cp <source> <dest>" survives.
 
 _BLOCK_TAGS = (
     "address|article|aside|blockquote|br|caption|center|dd|details|dialog|div|dl|dt|fieldset|figcaption"
@@ -186,7 +191,8 @@ _INLINE_TAGS = (
     "|dfn|dir|em|embed|font|frame|frameset|i|iframe|img|input|ins|kbd|label|legend|link|map|mark|marquee"
     "|meta|meter|nobr|object|optgroup|output|param|picture|progress|q|rp|rt|ruby|s|samp|select|slot"
     "|small|source|span|strike|strong|sub|sup|textarea|time|track|tt|u|var|video|wbr"
-    "|[a-z][a-z0-9]*-[a-z0-9-]*|[a-z]+:[a-z][a-z0-9-]*"  # custom elements, namespaced (o:p, fb:like)
+    "|[a-z][a-z0-9]*-[a-z0-9-]*"  # custom elements
+    "|(?:o|w|v|x|m|st1|fb|g|og):[a-z][a-z0-9-]*"  # Word/VML/Facebook/Google namespaces, not <info:gcc>
 )
 _DROP_BLOCKS = ("script", "style", "noscript", "svg")
 _ATTRS = r"""(?:\s(?:[^<>"']|"[^"]*"|'[^']*')*)?/?>"""
@@ -197,7 +203,16 @@ def _tag(names: str) -> str:
 
 
 _ALL_TAGS = f"{_BLOCK_TAGS}|{_CELL_TAGS}|{_INLINE_TAGS}|{'|'.join(_DROP_BLOCKS)}"
-_HTML_MARKER = rf"(?i)</(?:{_ALL_TAGS})\s*>|<br\s*/?>|<p>|<(?:{_ALL_TAGS})\s[^<>]*=|<!--|<!doctype\s"
+# Bare opening tags count only for names that never serve as placeholders in prose ("DROP TABLE
+# <table>", "cp <source> <dest>", "<input>" are plain text).
+_MARKER_OPEN_TAGS = (
+    "p|br|hr|div|span|h[1-6]|ul|ol|li|tr|td|th|tbody|thead|html|body|head|script|style|noscript|em|strong"
+    "|blockquote|iframe|img"
+)
+_HTML_MARKER = (
+    rf"(?i)</(?:{_ALL_TAGS})\s*>|<(?:{_MARKER_OPEN_TAGS})\s*/?>|<(?:{_ALL_TAGS})\s[^<>]*=|<!--|<!doctype\s"
+)
+_HTML_MIN_MARKERS = 2
 _HTML_REPLACEMENTS: tuple[tuple[str, str], ...] = (
     (r"(?s)<!--.*?-->", ""),
     (r"(?i)<!doctype[^>]*>|<\?xml[^>]*\?>|<!\[CDATA\[|\]\]>", ""),
@@ -206,7 +221,15 @@ _HTML_REPLACEMENTS: tuple[tuple[str, str], ...] = (
     (_tag(_CELL_TAGS), " "),
     (_tag(f"{_INLINE_TAGS}|{'|'.join(_DROP_BLOCKS)}"), ""),
 )
+# Only complete references (with ';'): html.unescape alone also decodes legacy forms without
+# one, which turns C code such as "&param" into "¶m" (seen in the bench corpus's man pages).
 _ENTITY = r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});"
+_ENTITY_RE = re.compile(_ENTITY)
+
+
+def _unescape_entities(text: str) -> str:
+    return _ENTITY_RE.sub(lambda match: html.unescape(match.group(0)), text)
+
 
 # --------------------------------------------------------------------------------------------
 # PII. A Rust regex marks candidate spans over the whole column (emails are masked right there);
@@ -501,11 +524,12 @@ class CleanConfig(StageConfig):
     )
     strip_html: bool = Field(
         False,
-        description="Strip HTML from documents that look like HTML (a closing tag, <br>, <p>, an attribute, a "
-        "comment): drop comments and script/style/noscript/svg blocks, turn block tags (p, br, div, li, h1-6, tr...) "
-        "into line breaks and cells into spaces, remove other known tags, decode entities (&amp; &#233; &#x4e2d;) "
-        "everywhere. Only known tag names with tag syntax are touched: 'a < b and c > d' stays. Off by default: "
-        "text that discusses HTML (docs, code) would lose it; turn it on for scraped pages.",
+        description="Strip HTML from documents that look like HTML (at least two of: a closing tag, <div>/<p>/<br>"
+        "-like tag, a tag with an attribute, a comment): drop comments and script/style/noscript/svg blocks, turn block "
+        "tags (p, br, div, li, h1-6, tr...) into line breaks and cells into spaces, remove other known tags; "
+        "decode complete entities (&amp; &#233; &#x4e2d;) in every text. Only known tag names with tag syntax "
+        "are touched: 'a < b and c > d' stays. Off by default: text that discusses HTML (docs, code) would "
+        "lose it; turn it on for scraped pages.",
     )
     pii: tuple[PiiKind, ...] = Field(
         ("email", "ip", "phone", "card"),
@@ -638,8 +662,11 @@ def _normalize_chars(texts: pl.Series, cfg: CleanConfig) -> pl.Series:
 
 
 def _strip_html_once(texts: pl.Series) -> pl.Series:
-    texts = _on_rows(texts, texts.str.contains(_HTML_MARKER), lambda s: _replace_all(s, _HTML_REPLACEMENTS))
-    texts = _python_on_rows(texts, texts.str.contains(_ENTITY), html.unescape)
+    # Two markers at least: plain text that quotes one tag ('add "<base href=url>"', an IRC nick
+    # "<br>") is not a web page; real pages have dozens.
+    is_html = texts.str.count_matches(_HTML_MARKER) >= _HTML_MIN_MARKERS
+    texts = _on_rows(texts, is_html, lambda s: _replace_all(s, _HTML_REPLACEMENTS))
+    texts = _python_on_rows(texts, texts.str.contains(_ENTITY), _unescape_entities)
     return texts
 
 

@@ -193,6 +193,8 @@ def test_whitespace_can_be_left_alone() -> None:
         ("Fish &amp; chips", "Fish & chips"),  # entities are decoded in plain text too
         ("a &amp;lt; b", "a < b"),  # double-escaped
         ("<P CLASS='x'>Upper</P>", "Upper"),
+        ("<p>Word<o:p></o:p></p>", "Word"),
+        ("<p>see <info:gcc></p>", "see <info:gcc>"),  # a URI, not a namespaced tag
     ],
 )
 def test_html_is_stripped(raw: str, expected: str) -> None:
@@ -210,6 +212,9 @@ def test_html_is_stripped(raw: str, expected: str) -> None:
         "1 <= 2 >= 0",
         "<EMAIL> and <PHONE>",
         "x</y>z",  # not an HTML tag name
+        "Close bold with </b> when done.",  # one tag quoted in plain text is not a web page
+        "<br> alice: hi\n<bob> hello",  # IRC nicks
+        "memcpy(&param, &para_x, n); &copy",  # entities without ';' are code, not HTML
     ],
 )
 def test_text_that_merely_contains_angle_brackets_stays(kept: str) -> None:
@@ -390,6 +395,9 @@ def test_pii_regexes_do_not_blow_up_on_long_runs() -> None:
         ("登录 / 注册", "login"),
         ("Please enable JavaScript to view the comments.", "javascript"),
         ("Read more »", "read_more"),
+        ("Back to top ↑", "skip_links"),
+        ("• Login", "login"),
+        ("[Sign in]", "login"),
         ("Weiterlesen", "read_more"),
     ],
 )
@@ -409,6 +417,9 @@ def test_boilerplate_lines_are_removed(line: str, group: str) -> None:
         "The cookie jar was empty, as were all the rights we had reserved for ourselves.",
         "Sign up sheets for the marathon are at the front desk.",
         "Read more books.",
+        "--login",  # a command-line option in a man page
+        "If you have no account yet, you will have to\nregister.",  # hard-wrapped sentence
+        "Der Wert wird nach\noben.",
         # a long paragraph that mentions a pattern in passing is not boilerplate
         "In 2018 regulators found that the site uses cookies to track visitors across pages, " * 5,
     ],
