@@ -1,8 +1,10 @@
 """The ``clean`` stage: normalise text, strip markup and boilerplate, mask PII, bound lengths.
 
 Every step works on a whole column of texts at once: polars string expressions (Rust regex) do
-the bulk of the work, and Python (``html.unescape``, the Luhn check, the phone/IP validators that
-need look-around) runs only on the rows a vectorised pre-filter has flagged.
+the bulk of the work. Python runs only where no vectorised form exists, and only on the rows a
+Rust pre-filter flags: ``unicodedata.normalize`` on non-ASCII rows, ``html.unescape`` on rows with
+entities, and the PII checks (context, Luhn, IP validity, digit counts) on the candidate spans
+Rust has marked, not on whole documents.
 
 Steps, in this order (each is a fixpoint, and the order is chosen so that no later step can
 create work for an earlier one, which makes the stage idempotent: ``clean(clean(x)) == clean(x)``):
@@ -13,7 +15,8 @@ create work for an earlier one, which makes the stage idempotent: ``clean(clean(
    breaks, other tags go, entities are decoded; steps 1-2 repeat on the rows step 2 changed,
    because a decoded entity can yield a new tag, control character or non-normalised character;
 3. whitespace: runs of spaces/tabs collapse, lines lose trailing spaces, 3+ newlines become 2;
-4. PII masking: emails, cards (Luhn-valid), IPv4/IPv6, phone numbers -> placeholders;
+4. PII masking: emails, cards (Luhn-valid), IPv4/IPv6, phone numbers -> placeholders, repeated
+   on the rows it changed until nothing changes (masking one kind can expose another);
 5. boilerplate lines (cookie banners, "all rights reserved", share/login/skip links...) go;
 6. length bounds on the result: empty, chars, words (CJK characters count as words).
 
@@ -775,8 +778,7 @@ def _remove_boilerplate(texts: pl.Series, cfg: CleanConfig, counters: Counters) 
 
     texts = _on_rows(texts, texts.str.contains(f"(?m){any_group}"), strip_lines)
     counters["lines_removed.boilerplate"] = float(sum(removed.values()))
-    for name, count in removed.items():
-        counters[f"lines_removed.boilerplate.{name}"] = count
+    counters.update({f"lines_removed.boilerplate.{name}": n for name, n in removed.items() if n})
     return texts
 
 

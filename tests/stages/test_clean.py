@@ -618,7 +618,7 @@ CONFIGS = [
 
 
 @pytest.mark.parametrize("cfg", CONFIGS, ids=["default", "html-nfkc", "indent", "minimal"])
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(texts=st.lists(documents, min_size=1, max_size=8))
 def test_clean_is_idempotent(cfg: CleanConfig, texts: list[str]) -> None:
     once = clean_texts(pl.Series(texts, dtype=pl.String), cfg).texts
