@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from curate.stages import decontaminate, dedupe, language, mix, quality
 from curate.stages.base import BatchStage, GlobalStage, Stage, StageRegistry
+from curate.stages.clean import CLEAN
 
 REGISTRY: dict[str, Stage] = {
+    "clean": CLEAN,
     "quality": quality.STAGE,
     "dedupe": dedupe.STAGE,
     "language": language.STAGE,
