@@ -17,8 +17,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="curate: turn raw text corpora into LLM training sets, and score data recipes.",
 )
-out = Console()
-err = Console(stderr=True)
+# Logs and pipes are not 80 columns wide: give tables room there (terminals use their own width).
+out = Console(width=None if sys.stdout.isatty() else 140)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 140)
 _state = {"debug": False}
 
 

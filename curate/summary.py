@@ -9,12 +9,16 @@ from rich.table import Table
 
 def _top_reasons(reasons: dict[str, int], n: int = 3) -> str:
     items = sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
-    text = ", ".join(f"{name} {count:,}" for name, count in items)
-    return text + (" …" if len(reasons) > n else "")
+    lines = [f"{count:>6,} {name}" for name, count in items]
+    if len(reasons) > n:
+        lines.append(
+            f"{sum(reasons.values()) - sum(c for _, c in items):>6,} other ({len(reasons) - n} rules)"
+        )
+    return "\n".join(lines)
 
 
 def summary_table(manifest: dict[str, Any]) -> Table:
-    table = Table(title=f"curate run: {manifest['name']}", title_justify="left")
+    table = Table(title=f"curate run: {manifest['name']}", title_justify="left", show_lines=True)
     for column, justify in [
         ("step", "left"),
         ("in", "right"),
@@ -24,7 +28,7 @@ def summary_table(manifest: dict[str, Any]) -> Table:
         ("seconds", "right"),
         ("records/s", "right"),
     ]:
-        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+        table.add_column(column, justify=justify, no_wrap=column != "top reasons")  # type: ignore[arg-type]
     for step in manifest["steps"]:
         r = step["records"]
         kept = f"{100 * r['out'] / r['in']:.1f}" if r["in"] else "-"
