@@ -5,8 +5,11 @@ Adding a stage is one module and one line here; nothing registers itself on impo
 
 from __future__ import annotations
 
+from curate.stages import format, tokenize
 from curate.stages.base import BatchStage, GlobalStage, Stage, StageRegistry
 
 REGISTRY: dict[str, Stage] = {}
+REGISTRY["format"] = format.STAGE
+REGISTRY["tokenize"] = tokenize.STAGE
 
 __all__ = ["REGISTRY", "BatchStage", "GlobalStage", "Stage", "StageRegistry"]
