@@ -412,7 +412,8 @@ def finalize(
     tokenizer = load_tokenizer(state)
     out = Path(ctx.run_dir) / "tokens"
     out.mkdir(parents=True, exist_ok=True)
-    index_path(out).unlink(missing_ok=True)  # no index = incomplete, until close() writes it
+    for stale in (index_path(out), out / PREFERENCE_FILE, out / TRAIN_PARQUET):
+        stale.unlink(missing_ok=True)  # no index = incomplete, until the writer's close() publishes one
     schemas = [pq.read_schema(p) for p in shard_paths]
     packing = _packing(cfg, schemas)
     writer = TokenWriter(
@@ -431,7 +432,7 @@ def finalize(
             writer.write(rows, masks)
             writer.add_doc_starts(starts)
             if rows_out is not None:
-                rows_out.write(rows, masks)
+                rows_out.write_rows(rows, masks)
 
         packer = Packer(
             sink, cfg.seq_len, packing, cfg.truncation, tokenizer.pad_id, window_rows=cfg.pack_window
@@ -442,12 +443,13 @@ def finalize(
                 pairs_out = pairs_out or _PairWriter(out / PREFERENCE_FILE, cfg.seq_len, cfg.truncation)
                 _pack_pairs(pq.read_table(path, columns=[ID, SOURCE, *PAIR_COLUMNS]), packer, pairs_out)
             else:
-                splittable = TEXT in names and MESSAGES not in names and PROMPT not in names
-                _pack_records(pq.read_table(path, columns=[SOURCE, INPUT_IDS, LOSS_MASK]), packer, splittable)
+                table = pq.read_table(path, columns=[SOURCE, INPUT_IDS, LOSS_MASK])
+                _pack_records(table, packer, splittable=_documents(names))
         packer.close()
         stats = _packing_stats(packer, cfg, packing, writer.num_rows)
         if pairs_out is not None:
-            stats["preference"] = pairs_out.close()
+            pairs_out.close()
+            stats["preference"] = pairs_out.summary()
         if rows_out is not None:
             rows_out.close()
             stats["parquet"] = TRAIN_PARQUET
@@ -455,6 +457,9 @@ def finalize(
         writer.close(stats)
     except BaseException:
         writer.abort()
+        for extra in (rows_out, pairs_out):
+            if extra is not None:
+                extra.abort()
         raise
     return stats
 
@@ -462,17 +467,17 @@ def finalize(
 def _packing(cfg: TokenizeConfig, schemas: Sequence[pa.Schema]) -> Packing:
     if cfg.packing != "auto":
         return cfg.packing
-    documents_only = all(
-        TEXT in s.names and INPUT_IDS in s.names and MESSAGES not in s.names for s in schemas
-    )
-    return "concat" if documents_only else "best_fit"
+    return "concat" if all(_documents(set(s.names)) for s in schemas) else "best_fit"
+
+
+def _documents(columns: set[str]) -> bool:
+    """Whether a tokenized shard holds plain documents (splittable anywhere) rather than conversations."""
+    return TEXT in columns and not ({MESSAGES, PROMPT} & columns)
 
 
 def _lists(table: pa.Table, column: str) -> tuple[np.ndarray, np.ndarray]:
     """Flat values and offsets of a list column."""
     array = table.column(column).combine_chunks()
-    if isinstance(array, pa.ChunkedArray):  # pragma: no cover - combine_chunks of a chunked column
-        array = array.combine_chunks()
     return array.values.to_numpy(zero_copy_only=False), array.offsets.to_numpy()
 
 
@@ -483,7 +488,7 @@ def _records(table: pa.Table, prefix: str = "") -> Iterator[tuple[np.ndarray, np
         yield ids[start:end], mask[start:end]
 
 
-def _pack_records(table: pa.Table, packer: Packer, splittable: bool) -> None:
+def _pack_records(table: pa.Table, packer: Packer, *, splittable: bool) -> None:
     sources = table.column(SOURCE).to_pylist()
     for source, (ids, mask) in zip(sources, _records(table), strict=True):
         packer.add(source, ids, mask, splittable=splittable)
@@ -525,42 +530,55 @@ def _packing_stats(packer: Packer, cfg: TokenizeConfig, packing: Packing, rows: 
     }
 
 
-class _ParquetRows:
-    """``train.parquet``: one row per packed sequence, ``input_ids`` and HF-style ``labels``."""
+class _AtomicParquet:
+    """A Parquet file written in pieces under a temporary name, renamed into place on close."""
 
-    def __init__(self, path: Path, seq_len: int) -> None:
-        self.path, self.tmp, self.seq_len = path, path.with_name(path.name + ".tmp"), seq_len
-        schema = pa.schema([(INPUT_IDS, pa.list_(pa.uint32())), ("labels", pa.list_(pa.int32()))])
+    def __init__(self, path: Path, schema: pa.Schema) -> None:
+        self.path, self.tmp, self.schema = path, path.with_name(path.name + ".tmp"), schema
         self.writer = pq.ParquetWriter(self.tmp, schema)
 
-    def write(self, rows: np.ndarray, masks: np.ndarray) -> None:
-        labels = np.where(masks.astype(bool), rows.astype(np.int64), IGNORE_INDEX).astype(np.int32)
-        offsets = pa.array(np.arange(rows.shape[0] + 1, dtype=np.int32) * self.seq_len)
-        table = pa.table(
-            {
-                INPUT_IDS: pa.ListArray.from_arrays(offsets, pa.array(rows.reshape(-1).astype(np.uint32))),
-                "labels": pa.ListArray.from_arrays(offsets, pa.array(labels.reshape(-1))),
-            }
-        )
-        self.writer.write_table(table)
+    def write(self, columns: dict[str, Any]) -> None:
+        self.writer.write_table(pa.table(columns, schema=self.schema))
 
     def close(self) -> None:
         self.writer.close()
         self.tmp.replace(self.path)
 
+    def abort(self) -> None:
+        self.writer.close()
+        self.tmp.unlink(missing_ok=True)
 
-class _PairWriter:
+
+class _ParquetRows(_AtomicParquet):
+    """``train.parquet``: one row per packed sequence, ``input_ids`` and HF-style ``labels``."""
+
+    def __init__(self, path: Path, seq_len: int) -> None:
+        super().__init__(
+            path, pa.schema([(INPUT_IDS, pa.list_(pa.uint32())), ("labels", pa.list_(pa.int32()))])
+        )
+        self.seq_len = seq_len
+
+    def write_rows(self, rows: np.ndarray, masks: np.ndarray) -> None:
+        labels = np.where(masks.astype(bool), rows.astype(np.int64), IGNORE_INDEX).astype(np.int32)
+        offsets = pa.array(np.arange(rows.shape[0] + 1, dtype=np.int32) * self.seq_len)
+        self.write(
+            {
+                INPUT_IDS: pa.ListArray.from_arrays(offsets, pa.array(rows.reshape(-1).astype(np.uint32))),
+                "labels": pa.ListArray.from_arrays(offsets, pa.array(labels.reshape(-1))),
+            }
+        )
+
+
+class _PairWriter(_AtomicParquet):
     """``preference.parquet``: id, source and both tokenized sides of every pair, fit to seq_len."""
 
     def __init__(self, path: Path, seq_len: int, truncation: Truncation) -> None:
-        self.path, self.tmp = path, path.with_name(path.name + ".tmp")
-        self.seq_len, self.truncation = seq_len, truncation
-        self.pairs = self.truncated = self.dropped = 0
         ids, mask = pa.list_(pa.uint32()), pa.list_(pa.uint8())
         fields = [(ID, pa.string()), (SOURCE, pa.string())]
         fields += [(name, ids if name.endswith(INPUT_IDS) else mask) for name in PAIR_COLUMNS]
-        self.schema = pa.schema(fields)
-        self.writer = pq.ParquetWriter(self.tmp, self.schema)
+        super().__init__(path, pa.schema(fields))
+        self.seq_len, self.truncation = seq_len, truncation
+        self.pairs = self.truncated = self.dropped = 0
 
     def add(
         self,
@@ -580,7 +598,7 @@ class _PairWriter:
                 rows[f"{side}_{INPUT_IDS}"].append(ids)
                 rows[f"{side}_{LOSS_MASK}"].append(mask)
             self.pairs += 1
-        self.writer.write_table(pa.table(rows, schema=self.schema))
+        self.write(rows)
 
     def _fit(
         self, chosen: tuple[np.ndarray, np.ndarray], rejected: tuple[np.ndarray, np.ndarray]
@@ -595,9 +613,7 @@ class _PairWriter:
         self.truncated += 1
         return cut
 
-    def close(self) -> dict[str, Any]:
-        self.writer.close()
-        self.tmp.replace(self.path)
+    def summary(self) -> dict[str, Any]:
         return {
             "file": PREFERENCE_FILE,
             "pairs": self.pairs,

@@ -401,3 +401,20 @@ def test_a_rerun_replaces_the_token_files(tmp_path):
     assert tokens.index.stats["records"] == 10
     assert (tmp_path / "tokens" / "train.bin").stat().st_size == tokens.tokens.size * 2
     assert not list((tmp_path / "tokens").glob("*.tmp"))
+
+
+def test_a_failed_finalize_leaves_no_index_and_no_temporary_files(tmp_path):
+    cfg = TokenizeConfig(train=TRAIN, seq_len=64, parquet=True)
+    run_all([DOCS.head(5)], cfg, tmp_path)
+    result = fitted([DOCS.head(5)], cfg, tmp_path)
+    good = tmp_path / "stages" / "part-00000.parquet"
+    broken = tmp_path / "stages" / "part-00001.parquet"
+    pl.DataFrame(
+        {"source": ["web"], "text": ["x"], "input_ids": [[70_000]], "loss_mask": [[1]]},
+        schema_overrides={"input_ids": pl.List(pl.UInt32), "loss_mask": pl.List(pl.UInt8)},
+    ).write_parquet(broken)
+    with pytest.raises(ValueError, match="out of range"):
+        finalize([good, broken], cfg, result.state, context(tmp_path))
+    assert not (tmp_path / "tokens" / "index.json").exists()
+    assert not (tmp_path / "tokens" / "train.parquet").exists()
+    assert not list((tmp_path / "tokens").glob("*.tmp"))
