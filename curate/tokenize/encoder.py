@@ -23,6 +23,11 @@ from curate.formats.templates import EOD, ChatTemplate, Segment, all_special_tok
 from curate.tokenize.spm import processor
 
 
+def _as_ids(ids: np.ndarray) -> np.ndarray:
+    """sentencepiece's int32 ids as uint32 (a view: ids are never negative)."""
+    return ids.view(np.uint32) if ids.dtype == np.int32 else ids.astype(np.uint32)
+
+
 class Tokenizer:
     """A sentencepiece model plus the ids curate needs (end of document, padding, specials)."""
 
@@ -57,13 +62,12 @@ class Tokenizer:
             return np.zeros(0, dtype=np.uint32), np.zeros(0, dtype=np.int64)
         encoded = self.sp.encode(list(texts), out_type="numpy", num_threads=self.num_threads)
         lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
-        return np.concatenate(encoded).astype(np.uint32, copy=False), lengths
+        return _as_ids(np.concatenate(encoded)), lengths
 
     def encode_documents(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Pretraining documents: each text's ids then the end-of-document id; every id a target."""
         flat, lengths = self.encode_texts(texts)
-        ends = np.cumsum(lengths)
-        ids = np.insert(flat, ends, np.uint32(self.eod_id))
+        ids = np.insert(flat, np.cumsum(lengths), np.uint32(self.eod_id))
         return ids, np.ones(ids.size, dtype=np.uint8), lengths + 1
 
     def encode_markup(self, text: str) -> np.ndarray:
@@ -72,7 +76,8 @@ class Tokenizer:
         if ids is None:
             parts = [p for p in self._special_re.split(text) if p]
             pieces = [[self.special_ids[p]] if p in self.special_ids else self.sp.encode(p) for p in parts]
-            ids = np.array([i for piece in pieces for i in piece], dtype=np.uint32)
+            # int32, as sentencepiece returns: concatenating with content ids then needs no upcast.
+            ids = np.array([i for piece in pieces for i in piece], dtype=np.int32)
             self._markup[text] = ids
         return ids
 
@@ -84,13 +89,13 @@ class Tokenizer:
         train: list[bool] = []
         content_at: list[int] = []
         contents: list[str] = []
-        per_record = np.zeros(len(records), dtype=np.int64)
-        for r, segments in enumerate(records):
-            per_record[r] = len(segments)
+        markup, encode_markup = self._markup, self.encode_markup
+        for segments in records:
             for segment in segments:
                 train.append(segment.train)
                 if segment.markup:
-                    arrays.append(self.encode_markup(segment.text))
+                    cached = markup.get(segment.text)
+                    arrays.append(encode_markup(segment.text) if cached is None else cached)
                 else:
                     content_at.append(len(arrays))
                     contents.append(segment.text)
@@ -99,17 +104,12 @@ class Tokenizer:
             encoded = self.sp.encode(contents, out_type="numpy", num_threads=self.num_threads)
             for at, ids in zip(content_at, encoded, strict=True):
                 arrays[at] = ids
-        if not arrays:
-            empty = np.zeros(0, dtype=np.int64)
-            return empty.astype(np.uint32), empty.astype(np.uint8), np.zeros(len(records), dtype=np.int64)
-        segment_lengths = np.fromiter((a.size for a in arrays), dtype=np.int64, count=len(arrays))  # type: ignore[union-attr]
-        ids = np.concatenate(arrays).astype(np.uint32, copy=False)  # type: ignore[arg-type]
+        segment_counts = np.fromiter(map(len, records), dtype=np.int64, count=len(records))
+        segment_lengths = np.fromiter(map(len, arrays), dtype=np.int64, count=len(arrays))  # type: ignore[arg-type]
+        ids = _as_ids(np.concatenate(arrays)) if arrays else np.zeros(0, dtype=np.uint32)  # type: ignore[arg-type]
         mask = np.repeat(np.array(train, dtype=np.uint8), segment_lengths)
-        record_of_segment = np.repeat(np.arange(len(records)), per_record)
-        lengths = np.bincount(record_of_segment, weights=segment_lengths, minlength=len(records)).astype(
-            np.int64
-        )
-        return ids, mask, lengths
+        ends = np.concatenate([[0], np.cumsum(segment_lengths)])[np.cumsum(segment_counts)]
+        return ids, mask, np.diff(ends, prepend=0)
 
     def decode(self, ids: Sequence[int] | np.ndarray) -> str:
         return self.sp.decode([int(i) for i in ids])

@@ -10,11 +10,12 @@ In ``greedy`` and ``best_fit`` no record is split across rows, except documents 
 ``splittable`` (plain pretraining text), which are cut into ``seq_len`` pieces first. A record
 that cannot be split and is longer than ``seq_len`` is truncated (its first ``seq_len`` tokens
 kept) or dropped, per ``truncation``; a truncated record with no target token left is dropped.
-Every record start is a document start in the index. Padding uses ``pad_id`` with mask 0.
+Every record start (and every piece of a cut document) is a document start in the index. Padding
+uses ``pad_id`` with mask 0.
 
 Windows bound memory: a window of about ``window_rows * seq_len`` tokens is packed and written
-before the next is read; a row never mixes records of two windows (at most one part-filled row
-per window, besides ``concat``, which carries its tail over).
+before the next is read, so in ``greedy`` and ``best_fit`` a row never mixes records of two
+windows (``concat`` carries its unfinished row over to the next window).
 """
 
 from __future__ import annotations
