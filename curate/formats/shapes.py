@@ -47,6 +47,22 @@ RATINGS_LIST_KEYS = ("completions", "responses")
 RATINGS_TEXT_KEYS = ("response", "text", "content", "completion")
 RATINGS_SCORE_KEYS = ("score", "rating", "overall_score")
 RATINGS_SCORES_KEYS = ("scores", "ratings")
+SHAPE_FIELDS: dict[str, frozenset[str]] = {
+    "alpaca": frozenset({"instruction", "input", "output", "system", "history"}),
+    "sharegpt": frozenset({"system"}),
+    "messages": frozenset(),
+    "prompt_response": frozenset({"prompt", "system", *RESPONSE_KEYS}),
+    "preference": frozenset({"prompt", "chosen", "rejected", "system"}),
+    "hh": frozenset({"chosen", "rejected"}),
+    "ratings": frozenset({"system", *RATINGS_PROMPT_KEYS, *RATINGS_LIST_KEYS, *RATINGS_SCORES_KEYS}),
+}
+"""Top-level input fields each shape reads, besides the list field of sharegpt and messages."""
+
+
+def consumed_fields(fmt: ChatFormat | PreferenceFormat, field: str | None = None) -> frozenset[str]:
+    """The input fields shape ``fmt`` turns into the record; a reader keeps the others as ``meta``."""
+    list_field = field or DEFAULT_FIELDS.get(fmt)
+    return SHAPE_FIELDS[fmt] | ({list_field} if list_field else set())
 
 
 class BadRecord(CurateError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from curate.errors import RecipeError
-from curate.formats.shapes import BadRecord, chat_messages, preference_pairs
+from curate.formats.shapes import BadRecord, chat_messages, consumed_fields, preference_pairs
 
 
 def u(text: str) -> dict[str, str]:
@@ -369,3 +369,21 @@ def test_unknown_formats_are_recipe_errors():
         preference_pairs(
             {"prompt": "q", "completions": ["x", "y"], "scores": [1, 2]}, "ratings", ratings_pairs="some"
         )  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("fmt", "obj", "field"),
+    [(fmt, obj, None) for fmt, obj, _ in GOOD_CHATS]
+    + [(fmt, obj, None) for fmt, obj, _ in GOOD_PAIRS]
+    + [("sharegpt", {"dialog": [{"from": "human", "value": "q"}, {"from": "gpt", "value": "r"}]}, "dialog")],
+)
+def test_every_field_a_shape_reads_is_listed_as_consumed(fmt, obj, field):
+    """A reader keeps the fields outside consumed_fields as meta: they must not change the record."""
+    convert = (
+        chat_messages if fmt in ("alpaca", "sharegpt", "messages", "prompt_response") else preference_pairs
+    )
+    kwargs = {"field": field} if field else {}
+    consumed = consumed_fields(fmt, field)
+    assert set(obj) <= consumed
+    assert "source_url" not in consumed
+    assert convert({**obj, "source_url": "https://example.org"}, fmt, **kwargs) == convert(obj, fmt, **kwargs)
