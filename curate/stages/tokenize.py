@@ -10,7 +10,8 @@
   whatever the sharding, so the same tokenizer with any number of shards or workers.
 - ``fit`` trains sentencepiece on the sample (one thread, fixed seed: same sample, same model
   bytes), with every template's special tokens as user-defined symbols, or loads ``model``; it
-  saves ``tokenizer/tokenizer.model`` and ``.vocab`` into the run directory.
+  saves ``tokenizer/tokenizer.model`` and ``.vocab`` into the run directory. The state is the
+  model itself, so workers need no shared file system.
 - ``apply`` adds ``input_ids`` (list<uint32>) and ``loss_mask`` (list<uint8>) to every record:
   documents are their ids plus the end-of-document id, all targets; conversations are rendered
   through the template and encoded segment by segment, targets exactly the assistant tokens and
@@ -21,14 +22,16 @@
   ``concat`` for pretraining, whole conversations ``best_fit`` or ``greedy`` otherwise (see
   :mod:`curate.tokenize.pack`); preference shards add their chosen conversations to the packed
   rows (SFT on the preferred answers) and write every pair to ``tokens/preference.parquet``.
+  It names ``tokenizer/`` and ``tokens/`` as the step's artifacts for the stage cache.
 """
 
 from __future__ import annotations
 
 import heapq
+import itertools
 import time
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -57,6 +60,7 @@ from curate.stages.base import (
     ShardInfo,
     StageConfig,
     StageContext,
+    empty_dropped,
     partition,
 )
 from curate.tokenize.encoder import Tokenizer
@@ -74,6 +78,7 @@ from curate.tokenize.spm import (
 COMPLETION = "completion"
 INPUT_IDS, LOSS_MASK = "input_ids", "loss_mask"
 PAIR_COLUMNS = tuple(f"{side}_{col}" for side in (CHOSEN, REJECTED) for col in (INPUT_IDS, LOSS_MASK))
+TOKENIZER_DIR, TOKENS_DIR = "tokenizer", "tokens"
 PREFERENCE_FILE = "preference.parquet"
 TRAIN_PARQUET = "train.parquet"
 IGNORE_INDEX = -100
@@ -174,9 +179,9 @@ class TokenizeConfig(StageConfig):
 
 @dataclass(frozen=True)
 class TokenizerState:
-    """What ``apply`` and ``finalize`` need: where the model is, and its hash to check it."""
+    """The tokenizer itself (a few hundred KB), so that ``apply`` needs no shared file system."""
 
-    path: str
+    model: bytes = field(repr=False)
     sha256: str
 
 
@@ -293,26 +298,41 @@ def summarize(batch: pl.DataFrame, cfg: TokenizeConfig, shard: ShardInfo) -> Sam
     return Sample(found[: train.input_sentence_size], batch.height, conversations)
 
 
+def merge_samples(
+    partials: Iterable[Sample], size: int
+) -> tuple[list[tuple[tuple[int, int, int], str]], int, int]:
+    """The run's sample (the first ``size`` sentences in key order), records and conversations seen.
+
+    One pass, one partial in memory at a time besides the running sample.
+    """
+    picked: list[tuple[tuple[int, int, int], str]] = []
+    records = conversations = 0
+    for partial in partials:
+        picked = list(itertools.islice(heapq.merge(picked, partial.sentences), size))
+        records += partial.records
+        conversations += partial.conversations
+    return picked, records, conversations
+
+
 def fit(partials: Sequence[Sample], cfg: TokenizeConfig, ctx: StageContext) -> FitResult:
     """Train (or load) the tokenizer and save it into ``RUN_DIR/tokenizer/``."""
     started = time.perf_counter()
-    stats: dict[str, Any] = {}
+    train = cfg.training
+    picked, records, conversations = merge_samples(partials, train.input_sentence_size)
+    stats: dict[str, Any] = {"records": records}
     if cfg.model is not None:
         model = read_model(cfg.model)
         stats["loaded_from"] = cfg.model
     else:
-        train = cfg.training
-        picked = list(heapq.merge(*(p.sentences for p in partials)))[: train.input_sentence_size]
         if not picked:
             raise StageError("tokenize: no text to train the tokenizer on (every shard is empty)")
-        symbols = tuple(dict.fromkeys([*all_special_tokens(), *train.user_defined_symbols]))
         model = train_sentencepiece(
             (text for _, text in picked),
             vocab_size=train.vocab_size,
             model_type=train.model_type,
             byte_fallback=train.byte_fallback,
             character_coverage=train.character_coverage,
-            user_defined_symbols=symbols,
+            user_defined_symbols=tuple(dict.fromkeys([*all_special_tokens(), *train.user_defined_symbols])),
             max_sentence_length=train.max_sentence_length,
             normalization=train.normalization,
             split_digits=train.split_digits,
@@ -326,37 +346,30 @@ def fit(partials: Sequence[Sample], cfg: TokenizeConfig, ctx: StageContext) -> F
             sample_bytes=sum(len(text.encode("utf-8")) for _, text in picked),
         )
     tokenizer = Tokenizer(model)
-    template = get_template(cfg.template)
-    missing = tokenizer.missing_specials(template)
-    if missing and any(p.conversations for p in partials):
+    missing = tokenizer.missing_specials(get_template(cfg.template))
+    if missing and conversations:
         raise StageError(
             f"tokenizer {cfg.model!r} has no single token for {', '.join(missing)}, which template "
             f"{cfg.template!r} needs: train one (tokenize.train) or load a model trained with these user_defined_symbols"
         )
-    path = save_tokenizer(model, Path(ctx.run_dir) / "tokenizer")
+    save_tokenizer(model, Path(ctx.run_dir) / TOKENIZER_DIR)
     stats.update(
         vocab_size=tokenizer.vocab_size,
         sha256=sha256(model),
         special_ids=tokenizer.ids_info(),
-        records=sum(p.records for p in partials),
         seconds=round(time.perf_counter() - started, 3),
     )
-    return FitResult(state=TokenizerState(str(path), sha256(model)), stats=stats)
+    return FitResult(state=TokenizerState(model, sha256(model)), stats=stats)
 
 
 _TOKENIZERS: dict[tuple[str, int], Tokenizer] = {}
 
 
 def load_tokenizer(state: TokenizerState, *, num_threads: int = 1) -> Tokenizer:
-    """The tokenizer of ``state``, loaded once per process and checked against its hash."""
+    """The tokenizer of ``state``, built once per process (and per encoding thread count)."""
     key = (state.sha256, num_threads)
     if key not in _TOKENIZERS:
-        model = Path(state.path).read_bytes()
-        if sha256(model) != state.sha256:
-            raise StageError(
-                f"{state.path} changed since the tokenizer was fitted: re-run the tokenize stage"
-            )
-        _TOKENIZERS[key] = Tokenizer(model, num_threads=num_threads)
+        _TOKENIZERS[key] = Tokenizer(state.model, num_threads=num_threads)
     return _TOKENIZERS[key]
 
 
@@ -391,7 +404,10 @@ def apply(batch: pl.DataFrame, cfg: TokenizeConfig, state: TokenizerState, shard
         )
         counters["tokens"] += float(lengths[keep].sum())
         counters["target_tokens"] += float(per_record[keep].sum())
-    return partition(batch.with_columns(added), reasons, counters)
+    tokenized = batch.with_columns(added)
+    if keep.all():  # the usual case: skip partition's filtering copies of every column
+        return BatchResult(kept=tokenized, dropped=empty_dropped(tokenized), counters=counters)
+    return partition(tokenized, reasons, counters)
 
 
 def list_series(name: str, flat: np.ndarray, lengths: np.ndarray, value_type: pa.DataType) -> pl.Series:
@@ -410,7 +426,7 @@ def finalize(
 ) -> dict[str, Any]:
     """Pack every tokenized shard, in order, into ``RUN_DIR/tokens/``; return the packing stats."""
     tokenizer = load_tokenizer(state)
-    out = Path(ctx.run_dir) / "tokens"
+    out = Path(ctx.run_dir) / TOKENS_DIR
     out.mkdir(parents=True, exist_ok=True)
     for stale in (index_path(out), out / PREFERENCE_FILE, out / TRAIN_PARQUET):
         stale.unlink(missing_ok=True)  # no index = incomplete, until the writer's close() publishes one
@@ -421,7 +437,7 @@ def finalize(
         vocab_size=tokenizer.vocab_size,
         seq_len=cfg.seq_len,
         special_ids=tokenizer.ids_info(),
-        tokenizer=f"tokenizer/{MODEL_NAME}",
+        tokenizer=f"{TOKENIZER_DIR}/{MODEL_NAME}",
         packing=packing,
     )
     rows_out = _ParquetRows(out / TRAIN_PARQUET, cfg.seq_len) if cfg.parquet else None
@@ -461,7 +477,9 @@ def finalize(
             if extra is not None:
                 extra.abort()
         raise
-    return stats
+    # Directories outside the stage directory that belong to this step: the pipe loop links them
+    # along when another run adopts the step from its cache.
+    return {**stats, "artifacts": [TOKENIZER_DIR, TOKENS_DIR]}
 
 
 def _packing(cfg: TokenizeConfig, schemas: Sequence[pa.Schema]) -> Packing:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import itertools
 import json
+import pickle
 import re
+import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -171,15 +173,16 @@ def test_the_tokenizer_does_not_depend_on_how_the_data_is_sharded(tmp_path):
     sharded = fitted(pieces, cfg, tmp_path / "four")
     assert whole.stats["sample_sentences"] == 100
     assert whole.state.sha256 == sharded.state.sha256
-    assert Path(whole.state.path).read_bytes() == Path(sharded.state.path).read_bytes()
+    assert whole.state.model == sharded.state.model
+    assert (tmp_path / "one" / "tokenizer" / MODEL_NAME).read_bytes() == whole.state.model
 
 
 def test_fit_saves_the_tokenizer_in_the_run_directory(tmp_path):
     result = fitted([DOCS, CHATS], TokenizeConfig(train=TRAIN), tmp_path)
     directory = tmp_path / "tokenizer"
     assert sorted(p.name for p in directory.iterdir()) == [MODEL_NAME, VOCAB_NAME]
-    assert Path(result.state.path) == directory / MODEL_NAME
-    assert result.state.sha256 == sha256((directory / MODEL_NAME).read_bytes())
+    assert (directory / MODEL_NAME).read_bytes() == result.state.model
+    assert result.state.sha256 == sha256(result.state.model)
     assert result.stats["vocab_size"] == 600
     assert result.stats["special_ids"]["<|im_start|>"] == 4
     assert result.stats["special_ids"]["pad"] == 3
@@ -206,12 +209,15 @@ def test_no_text_at_all_is_a_clear_error(tmp_path):
         fitted([DOCS.clear()], TokenizeConfig(train=TRAIN), tmp_path)
 
 
-def test_a_tokenizer_changed_after_fit_is_detected(tmp_path, monkeypatch):
+def test_the_state_carries_the_tokenizer_so_workers_need_no_shared_files(tmp_path, monkeypatch):
     result = fitted([DOCS], TokenizeConfig(train=TRAIN), tmp_path)
+    state = pickle.loads(pickle.dumps(result.state))
+    assert len(pickle.dumps(state)) < 2 * len(state.model)
+    shutil.rmtree(tmp_path / "tokenizer")
     monkeypatch.setattr(tokenize, "_TOKENIZERS", {})
-    Path(result.state.path).write_bytes(model_bytes(with_specials=False))
-    with pytest.raises(StageError, match="changed"):
-        load_tokenizer(result.state)
+    out = apply(DOCS.head(2), TokenizeConfig(train=TRAIN), state, shard(0, DOCS))
+    assert out.kept["input_ids"].list.len().min() > 1
+    assert "model" not in repr(state)
 
 
 # --- apply ------------------------------------------------------------------------------------
@@ -391,6 +397,7 @@ def test_mixed_sft_with_documents_packs_documents_in_pieces(tmp_path):
     assert stats["sources"]["web"]["truncated_tokens"] == 0
     assert set(stats["target_token_mix"]) == {"web", "chat"}
     assert json.loads(json.dumps(stats)) == stats
+    assert stats["artifacts"] == ["tokenizer", "tokens"]
 
 
 def test_a_rerun_replaces_the_token_files(tmp_path):
