@@ -219,7 +219,7 @@ def main() -> None:
     parser.add_argument("--max-docs", type=int, default=6000)
     parser.add_argument("--vocab-size", type=int, default=8000)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--shards", type=int, default=8)
+    parser.add_argument("--shards", type=int, default=8, help="shards for the scaling test (0: skip it)")
     parser.add_argument("--json", type=Path, help="write the figures here")
     args = parser.parse_args()
 
@@ -275,7 +275,7 @@ def main() -> None:
         )
     )
     packed = packing({"pretrain": docs, "sft": chats}, state, cfg, run_dir)
-    scale = scaling(docs, state, cfg, args.shards, args.repeats)
+    scale = scaling(docs, state, cfg, args.shards, args.repeats) if args.shards else {}
     if args.json:
         figures = {"per_core": results, "packing": packed, "scaling": scale, "fit_s": round(fit_s, 2)}
         args.json.write_text(json.dumps(figures, indent=2))
