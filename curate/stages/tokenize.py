@@ -63,6 +63,7 @@ from curate.stages.base import (
     empty_dropped,
     partition,
 )
+from curate.stages.format import COMPLETION
 from curate.tokenize.encoder import Tokenizer
 from curate.tokenize.pack import Packer, Packing, SourceCounts, Truncation
 from curate.tokenize.spm import (
@@ -75,7 +76,6 @@ from curate.tokenize.spm import (
     train_sentencepiece,
 )
 
-COMPLETION = "completion"
 INPUT_IDS, LOSS_MASK = "input_ids", "loss_mask"
 PAIR_COLUMNS = tuple(f"{side}_{col}" for side in (CHOSEN, REJECTED) for col in (INPUT_IDS, LOSS_MASK))
 TOKENIZER_DIR, TOKENS_DIR = "tokenizer", "tokens"
@@ -83,6 +83,8 @@ PREFERENCE_FILE = "preference.parquet"
 TRAIN_PARQUET = "train.parquet"
 IGNORE_INDEX = -100
 Form = Literal["documents", "messages", "prompt_completion", "preference"]
+Sentence = tuple[tuple[int, int, int], str]
+"""A sample sentence and its key: (record id hash, text number in the record, piece number)."""
 
 
 class TrainConfig(StageConfig):
@@ -189,7 +191,7 @@ class TokenizerState:
 class Sample:
     """One shard's share of the tokenizer sample: (key, sentence) in key order, and counts."""
 
-    sentences: list[tuple[tuple[int, int, int], str]]
+    sentences: list[Sentence]
     records: int
     conversations: int
 
@@ -210,10 +212,6 @@ def record_form(batch: pl.DataFrame) -> Form:
     raise StageError(
         f"tokenize: records with columns {batch.columns} are none of text, messages, prompt/completion, prompt/chosen/rejected"
     )
-
-
-def _is_strings(batch: pl.DataFrame) -> bool:
-    return batch.schema[PROMPT] == pl.String
 
 
 def _segments(prompt: Any, completion: Any, template: ChatTemplate, system: str | None) -> list[Segment]:
@@ -287,7 +285,7 @@ def summarize(batch: pl.DataFrame, cfg: TokenizeConfig, shard: ShardInfo) -> Sam
     order = np.argsort(keys, kind="stable")[: train.input_sentence_size]
     chosen = batch[order]
     texts = sample_texts(chosen, get_template(cfg.template), cfg.system_prompt)
-    found: list[tuple[tuple[int, int, int], str]] = []
+    found: list[Sentence] = []
     for key, record_texts in zip(keys[order].tolist(), texts, strict=True):
         for t, text in enumerate(record_texts):
             found += (
@@ -298,14 +296,12 @@ def summarize(batch: pl.DataFrame, cfg: TokenizeConfig, shard: ShardInfo) -> Sam
     return Sample(found[: train.input_sentence_size], batch.height, conversations)
 
 
-def merge_samples(
-    partials: Iterable[Sample], size: int
-) -> tuple[list[tuple[tuple[int, int, int], str]], int, int]:
+def merge_samples(partials: Iterable[Sample], size: int) -> tuple[list[Sentence], int, int]:
     """The run's sample (the first ``size`` sentences in key order), records and conversations seen.
 
     One pass, one partial in memory at a time besides the running sample.
     """
-    picked: list[tuple[tuple[int, int, int], str]] = []
+    picked: list[Sentence] = []
     records = conversations = 0
     for partial in partials:
         picked = list(itertools.islice(heapq.merge(picked, partial.sentences), size))
@@ -326,20 +322,9 @@ def fit(partials: Sequence[Sample], cfg: TokenizeConfig, ctx: StageContext) -> F
     else:
         if not picked:
             raise StageError("tokenize: no text to train the tokenizer on (every shard is empty)")
-        model = train_sentencepiece(
-            (text for _, text in picked),
-            vocab_size=train.vocab_size,
-            model_type=train.model_type,
-            byte_fallback=train.byte_fallback,
-            character_coverage=train.character_coverage,
-            user_defined_symbols=tuple(dict.fromkeys([*all_special_tokens(), *train.user_defined_symbols])),
-            max_sentence_length=train.max_sentence_length,
-            normalization=train.normalization,
-            split_digits=train.split_digits,
-            hard_vocab_limit=train.hard_vocab_limit,
-            seed=train.seed,
-            num_threads=train.num_threads,
-        )
+        options = train.model_dump(exclude={"input_sentence_size", "user_defined_symbols"})
+        symbols = tuple(dict.fromkeys([*all_special_tokens(), *train.user_defined_symbols]))
+        model = train_sentencepiece((text for _, text in picked), user_defined_symbols=symbols, **options)
         stats.update(
             requested_vocab_size=train.vocab_size,
             sample_sentences=len(picked),
