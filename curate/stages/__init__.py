@@ -8,8 +8,9 @@ from __future__ import annotations
 from curate.stages import format, tokenize
 from curate.stages.base import BatchStage, GlobalStage, Stage, StageRegistry
 
-REGISTRY: dict[str, Stage] = {}
-REGISTRY["format"] = format.STAGE
-REGISTRY["tokenize"] = tokenize.STAGE
+REGISTRY: dict[str, Stage] = {
+    "format": format.STAGE,
+    "tokenize": tokenize.STAGE,
+}
 
 __all__ = ["REGISTRY", "BatchStage", "GlobalStage", "Stage", "StageRegistry"]
