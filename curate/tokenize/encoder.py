@@ -53,8 +53,14 @@ class Tokenizer:
         return [tok for tok in template.special_tokens if tok not in self.special_ids]
 
     def ids_info(self) -> dict[str, int]:
-        """Special ids for the token index: unk, pad, eod and every special token present."""
-        return {"unk": self.sp.unk_id(), "pad": self.pad_id, "eod": self.eod_id, **self.special_ids}
+        """Special ids for the token index: unk, pad, eod and every special token present.
+
+        ``eos`` is the end-of-document id too: it is what ends (and so precedes) every packed
+        document, which is what a scorer should start a document with. No ``bos`` is written:
+        sentencepiece's ``<s>`` never occurs in the packed tokens.
+        """
+        ids = {"unk": self.sp.unk_id(), "pad": self.pad_id, "eod": self.eod_id, "eos": self.eod_id}
+        return {**ids, **self.special_ids}
 
     def encode_texts(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Ids of every text, flat (uint32), and the number of ids per text (int64)."""

@@ -317,7 +317,8 @@ def test_pretraining_is_concatenated_and_round_trips_through_open_tokens(tmp_pat
     assert stats["pad_tokens"] == tokens.tokens.size - stream.size
     index = read_index(tmp_path / "tokens")
     assert index.tokenizer == f"tokenizer/{MODEL_NAME}"
-    assert index.special_ids["eod"] == index.special_ids[EOD]
+    assert index.special_ids["eod"] == index.special_ids["eos"] == index.special_ids[EOD]
+    assert "bos" not in index.special_ids  # <s> never occurs in the packed tokens
     assert index.stats["rows"] == tokens.tokens.shape[0]
 
 
