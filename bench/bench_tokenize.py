@@ -136,14 +136,14 @@ def _raw_shard(args: tuple[str, str, TokenizerState, TokenizeConfig]) -> float:
 
 
 def scaling(
-    docs: pl.DataFrame, state: TokenizerState, cfg: TokenizeConfig, shards: int, repeats: int
+    docs: pl.DataFrame, state: TokenizerState, cfg: TokenizeConfig, shards: int, repeats: int, work: Path
 ) -> dict:
     """Wall time with 1 and 2 worker processes, and the CPU seconds the workers spent.
 
     Equal CPU seconds with 2 workers as with 1 mean the workers do not slow each other down, so
     on free cores the wall time halves; the wall speedup itself depends on what else runs.
     """
-    work = Path(tempfile.mkdtemp(prefix="bench-tokenize-"))
+    work.mkdir(parents=True, exist_ok=True)
     size = -(-docs.height // shards)
     jobs = []
     for i in range(shards):
@@ -222,10 +222,14 @@ def main() -> None:
     parser.add_argument("--shards", type=int, default=8, help="shards for the scaling test (0: skip it)")
     parser.add_argument("--json", type=Path, help="write the figures here")
     args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-tokenize-") as tmp:
+        run(args, Path(tmp))
 
+
+def run(args: argparse.Namespace, tmp: Path) -> None:
     docs = load_corpus(args.corpus, args.max_docs)
     chats = make_chats(docs)
-    run_dir = Path(tempfile.mkdtemp(prefix="bench-tokenize-run-"))
+    run_dir = tmp / "run"
     cfg = TokenizeConfig(train={"vocab_size": args.vocab_size}, num_threads=1)
     ctx = StageContext(run_dir, run_dir / "stage", 0, {"bench": "text"}, [])
     fit_s, fitted = timed(
@@ -275,7 +279,7 @@ def main() -> None:
         )
     )
     packed = packing({"pretrain": docs, "sft": chats}, state, cfg, run_dir)
-    scale = scaling(docs, state, cfg, args.shards, args.repeats) if args.shards else {}
+    scale = scaling(docs, state, cfg, args.shards, args.repeats, tmp / "shards") if args.shards else {}
     if args.json:
         figures = {"per_core": results, "packing": packed, "scaling": scale, "fit_s": round(fit_s, 2)}
         args.json.write_text(json.dumps(figures, indent=2))
