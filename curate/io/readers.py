@@ -24,6 +24,7 @@ import orjson
 import polars as pl
 
 from curate.errors import InputError, RecipeError
+from curate.formats.shapes import BadRecord, chat_messages, consumed_fields, preference_pairs
 from curate.recipe import Source
 from curate.records import BASE_SCHEMA, ID, META, SOURCE, TEXT
 
@@ -268,17 +269,19 @@ class _ChunkBuilder:
                 )
             yield "", {TEXT: text, META: self._meta(obj, used | {source.text_field})}
         elif self.kind == "chat":
-            from curate.formats.shapes import chat_messages
-
             messages = chat_messages(obj, source.format, field=source.field)
-            yield "", {"messages": messages, META: self._meta(obj, used | shape_fields(source))}
+            yield (
+                "",
+                {
+                    "messages": messages,
+                    META: self._meta(obj, used | consumed_fields(source.format, source.field)),
+                },
+            )
         else:
-            from curate.formats.shapes import preference_pairs
-
             pairs = preference_pairs(
                 obj, source.format, ratings_pairs=source.ratings_pairs, margin=source.ratings_margin
             )
-            meta = self._meta(obj, used | shape_fields(source))
+            meta = self._meta(obj, used | consumed_fields(source.format, source.field))
             for k, (prompt, chosen, rejected) in enumerate(pairs):
                 suffix = f"#p{k}" if source.format == "ratings" else ""
                 yield suffix, {"prompt": prompt, "chosen": chosen, "rejected": rejected, META: meta}
@@ -303,32 +306,6 @@ class _ChunkBuilder:
 
 
 _MISSING = object()
-
-_SHAPE_FIELDS: dict[str, frozenset[str]] = {
-    "alpaca": frozenset({"instruction", "input", "output", "system"}),
-    "sharegpt": frozenset({"conversations", "system"}),
-    "messages": frozenset({"messages"}),
-    "prompt_response": frozenset({"prompt", "response", "system"}),
-    "preference": frozenset({"prompt", "chosen", "rejected", "system"}),
-    "hh": frozenset({"chosen", "rejected"}),
-    "ratings": frozenset({"prompt", "completions", "system"}),
-}
-
-
-def shape_fields(source: Source) -> set[str]:
-    """Input fields a chat/preference shape consumes; the others go to ``meta``."""
-    fields = set(_SHAPE_FIELDS.get(source.format, ()))
-    if source.field:
-        fields.add(source.field)
-    return fields
-
-
-class BadRecord(Exception):
-    """An input record that cannot become a canonical record; ``reason`` is its rule name."""
-
-    def __init__(self, reason: str, detail: str = "") -> None:
-        super().__init__(f"{reason}: {detail}" if detail else reason)
-        self.reason, self.detail = reason, detail
 
 
 def read_piece(piece: Piece, source: Source, *, shard_bytes: int) -> Iterator[Chunk]:

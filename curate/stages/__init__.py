@@ -5,7 +5,7 @@ Adding a stage is one module and one line here; nothing registers itself on impo
 
 from __future__ import annotations
 
-from curate.stages import decontaminate, dedupe, language, mix, quality
+from curate.stages import decontaminate, dedupe, format, language, mix, quality, tokenize
 from curate.stages.base import BatchStage, GlobalStage, Stage, StageRegistry
 from curate.stages.clean import CLEAN
 
@@ -16,6 +16,8 @@ REGISTRY: dict[str, Stage] = {
     "language": language.STAGE,
     "decontaminate": decontaminate.STAGE,
     "mix": mix.STAGE,
+    "format": format.STAGE,
+    "tokenize": tokenize.STAGE,
 }
 
 __all__ = ["REGISTRY", "BatchStage", "GlobalStage", "Stage", "StageRegistry"]

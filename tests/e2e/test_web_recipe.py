@@ -23,7 +23,11 @@ def web_run(tmp_path_factory):
 @pytest.fixture(scope="module")
 def truth():
     data = json.loads((REPO / "sample_data/truth/web_truth.json").read_text())
-    return {f"web/{name.split('/')[-1]}:{row['line']}": row for name, rows in data["files"].items() for row in rows}
+    return {
+        f"web/{name.split('/')[-1]}:{row['line']}": row
+        for name, rows in data["files"].items()
+        for row in rows
+    }
 
 
 def kept_ids(run) -> set[str]:

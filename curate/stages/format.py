@@ -1,0 +1,199 @@
+"""``format``: shape records into the training set a trainer expects, in TRL's dataset schemas.
+
+``- format: {kind: sft, template: chatml}`` with ``kind``:
+
+- ``pretrain``: ``text`` (TRL's standard language-modeling form). Chats become their rendering
+  through ``template``; preference records the rendering of prompt + chosen.
+- ``sft``: ``messages`` (conversational language modeling), or with ``sft_schema:
+  prompt_completion`` ``prompt``/``completion`` (the last assistant turn is the completion),
+  as message lists or, with ``strings: true``, as text rendered through ``template`` (the
+  prompt ends with the assistant header, as TRL's ``apply_chat_template`` does). Preference
+  records become prompt + chosen; plain text records are dropped unless ``keep_text``.
+- ``preference``: ``prompt``/``chosen``/``rejected`` (TRL's explicit-prompt form), message
+  lists or strings. Text and chat records have no pair and are dropped.
+
+Every record is checked again (a cleaning stage may have emptied a turn): invalid chats and pairs
+are dropped as ``bad_chat:<why>`` / ``bad_pair:<why>``. Output keeps ``id``, ``source``, ``meta``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
+
+import polars as pl
+from pydantic import Field, model_validator
+
+from curate.formats.shapes import BadRecord, Conversation, validate_chat, validate_pair
+from curate.formats.templates import ChatTemplate, TemplateName, get_template, join, with_system
+from curate.records import (
+    CHOSEN,
+    ID,
+    MESSAGES,
+    MESSAGES_DTYPE,
+    META,
+    PROMPT,
+    REJECTED,
+    SOURCE,
+    TEXT,
+    kind_of,
+)
+from curate.stages.base import BatchResult, BatchStage, StageConfig, partition
+
+FormatKind = Literal["pretrain", "sft", "preference"]
+SftSchema = Literal["messages", "prompt_completion"]
+COMPLETION = "completion"
+KEPT_COLUMNS = (ID, SOURCE, META)
+
+
+class FormatConfig(StageConfig):
+    kind: FormatKind = Field(
+        description="Training set to produce: pretrain (text), sft (conversations) or preference (pairs)."
+    )
+    template: TemplateName = Field(
+        "chatml",
+        description="Chat template used wherever a conversation becomes text: chats in a pretrain set, and strings: true.",
+    )
+    system_prompt: str | None = Field(
+        None, description="System turn added to every conversation that has none (unset: none added)."
+    )
+    sft_schema: SftSchema = Field(
+        "messages",
+        description="sft columns: messages (whole conversation) or prompt_completion (last assistant turn as completion).",
+    )
+    strings: bool = Field(
+        False,
+        description="Write prompt/completion or prompt/chosen/rejected as template-rendered strings (TRL's standard form) instead of message lists.",
+    )
+    keep_text: bool = Field(
+        False,
+        description="sft only: keep plain text records as pretraining documents (column text, loss on every token) instead of dropping them.",
+    )
+    preference_to_sft: bool = Field(
+        True,
+        description="sft only: turn a preference record into the conversation prompt + chosen instead of dropping it.",
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> FormatConfig:
+        if self.strings and self.kind == "sft" and self.sft_schema == "messages":
+            raise ValueError(
+                "strings: true needs sft_schema: prompt_completion (for one rendered text, use kind: pretrain)"
+            )
+        if self.strings and self.kind == "pretrain":
+            raise ValueError("strings applies to sft and preference; a pretrain set is text already")
+        if self.keep_text and self.kind != "sft":
+            raise ValueError("keep_text applies to kind: sft only")
+        return self
+
+
+Row = dict[str, Any]
+
+
+def apply(batch: pl.DataFrame, cfg: FormatConfig) -> BatchResult:
+    """Shape one batch (one source, one record kind) into ``cfg.kind``'s columns."""
+    source_kind = kind_of(batch)
+    kept_columns = [c for c in KEPT_COLUMNS if c in batch.columns]
+    if source_kind == "text" and (cfg.kind == "pretrain" or cfg.keep_text):
+        return partition(_ordered(batch.select([*kept_columns, TEXT])), [None] * batch.height)
+    if source_kind == "text":
+        return partition(batch, [f"format_text_in_{cfg.kind}"] * batch.height)
+    if source_kind == "chat" and cfg.kind == "preference":
+        return partition(batch, ["format_chat_in_preference"] * batch.height)
+    if source_kind == "preference" and cfg.kind == "sft" and not cfg.preference_to_sft:
+        return partition(batch, ["format_preference_in_sft"] * batch.height)
+    shape = _shaper(cfg, get_template(cfg.template))
+    records = _records(batch, source_kind)
+    reasons: list[str | None] = []
+    rows: list[Row] = []
+    for record in records:
+        try:
+            rows.append(shape(record))
+            reasons.append(None)
+        except BadRecord as bad:
+            reasons.append(bad.reason)
+    split = partition(batch, reasons)
+    counters = (
+        {f"converted.{source_kind}_to_{cfg.kind}": float(len(rows))}
+        if _converts(source_kind, cfg.kind)
+        else {}
+    )
+    kept = split.kept.select(kept_columns).hstack(_frame(rows, cfg))
+    return BatchResult(kept=_ordered(kept), dropped=split.dropped, counters=counters)
+
+
+def _ordered(frame: pl.DataFrame) -> pl.DataFrame:
+    """id, source, the format's columns, meta."""
+    front = [c for c in (ID, SOURCE) if c in frame.columns]
+    back = [META] if META in frame.columns else []
+    return frame.select([*front, *(c for c in frame.columns if c not in (*front, *back)), *back])
+
+
+def _converts(source_kind: str, kind: FormatKind) -> bool:
+    return {"chat": "sft", "preference": "preference"}.get(source_kind) != kind
+
+
+def _records(batch: pl.DataFrame, source_kind: str) -> list[tuple[Conversation, ...]]:
+    """Each record's message lists: (messages,) for chats, (prompt, chosen, rejected) for pairs."""
+    columns = [MESSAGES] if source_kind == "chat" else [PROMPT, CHOSEN, REJECTED]
+    return list(zip(*(batch[c].to_list() for c in columns), strict=True))
+
+
+def _shaper(cfg: FormatConfig, template: ChatTemplate) -> Callable[[tuple[Conversation, ...]], Row]:
+    """The function turning one record's message lists into the output row of ``cfg.kind``."""
+    system = cfg.system_prompt
+
+    def conversation(record: tuple[Conversation, ...]) -> Conversation:
+        if len(record) == 1:
+            return validate_chat(with_system(record[0] or [], system))
+        prompt, chosen, _ = _pair(record, system)
+        return [*prompt, *chosen]
+
+    def pretrain(record: tuple[Conversation, ...]) -> Row:
+        return {TEXT: template.render(conversation(record))}
+
+    def sft(record: tuple[Conversation, ...]) -> Row:
+        messages = conversation(record)
+        if cfg.sft_schema == "messages":
+            return {MESSAGES: messages}
+        prompt, completion = messages[:-1], messages[-1:]
+        if cfg.strings:
+            head, tail = template.render_completion(prompt, completion)
+            return {PROMPT: join(head), COMPLETION: join(tail)}
+        return {PROMPT: prompt, COMPLETION: completion}
+
+    def preference(record: tuple[Conversation, ...]) -> Row:
+        prompt, chosen, rejected = _pair(record, system)
+        if not cfg.strings:
+            return {PROMPT: prompt, CHOSEN: chosen, REJECTED: rejected}
+        head, chosen_tail = template.render_completion(prompt, chosen)
+        _, rejected_tail = template.render_completion(prompt, rejected)
+        return {PROMPT: join(head), CHOSEN: join(chosen_tail), REJECTED: join(rejected_tail)}
+
+    return {"pretrain": pretrain, "sft": sft, "preference": preference}[cfg.kind]
+
+
+def _pair(
+    record: tuple[Conversation, ...], system: str | None
+) -> tuple[Conversation, Conversation, Conversation]:
+    prompt, chosen, rejected = record
+    return validate_pair(with_system(prompt or [], system), chosen or [], rejected or [])
+
+
+def _frame(rows: Sequence[Row], cfg: FormatConfig) -> pl.DataFrame:
+    return pl.DataFrame(list(rows), schema=output_schema(cfg))
+
+
+def output_schema(cfg: FormatConfig) -> dict[str, pl.DataType]:
+    """The columns ``format`` adds for ``cfg`` (besides id, source, meta)."""
+    value = pl.String() if cfg.strings else MESSAGES_DTYPE
+    if cfg.kind == "pretrain":
+        return {TEXT: pl.String()}
+    if cfg.kind == "preference":
+        return {PROMPT: value, CHOSEN: value, REJECTED: value}
+    if cfg.sft_schema == "messages":
+        return {MESSAGES: MESSAGES_DTYPE}
+    return {PROMPT: value, COMPLETION: value}
+
+
+STAGE = BatchStage(name="format", config=FormatConfig, apply=apply)

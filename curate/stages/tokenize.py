@@ -1,0 +1,630 @@
+"""``tokenize``: train (or load) a sentencepiece tokenizer, encode every record, pack token files.
+
+``- tokenize: {train: {vocab_size: 8000, model_type: bpe}, seq_len: 512}`` or
+``- tokenize: {model: path/to/tokenizer.model, seq_len: 512}``.
+
+- ``summarize`` takes a deterministic sample of each shard: the records with the smallest
+  hash of (seed, id), rendered through the chat template (so the tokenizer sees the format) and
+  cut at line breaks into sentences of at most ``max_sentence_length`` bytes. The run's sample is
+  the first ``input_sentence_size`` sentences in hash order over all shards: the same records
+  whatever the sharding, so the same tokenizer with any number of shards or workers.
+- ``fit`` trains sentencepiece on the sample (one thread, fixed seed: same sample, same model
+  bytes), with every template's special tokens as user-defined symbols, or loads ``model``; it
+  saves ``tokenizer/tokenizer.model`` and ``.vocab`` into the run directory. The state is the
+  model itself, so workers need no shared file system.
+- ``apply`` adds ``input_ids`` (list<uint32>) and ``loss_mask`` (list<uint8>) to every record:
+  documents are their ids plus the end-of-document id, all targets; conversations are rendered
+  through the template and encoded segment by segment, targets exactly the assistant tokens and
+  their end-of-turn token; prompt/completion records target the completion. Preference records get
+  ``chosen_input_ids``/``chosen_loss_mask`` and ``rejected_...``: prompt + response, response
+  targeted.
+- ``finalize`` packs the tokenized shards, in shard order, into ``tokens/`` (``curate.io.tokens``):
+  ``concat`` for pretraining, whole conversations ``best_fit`` or ``greedy`` otherwise (see
+  :mod:`curate.tokenize.pack`); preference shards add their chosen conversations to the packed
+  rows (SFT on the preferred answers) and write every pair to ``tokens/preference.parquet``.
+  It names ``tokenizer/`` and ``tokens/`` as the step's artifacts for the stage cache.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+import xxhash
+from pydantic import Field, model_validator
+
+from curate.errors import StageError
+from curate.formats.templates import (
+    ChatTemplate,
+    Segment,
+    TemplateName,
+    all_special_tokens,
+    get_template,
+    join,
+)
+from curate.io.tokens import TokenWriter, index_path
+from curate.records import CHOSEN, ID, MESSAGES, PROMPT, REJECTED, SOURCE, TEXT
+from curate.stages.base import (
+    BatchResult,
+    FitResult,
+    GlobalStage,
+    ShardInfo,
+    StageConfig,
+    StageContext,
+    empty_dropped,
+    partition,
+)
+from curate.stages.format import COMPLETION
+from curate.tokenize.encoder import Tokenizer
+from curate.tokenize.pack import Packer, Packing, SourceCounts, Truncation
+from curate.tokenize.spm import (
+    MODEL_NAME,
+    ModelType,
+    Normalization,
+    read_model,
+    save_tokenizer,
+    sha256,
+    train_sentencepiece,
+)
+
+INPUT_IDS, LOSS_MASK = "input_ids", "loss_mask"
+PAIR_COLUMNS = tuple(f"{side}_{col}" for side in (CHOSEN, REJECTED) for col in (INPUT_IDS, LOSS_MASK))
+TOKENIZER_DIR, TOKENS_DIR = "tokenizer", "tokens"
+PREFERENCE_FILE = "preference.parquet"
+TRAIN_PARQUET = "train.parquet"
+IGNORE_INDEX = -100
+Form = Literal["documents", "messages", "prompt_completion", "preference"]
+Sentence = tuple[tuple[int, int, int], str]
+"""A sample sentence and its key: (record id hash, text number in the record, piece number)."""
+
+
+class TrainConfig(StageConfig):
+    vocab_size: int = Field(
+        8000, ge=300, description="Vocabulary size (a soft limit unless hard_vocab_limit)."
+    )
+    model_type: ModelType = Field(
+        "bpe", description="sentencepiece algorithm: bpe or unigram (unigram trains ~20x slower)."
+    )
+    byte_fallback: bool = Field(
+        True, description="Encode characters outside the vocabulary as UTF-8 byte tokens (no <unk>)."
+    )
+    character_coverage: float = Field(
+        0.9995,
+        gt=0.0,
+        le=1.0,
+        description="Share of characters the vocabulary covers; sentencepiece's default 0.9995 suits CJK-rich text, 1.0 small alphabets.",
+    )
+    input_sentence_size: int = Field(
+        20_000,
+        ge=1,
+        description="Sentences (text pieces of at most max_sentence_length bytes) sampled to train on.",
+    )
+    max_sentence_length: int = Field(
+        4192,
+        ge=64,
+        description="Bytes per sample sentence; texts are cut at line breaks to fit (sentencepiece's default).",
+    )
+    normalization: Normalization = Field(
+        "identity",
+        description="sentencepiece normalisation rule: identity keeps text as is (as Llama does), nfkc / nmt_nfkc fold Unicode variants.",
+    )
+    split_digits: bool = Field(True, description="Split numbers into single digits (as Llama does).")
+    hard_vocab_limit: bool = Field(
+        False,
+        description="Fail when the sample cannot fill vocab_size; otherwise a smaller vocabulary is reported in the stats.",
+    )
+    user_defined_symbols: tuple[str, ...] = Field(
+        (), description="Extra tokens that are never split, besides the chat templates' special tokens."
+    )
+    seed: int = Field(
+        0,
+        description="Seeds the sample and sentencepiece; fixed per experiment so every variant shares a tokenizer.",
+    )
+    num_threads: int = Field(
+        1, ge=1, description="sentencepiece trainer threads; 1 makes the model bytes reproducible."
+    )
+
+
+class TokenizeConfig(StageConfig):
+    train: TrainConfig | None = Field(
+        None, description="Train a sentencepiece model on a sample (the default when model is unset)."
+    )
+    model: str | None = Field(
+        None, description="Path of an existing sentencepiece .model to use instead of training."
+    )
+    seq_len: int = Field(512, ge=8, description="Tokens per packed row.")
+    template: TemplateName = Field(
+        "chatml",
+        description="Chat template conversations are rendered with (use the format stage's template).",
+    )
+    system_prompt: str | None = Field(
+        None, description="System turn added to every conversation that has none."
+    )
+    packing: Literal["auto", "concat", "greedy", "best_fit"] = Field(
+        "auto",
+        description="concat: cut the token stream every seq_len (pretraining); best_fit / greedy: whole records per row, padded; auto: concat when every record is a plain document, else best_fit.",
+    )
+    truncation: Truncation = Field(
+        "truncate",
+        description="A conversation longer than seq_len keeps its first seq_len tokens (truncate) or is left out (drop).",
+    )
+    pack_window: int = Field(
+        4096, ge=1, description="Rows packed at a time by best_fit/greedy (bounds memory)."
+    )
+    num_threads: int = Field(
+        1, ge=1, description="sentencepiece encoding threads per worker (workers already run in parallel)."
+    )
+    parquet: bool = Field(
+        False,
+        description="Also write tokens/train.parquet with input_ids and labels (-100 where not a target).",
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> TokenizeConfig:
+        if self.train is not None and self.model is not None:
+            raise ValueError("give either train (train a tokenizer) or model (load one), not both")
+        return self
+
+    @property
+    def training(self) -> TrainConfig:
+        return self.train or TrainConfig()
+
+
+@dataclass(frozen=True)
+class TokenizerState:
+    """The tokenizer itself (a few hundred KB), so that ``apply`` needs no shared file system."""
+
+    model: bytes = field(repr=False)
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One shard's share of the tokenizer sample: (key, sentence) in key order, and counts."""
+
+    sentences: list[Sentence]
+    records: int
+    conversations: int
+
+
+# --- rendering -------------------------------------------------------------------------------
+
+
+def record_form(batch: pl.DataFrame) -> Form:
+    """How a batch's records are tokenized, from its columns."""
+    if MESSAGES in batch.columns:
+        return "messages"
+    if PROMPT in batch.columns and COMPLETION in batch.columns:
+        return "prompt_completion"
+    if PROMPT in batch.columns and CHOSEN in batch.columns:
+        return "preference"
+    if TEXT in batch.columns:
+        return "documents"
+    raise StageError(
+        f"tokenize: records with columns {batch.columns} are none of text, messages, prompt/completion, prompt/chosen/rejected"
+    )
+
+
+def _segments(prompt: Any, completion: Any, template: ChatTemplate, system: str | None) -> list[Segment]:
+    """Segments of prompt + completion, targets only in the completion."""
+    if isinstance(prompt, str):
+        return [Segment(prompt, False, False), Segment(completion, True, False)]
+    head, tail = template.render_completion(prompt, completion, system=system)
+    return [Segment(s.text, False, s.markup) for s in head] + tail
+
+
+def segmented(
+    batch: pl.DataFrame, template: ChatTemplate, system: str | None
+) -> dict[str, list[list[Segment]]]:
+    """Segments of every record, per output prefix ("" or "chosen_"/"rejected_" for pairs)."""
+    form = record_form(batch)
+    if form == "messages":
+        return {"": [template.render_segments(m, system=system) for m in batch[MESSAGES].to_list()]}
+    if form == "prompt_completion":
+        pairs = zip(batch[PROMPT].to_list(), batch[COMPLETION].to_list(), strict=True)
+        return {"": [_segments(p, c, template, system) for p, c in pairs]}
+    prompts = batch[PROMPT].to_list()
+    return {
+        f"{side}_": [
+            _segments(p, r, template, system) for p, r in zip(prompts, batch[side].to_list(), strict=True)
+        ]
+        for side in (CHOSEN, REJECTED)
+    }
+
+
+def sample_texts(batch: pl.DataFrame, template: ChatTemplate, system: str | None) -> list[list[str]]:
+    """The texts of each record as the tokenizer will see them (two per preference pair)."""
+    if record_form(batch) == "documents":
+        return [[t or ""] for t in batch[TEXT].to_list()]
+    per_prefix = segmented(batch, template, system)
+    return [[join(s) for s in texts] for texts in zip(*per_prefix.values(), strict=True)]
+
+
+def sentences(text: str, max_bytes: int) -> Iterator[str]:
+    """``text`` cut at line breaks into pieces of at most ``max_bytes`` UTF-8 bytes (long lines cut anywhere)."""
+    piece, size = [], 0
+    for line in text.splitlines(keepends=True):
+        n = len(line.encode("utf-8"))
+        if size + n > max_bytes and piece:
+            yield "".join(piece)
+            piece, size = [], 0
+        while n > max_bytes:
+            head = line.encode("utf-8")[:max_bytes].decode("utf-8", errors="ignore")
+            yield head
+            line = line[len(head) :]
+            n = len(line.encode("utf-8"))
+        piece.append(line)
+        size += n
+    if piece and "".join(piece).strip():
+        yield "".join(piece)
+
+
+# --- the stage -------------------------------------------------------------------------------
+
+
+def summarize(batch: pl.DataFrame, cfg: TokenizeConfig, shard: ShardInfo) -> Sample:
+    """This shard's candidates for the tokenizer sample (none when loading a model)."""
+    conversations = 0 if record_form(batch) == "documents" else batch.height
+    if cfg.model is not None or batch.height == 0:
+        return Sample([], batch.height, conversations)
+    train = cfg.training
+    keys = np.fromiter(
+        (xxhash.xxh64_intdigest(str(i).encode("utf-8"), seed=train.seed) for i in batch[ID].to_list()),
+        dtype=np.uint64,
+        count=batch.height,
+    )
+    order = np.argsort(keys, kind="stable")[: train.input_sentence_size]
+    chosen = batch[order]
+    texts = sample_texts(chosen, get_template(cfg.template), cfg.system_prompt)
+    found: list[Sentence] = []
+    for key, record_texts in zip(keys[order].tolist(), texts, strict=True):
+        for t, text in enumerate(record_texts):
+            found += (
+                ((key, t, s), piece) for s, piece in enumerate(sentences(text, train.max_sentence_length))
+            )
+        if len(found) >= train.input_sentence_size:
+            break
+    return Sample(found[: train.input_sentence_size], batch.height, conversations)
+
+
+def merge_samples(partials: Iterable[Sample], size: int) -> tuple[list[Sentence], int, int]:
+    """The run's sample (the first ``size`` sentences in key order), records and conversations seen.
+
+    One pass, one partial in memory at a time besides the running sample.
+    """
+    picked: list[Sentence] = []
+    records = conversations = 0
+    for partial in partials:
+        picked = list(itertools.islice(heapq.merge(picked, partial.sentences), size))
+        records += partial.records
+        conversations += partial.conversations
+    return picked, records, conversations
+
+
+def fit(partials: Sequence[Sample], cfg: TokenizeConfig, ctx: StageContext) -> FitResult:
+    """Train (or load) the tokenizer and save it into ``RUN_DIR/tokenizer/``."""
+    started = time.perf_counter()
+    train = cfg.training
+    picked, records, conversations = merge_samples(partials, train.input_sentence_size)
+    stats: dict[str, Any] = {"records": records}
+    if cfg.model is not None:
+        model = read_model(cfg.model)
+        stats["loaded_from"] = cfg.model
+    else:
+        if not picked:
+            raise StageError("tokenize: no text to train the tokenizer on (every shard is empty)")
+        options = train.model_dump(exclude={"input_sentence_size", "user_defined_symbols"})
+        symbols = tuple(dict.fromkeys([*all_special_tokens(), *train.user_defined_symbols]))
+        model = train_sentencepiece((text for _, text in picked), user_defined_symbols=symbols, **options)
+        stats.update(
+            requested_vocab_size=train.vocab_size,
+            sample_sentences=len(picked),
+            sample_bytes=sum(len(text.encode("utf-8")) for _, text in picked),
+        )
+    tokenizer = Tokenizer(model)
+    missing = tokenizer.missing_specials(get_template(cfg.template))
+    if missing and conversations:
+        raise StageError(
+            f"tokenizer {cfg.model!r} has no single token for {', '.join(missing)}, which template "
+            f"{cfg.template!r} needs: train one (tokenize.train) or load a model trained with these user_defined_symbols"
+        )
+    save_tokenizer(model, Path(ctx.run_dir) / TOKENIZER_DIR)
+    stats.update(
+        vocab_size=tokenizer.vocab_size,
+        sha256=sha256(model),
+        special_ids=tokenizer.ids_info(),
+        seconds=round(time.perf_counter() - started, 3),
+    )
+    return FitResult(state=TokenizerState(model, sha256(model)), stats=stats)
+
+
+_TOKENIZERS: dict[tuple[str, int], Tokenizer] = {}
+
+
+def load_tokenizer(state: TokenizerState, *, num_threads: int = 1) -> Tokenizer:
+    """The tokenizer of ``state``, built once per process (and per encoding thread count)."""
+    key = (state.sha256, num_threads)
+    if key not in _TOKENIZERS:
+        _TOKENIZERS[key] = Tokenizer(state.model, num_threads=num_threads)
+    return _TOKENIZERS[key]
+
+
+def apply(batch: pl.DataFrame, cfg: TokenizeConfig, state: TokenizerState, shard: ShardInfo) -> BatchResult:
+    """Add token ids and loss masks to every record (see the module docstring)."""
+    tokenizer = load_tokenizer(state, num_threads=cfg.num_threads)
+    if record_form(batch) == "documents":
+        texts = batch[TEXT].fill_null("").to_list()
+        ids, mask, lengths = tokenizer.encode_documents(texts)
+        columns = {"": (ids, mask, lengths)}
+        reasons: list[str | None] = ["tokenize_empty" if n <= 1 else None for n in lengths.tolist()]
+    else:
+        template = get_template(cfg.template)
+        columns = {
+            prefix: tokenizer.encode_segments(recs)
+            for prefix, recs in segmented(batch, template, cfg.system_prompt).items()
+        }
+        reasons = [None] * batch.height
+    added = [
+        series
+        for prefix, (ids, mask, lengths) in columns.items()
+        for series in (
+            list_series(f"{prefix}{INPUT_IDS}", ids, lengths, pa.uint32()),
+            list_series(f"{prefix}{LOSS_MASK}", mask, lengths, pa.uint8()),
+        )
+    ]
+    keep = np.array([r is None for r in reasons], dtype=bool)
+    counters = {"tokens": 0.0, "target_tokens": 0.0}
+    for _, mask, lengths in columns.values():
+        per_record = np.bincount(
+            np.repeat(np.arange(lengths.size), lengths), weights=mask, minlength=lengths.size
+        )
+        counters["tokens"] += float(lengths[keep].sum())
+        counters["target_tokens"] += float(per_record[keep].sum())
+    tokenized = batch.with_columns(added)
+    if keep.all():  # the usual case: skip partition's filtering copies of every column
+        return BatchResult(kept=tokenized, dropped=empty_dropped(tokenized), counters=counters)
+    return partition(tokenized, reasons, counters)
+
+
+def list_series(name: str, flat: np.ndarray, lengths: np.ndarray, value_type: pa.DataType) -> pl.Series:
+    """A polars list column from flat values and per-row lengths (no Python list per row)."""
+    offsets = np.zeros(lengths.size + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    values = pa.array(flat, type=value_type)
+    return pl.Series(name, pa.LargeListArray.from_arrays(pa.array(offsets), values))
+
+
+# --- finalize: packing -----------------------------------------------------------------------
+
+
+def finalize(
+    shard_paths: Sequence[Path], cfg: TokenizeConfig, state: TokenizerState, ctx: StageContext
+) -> dict[str, Any]:
+    """Pack every tokenized shard, in order, into ``RUN_DIR/tokens/``; return the packing stats."""
+    tokenizer = load_tokenizer(state)
+    out = Path(ctx.run_dir) / TOKENS_DIR
+    out.mkdir(parents=True, exist_ok=True)
+    for stale in (index_path(out), out / PREFERENCE_FILE, out / TRAIN_PARQUET):
+        stale.unlink(missing_ok=True)  # no index = incomplete, until the writer's close() publishes one
+    schemas = [pq.read_schema(p) for p in shard_paths]
+    packing = _packing(cfg, schemas)
+    writer = TokenWriter(
+        out,
+        vocab_size=tokenizer.vocab_size,
+        seq_len=cfg.seq_len,
+        special_ids=tokenizer.ids_info(),
+        tokenizer=f"{TOKENIZER_DIR}/{MODEL_NAME}",
+        packing=packing,
+    )
+    rows_out = _ParquetRows(out / TRAIN_PARQUET, cfg.seq_len) if cfg.parquet else None
+    pairs_out: _PairWriter | None = None
+    try:
+
+        def sink(rows: np.ndarray, masks: np.ndarray, starts: np.ndarray) -> None:
+            writer.write(rows, masks)
+            writer.add_doc_starts(starts)
+            if rows_out is not None:
+                rows_out.write_rows(rows, masks)
+
+        packer = Packer(
+            sink, cfg.seq_len, packing, cfg.truncation, tokenizer.pad_id, window_rows=cfg.pack_window
+        )
+        for path, schema in zip(shard_paths, schemas, strict=True):
+            names = set(schema.names)
+            if CHOSEN + "_" + INPUT_IDS in names:
+                pairs_out = pairs_out or _PairWriter(out / PREFERENCE_FILE, cfg.seq_len, cfg.truncation)
+                _pack_pairs(pq.read_table(path, columns=[ID, SOURCE, *PAIR_COLUMNS]), packer, pairs_out)
+            else:
+                table = pq.read_table(path, columns=[SOURCE, INPUT_IDS, LOSS_MASK])
+                _pack_records(table, packer, splittable=_documents(names))
+        packer.close()
+        stats = _packing_stats(packer, cfg, packing, writer.num_rows)
+        if pairs_out is not None:
+            pairs_out.close()
+            stats["preference"] = pairs_out.summary()
+        if rows_out is not None:
+            rows_out.close()
+            stats["parquet"] = TRAIN_PARQUET
+        stats["num_docs"] = writer.num_docs
+        writer.close(stats)
+    except BaseException:
+        writer.abort()
+        for extra in (rows_out, pairs_out):
+            if extra is not None:
+                extra.abort()
+        raise
+    # Directories outside the stage directory that belong to this step: the pipe loop links them
+    # along when another run adopts the step from its cache.
+    return {**stats, "artifacts": [TOKENIZER_DIR, TOKENS_DIR]}
+
+
+def _packing(cfg: TokenizeConfig, schemas: Sequence[pa.Schema]) -> Packing:
+    if cfg.packing != "auto":
+        return cfg.packing
+    return "concat" if all(_documents(set(s.names)) for s in schemas) else "best_fit"
+
+
+def _documents(columns: set[str]) -> bool:
+    """Whether a tokenized shard holds plain documents (splittable anywhere) rather than conversations."""
+    return TEXT in columns and not ({MESSAGES, PROMPT} & columns)
+
+
+def _lists(table: pa.Table, column: str) -> tuple[np.ndarray, np.ndarray]:
+    """Flat values and offsets of a list column."""
+    array = table.column(column).combine_chunks()
+    return array.values.to_numpy(zero_copy_only=False), array.offsets.to_numpy()
+
+
+def _records(table: pa.Table, prefix: str = "") -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    ids, offsets = _lists(table, prefix + INPUT_IDS)
+    mask, _ = _lists(table, prefix + LOSS_MASK)
+    for start, end in zip(offsets[:-1].tolist(), offsets[1:].tolist(), strict=True):
+        yield ids[start:end], mask[start:end]
+
+
+def _pack_records(table: pa.Table, packer: Packer, *, splittable: bool) -> None:
+    sources = table.column(SOURCE).to_pylist()
+    for source, (ids, mask) in zip(sources, _records(table), strict=True):
+        packer.add(source, ids, mask, splittable=splittable)
+
+
+def _pack_pairs(table: pa.Table, packer: Packer, pairs: _PairWriter) -> None:
+    """Chosen conversations go into the packed rows; both sides of each pair into the pair file."""
+    sources = table.column(SOURCE).to_pylist()
+    chosen = list(_records(table, CHOSEN + "_"))
+    rejected = _records(table, REJECTED + "_")
+    for source, (ids, mask) in zip(sources, chosen, strict=True):
+        packer.add(source, ids, mask, splittable=False)
+    pairs.add(table.column(ID).to_pylist(), sources, chosen, list(rejected))
+
+
+def _share(values: dict[str, int]) -> dict[str, float]:
+    total = sum(values.values())
+    return {k: round(v / total, 6) if total else 0.0 for k, v in values.items()}
+
+
+def _packing_stats(packer: Packer, cfg: TokenizeConfig, packing: Packing, rows: int) -> dict[str, Any]:
+    counts: dict[str, SourceCounts] = packer.counts
+    slots = rows * cfg.seq_len
+    tokens = sum(c.tokens for c in counts.values())
+    targets = sum(c.target_tokens for c in counts.values())
+    totals = {k: sum(getattr(c, k) for c in counts.values()) for k in SourceCounts().as_dict()}
+    return {
+        "packing": packing,
+        "seq_len": cfg.seq_len,
+        "rows": rows,
+        "slots": slots,
+        "pad_tokens": packer.pad_tokens,
+        "fill_ratio": round(tokens / slots, 6) if slots else 0.0,
+        "target_ratio": round(targets / slots, 6) if slots else 0.0,
+        **totals,
+        "sources": {name: c.as_dict() for name, c in sorted(counts.items())},
+        "token_mix": _share({name: c.tokens for name, c in sorted(counts.items())}),
+        "target_token_mix": _share({name: c.target_tokens for name, c in sorted(counts.items())}),
+    }
+
+
+class _AtomicParquet:
+    """A Parquet file written in pieces under a temporary name, renamed into place on close."""
+
+    def __init__(self, path: Path, schema: pa.Schema) -> None:
+        self.path, self.tmp, self.schema = path, path.with_name(path.name + ".tmp"), schema
+        self.writer = pq.ParquetWriter(self.tmp, schema)
+
+    def write(self, columns: dict[str, Any]) -> None:
+        self.writer.write_table(pa.table(columns, schema=self.schema))
+
+    def close(self) -> None:
+        self.writer.close()
+        self.tmp.replace(self.path)
+
+    def abort(self) -> None:
+        self.writer.close()
+        self.tmp.unlink(missing_ok=True)
+
+
+class _ParquetRows(_AtomicParquet):
+    """``train.parquet``: one row per packed sequence, ``input_ids`` and HF-style ``labels``."""
+
+    def __init__(self, path: Path, seq_len: int) -> None:
+        super().__init__(
+            path, pa.schema([(INPUT_IDS, pa.list_(pa.uint32())), ("labels", pa.list_(pa.int32()))])
+        )
+        self.seq_len = seq_len
+
+    def write_rows(self, rows: np.ndarray, masks: np.ndarray) -> None:
+        labels = np.where(masks.astype(bool), rows.astype(np.int64), IGNORE_INDEX).astype(np.int32)
+        offsets = pa.array(np.arange(rows.shape[0] + 1, dtype=np.int32) * self.seq_len)
+        self.write(
+            {
+                INPUT_IDS: pa.ListArray.from_arrays(offsets, pa.array(rows.reshape(-1).astype(np.uint32))),
+                "labels": pa.ListArray.from_arrays(offsets, pa.array(labels.reshape(-1))),
+            }
+        )
+
+
+class _PairWriter(_AtomicParquet):
+    """``preference.parquet``: id, source and both tokenized sides of every pair, fit to seq_len."""
+
+    def __init__(self, path: Path, seq_len: int, truncation: Truncation) -> None:
+        ids, mask = pa.list_(pa.uint32()), pa.list_(pa.uint8())
+        fields = [(ID, pa.string()), (SOURCE, pa.string())]
+        fields += [(name, ids if name.endswith(INPUT_IDS) else mask) for name in PAIR_COLUMNS]
+        super().__init__(path, pa.schema(fields))
+        self.seq_len, self.truncation = seq_len, truncation
+        self.pairs = self.truncated = self.dropped = 0
+
+    def add(
+        self,
+        record_ids: list[str],
+        sources: list[str],
+        chosen: list[tuple[np.ndarray, np.ndarray]],
+        rejected: list[tuple[np.ndarray, np.ndarray]],
+    ) -> None:
+        rows: dict[str, list[Any]] = {name: [] for name in self.schema.names}
+        for record_id, source, c, r in zip(record_ids, sources, chosen, rejected, strict=True):
+            sides = self._fit(c, r)
+            if sides is None:
+                continue
+            rows[ID].append(record_id)
+            rows[SOURCE].append(source)
+            for (ids, mask), side in zip(sides, (CHOSEN, REJECTED), strict=True):
+                rows[f"{side}_{INPUT_IDS}"].append(ids)
+                rows[f"{side}_{LOSS_MASK}"].append(mask)
+            self.pairs += 1
+        self.write(rows)
+
+    def _fit(
+        self, chosen: tuple[np.ndarray, np.ndarray], rejected: tuple[np.ndarray, np.ndarray]
+    ) -> tuple[tuple[np.ndarray, np.ndarray], ...] | None:
+        """Both sides within seq_len: as they are, truncated, or None (dropped)."""
+        if max(chosen[0].size, rejected[0].size) <= self.seq_len:
+            return chosen, rejected
+        cut = tuple((ids[: self.seq_len], mask[: self.seq_len]) for ids, mask in (chosen, rejected))
+        if self.truncation == "drop" or not all(mask.any() for _, mask in cut):
+            self.dropped += 1
+            return None
+        self.truncated += 1
+        return cut
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "file": PREFERENCE_FILE,
+            "pairs": self.pairs,
+            "truncated_pairs": self.truncated,
+            "dropped_pairs": self.dropped,
+        }
+
+
+STAGE = GlobalStage(
+    name="tokenize", config=TokenizeConfig, summarize=summarize, fit=fit, apply=apply, finalize=finalize
+)

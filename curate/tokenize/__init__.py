@@ -1,0 +1,1 @@
+"""Tokenization helpers behind the ``tokenize`` stage: sentencepiece training, encoding, packing."""
