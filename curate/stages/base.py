@@ -33,10 +33,14 @@ from curate.records import REASON, Kind
 Counters = dict[str, float]
 
 
-class StageConfig(BaseModel):
-    """Base of every stage config: frozen, and unknown keys are errors."""
+class Options(BaseModel):
+    """Base of every config block: frozen, and unknown keys are errors."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StageConfig(Options):
+    """Base of the top-level config of a stage (nested option blocks subclass ``Options``)."""
 
     sources: tuple[str, ...] | None = Field(
         default=None,

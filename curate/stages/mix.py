@@ -44,6 +44,7 @@ from curate.stages.base import (
     Counters,
     FitResult,
     GlobalStage,
+    Options,
     ShardInfo,
     StageConfig,
     StageContext,
@@ -77,7 +78,7 @@ _EPS = 1e-9
 _ENCODE_CHUNK = 1024
 
 
-class MixTarget(StageConfig):
+class MixTarget(Options):
     """How big the mix is: exactly one of ``records`` or ``tokens``."""
 
     records: int | None = Field(None, gt=0, description="Number of records (repeats included) in the mix.")
@@ -102,7 +103,7 @@ class MixTarget(StageConfig):
         return self.records if self.records is not None else self.tokens  # type: ignore[return-value]
 
 
-class SourceLimits(StageConfig):
+class SourceLimits(Options):
     """Bounds for one source. Amounts are in the target's unit (tokens when there is no target)."""
 
     max_epochs: float | None = Field(

@@ -57,6 +57,7 @@ from curate.stages.base import (
     BatchResult,
     FitResult,
     GlobalStage,
+    Options,
     ShardInfo,
     StageConfig,
     StageContext,
@@ -87,7 +88,7 @@ Sentence = tuple[tuple[int, int, int], str]
 """A sample sentence and its key: (record id hash, text number in the record, piece number)."""
 
 
-class TrainConfig(StageConfig):
+class TrainConfig(Options):
     vocab_size: int = Field(
         8000, ge=300, description="Vocabulary size (a soft limit unless hard_vocab_limit)."
     )

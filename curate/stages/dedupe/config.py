@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from curate.records import TextView
-from curate.stages.base import StageConfig
+from curate.stages.base import Options, StageConfig
 
 UnicodeForm = Literal["NFC", "NFKC", "none"]
 ShingleKind = Literal["words", "chars"]
@@ -16,7 +16,7 @@ KeepRule = Literal["first", "longest", "score"]
 ScoreOrder = Literal["highest", "lowest"]
 
 
-class Normalization(StageConfig):
+class Normalization(Options):
     """How text is normalised before it is hashed (exact) or cut into shingles (near).
 
     Applied in this order: Unicode form, lowercase, accents, digits, punctuation, whitespace.
@@ -47,7 +47,7 @@ class Normalization(StageConfig):
     )
 
 
-class MinHashConfig(StageConfig):
+class MinHashConfig(Options):
     """Near-duplicate detection: MinHash signatures over shingles, LSH banding, union-find clusters."""
 
     threshold: float = Field(

@@ -23,7 +23,7 @@ from typing import Any
 from pydantic import Field, field_validator, model_validator
 
 from curate.records import TextView
-from curate.stages.base import StageConfig
+from curate.stages.base import Options, StageConfig
 
 RULE_SETS = ("gopher", "c4", "fineweb")
 
@@ -74,7 +74,7 @@ def _marks(values: tuple[str, ...]) -> tuple[str, ...]:
     return _strings(values)
 
 
-class GopherQualityConfig(StageConfig):
+class GopherQualityConfig(Options):
     """Gopher's document quality rules. Words are curate.text words: a CJK character is a word."""
 
     min_doc_words: int | None = Field(
@@ -167,7 +167,7 @@ class GopherQualityConfig(StageConfig):
         return self
 
 
-class GopherRepetitionConfig(StageConfig):
+class GopherRepetitionConfig(Options):
     """Gopher's repetition rules: repeated lines, paragraphs and word n-grams (CJK: character n-grams)."""
 
     dup_line_frac: float | None = Field(
@@ -212,7 +212,7 @@ class GopherRepetitionConfig(StageConfig):
     _tables = field_validator("top_ngram_char_frac", "dup_ngram_char_frac")(_ngram_table)
 
 
-class GopherConfig(StageConfig):
+class GopherConfig(Options):
     """Both halves of Gopher's filters; set one to null to skip it."""
 
     quality: GopherQualityConfig | None = Field(
@@ -223,7 +223,7 @@ class GopherConfig(StageConfig):
     )
 
 
-class C4Config(StageConfig):
+class C4Config(Options):
     """C4's rules: a line filter (lines are dropped) and page rules (documents are dropped)."""
 
     filter_no_terminal_punct: bool = Field(
@@ -283,7 +283,7 @@ class C4Config(StageConfig):
     _policy = field_validator("policy_substrings")(_strings)
 
 
-class FineWebConfig(StageConfig):
+class FineWebConfig(Options):
     """FineWeb's own rules. Blank lines are not lines here (datatrove counts them)."""
 
     line_punct_thr: float | None = Field(
