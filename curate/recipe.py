@@ -32,6 +32,7 @@ from pydantic import (
 from curate.errors import RecipeError
 from curate.records import Kind
 from curate.stages import REGISTRY, StageRegistry
+from curate.train.config import TrainConfig
 
 ChatFormat = Literal["alpaca", "sharegpt", "messages", "prompt_response"]
 PreferenceFormat = Literal["preference", "hh", "ratings"]
@@ -221,6 +222,11 @@ class RecipeBase(Strict):
     sources: list[Source] = Field(min_length=1, description="Inputs, each with a name.")
     output: Output = Field(default_factory=Output, description="How the final dataset is written.")
     execution: Execution = Field(default_factory=Execution, description="Executor, workers, shard size.")
+    train: TrainConfig | None = Field(
+        default=None,
+        description="Fine-tune the bundled model on the tokenized output and score it on train.eval "
+        "(needs a tokenize stage). Unset: no training.",
+    )
 
     @field_validator("name")
     @classmethod
@@ -238,6 +244,12 @@ class RecipeBase(Strict):
                 raise ValueError(f"two sources are named {source.name!r}; give each a distinct name")
             seen.add(source.name)
         return sources
+
+    @model_validator(mode="after")
+    def _train_needs_tokens(self) -> RecipeBase:
+        if self.train is not None and "tokenize" not in [name for name, _ in self.stage_list()]:
+            raise ValueError("train: needs a tokenize stage to train on; add `- tokenize: {}` after format")
+        return self
 
     @model_validator(mode="after")
     def _stage_sources_exist(self) -> RecipeBase:
@@ -327,7 +339,7 @@ def parse_recipe(
         )
     model = recipe_model(registry)
     try:
-        return model.model_validate(data)
+        return resolve_implied(model.model_validate(data), registry=registry)
     except ValidationError as exc:
         explained = sorted((_explain(err, root, model, registry) for err in exc.errors()), key=lambda e: e[0])
         lines = [text for _, text in explained]
@@ -335,6 +347,42 @@ def parse_recipe(
         raise RecipeError(
             f"{source_name}: {len(lines)} {noun}:\n" + "\n".join(f"  - {line}" for line in lines)
         ) from None
+
+
+IMPLIED_DECONTAMINATE_BEFORE = ("mix", "format", "tokenize")
+
+
+def resolve_implied(recipe: RecipeBase, *, registry: StageRegistry = REGISTRY) -> RecipeBase:
+    """Fill in what a recipe implies, so that the resolved recipe says it explicitly:
+
+    - tokenize renders conversations with the format stage's template and system prompt unless
+      it names its own (the model must be trained on what it is scored with);
+    - a recipe that scores on an eval set gets a ``decontaminate`` stage before its first
+      mix/format/tokenize stage (unless it has one), so no eval record is trained on.
+    """
+    pairs = recipe.stage_list()
+    if not pairs or "decontaminate" not in registry:
+        return recipe
+    entries: list[dict[str, Any]] = []
+    last_format: BaseModel | None = None
+    for name, config in pairs:
+        data = config.model_dump(mode="json")
+        if name == "format":
+            last_format = config
+        if name == "tokenize" and last_format is not None:
+            for key in ("template", "system_prompt"):
+                if key not in config.model_fields_set:
+                    data[key] = getattr(last_format, key)
+        entries.append({name: data})
+    names = [name for name, _ in pairs]
+    evaluated = recipe.train is not None and recipe.train.eval.path is not None
+    if evaluated and "decontaminate" not in names:
+        at = next((i for i, n in enumerate(names) if n in IMPLIED_DECONTAMINATE_BEFORE), len(names))
+        eval_cfg = recipe.train.eval  # type: ignore[union-attr]
+        entries.insert(at, {"decontaminate": {"eval": eval_cfg.path, "on_overlap": eval_cfg.on_overlap}})
+    data = recipe.model_dump(mode="json")
+    data["stages"] = entries
+    return type(recipe).model_validate(data)
 
 
 def check_sources_exist(sources: Sequence[Source]) -> None:

@@ -17,6 +17,26 @@ def _top_reasons(reasons: dict[str, int], n: int = 3) -> str:
     return "\n".join(lines)
 
 
+def _train_row(step: dict[str, Any]) -> list[str]:
+    report = step.get("train") or {}
+    metrics = report.get("metrics") or {}
+    shown = [
+        f"{name} {metrics[key]:.4g}"
+        for key, name in (("ppl", "ppl"), ("bpb", "bits/byte"), ("pref_accuracy", "pref acc"))
+        if metrics.get(key) is not None
+    ]
+    rate = report.get("tokens_per_s")
+    return [
+        step["dir"],
+        f"{report.get('tokens_seen') or 0:,} tok",
+        "-",
+        "-",
+        "\n".join(shown) or "no eval set",
+        "cached" if step.get("cached") else f"{step['seconds']:.1f}",
+        "-" if step.get("cached") or not rate else f"{rate:,.0f} tok/s",
+    ]
+
+
 def summary_table(manifest: dict[str, Any]) -> Table:
     table = Table(title=f"curate run: {manifest['name']}", title_justify="left", show_lines=True)
     for column, justify in [
@@ -30,6 +50,9 @@ def summary_table(manifest: dict[str, Any]) -> Table:
     ]:
         table.add_column(column, justify=justify, no_wrap=column != "top reasons")  # type: ignore[arg-type]
     for step in manifest["steps"]:
+        if step["stage"] == "train":
+            table.add_row(*_train_row(step))
+            continue
         r = step["records"]
         kept = f"{100 * r['out'] / r['in']:.1f}" if r["in"] else "-"
         rate = step.get("records_per_s")

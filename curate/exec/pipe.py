@@ -45,7 +45,7 @@ MB = 1_000_000
 @dataclass
 class StepPlan:
     step: Step
-    kind: Literal["read", "batch", "global", "output"]
+    kind: Literal["read", "batch", "global", "output", "train"]
     config: BaseModel | None = None
     stage: Any = None
 
@@ -108,7 +108,29 @@ def plan_steps(recipe: RecipeBase, *, registry: StageRegistry = REGISTRY) -> lis
         plans.append(StepPlan(Step(i, name, key), "global" if is_global else "batch", config, stage))
     key = _hash(key, "output", recipe.output.model_dump(mode="json"))
     plans.append(StepPlan(Step(len(plans), "output", key), "output", recipe.output))
+    if recipe.train is not None:
+        train = recipe.train
+        files = _train_inputs(train)
+        key = _hash(key, "train", curate.__version__, train.model_dump(mode="json"), _file_prints(files))
+        plans.append(StepPlan(Step(len(plans), "train", key), "train", train))
     return plans
+
+
+def _train_inputs(train: Any) -> list[str]:
+    """Files the train step reads besides the run's tokens: the eval set, a checkpoint to start from."""
+    import glob
+
+    patterns = (
+        []
+        if train.eval.path is None
+        else [train.eval.path]
+        if isinstance(train.eval.path, str)
+        else train.eval.path
+    )
+    files = sorted(f for p in patterns for f in glob.glob(p, recursive=True))
+    if not train.init_from.startswith("base:") and train.init_from != "scratch":
+        files.append(train.init_from)
+    return files
 
 
 def preflight(plans: list[StepPlan]) -> None:
@@ -192,6 +214,9 @@ class Pipe:
         elif plan.kind == "output":
             markers, extra = self._output(plan)
             write_text(" ".join(extra.pop("artifacts")), self.run.stage(step) / ARTIFACTS)
+        elif plan.kind == "train":
+            markers, extra = [], {"train": self._train(plan)}
+            write_text("train score.json", self.run.stage(step) / ARTIFACTS)
         else:
             if plan.kind == "global":
                 extra = self._fit(plan)
@@ -330,6 +355,25 @@ class Pipe:
             write_text(" ".join(artifacts), directory / ARTIFACTS)
         return {"finalize": stats}
 
+    # -- train ---------------------------------------------------------------------------------
+    def _train(self, plan: StepPlan) -> dict[str, Any]:
+        from curate.train.pipeline import train_and_score
+
+        template, system_prompt = "chatml", None
+        for name, config in self.recipe.stage_list():
+            if name == "tokenize":
+                template, system_prompt = config.template, config.system_prompt
+        self.progress.note(plan.step, "training")
+        return train_and_score(
+            self.run.root,
+            plan.config,
+            sources=self.recipe.sources,
+            template=template,
+            system_prompt=system_prompt,
+            recipe_hash=plan.step.key,
+            progress=self.progress.enabled,
+        )
+
     # -- output --------------------------------------------------------------------------------
     def _output(self, plan: StepPlan) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         prev = self._previous(plan)
@@ -351,7 +395,8 @@ class Pipe:
     def _write_manifest(self, plans: list[StepPlan], seconds: float, *, complete: bool) -> dict[str, Any]:
         steps = self.step_stats
         read = steps[0] if steps else None
-        final = steps[-1] if steps and steps[-1]["stage"] == "output" else None
+        final = next((s for s in steps if s["stage"] == "output"), None)
+        score = next((s["train"] for s in steps if s["stage"] == "train"), None)
         rejected = sum(s["records"]["dropped"] for s in steps)
         added = sum(s["records"]["added"] for s in steps)
         records_in = read["records"]["in"] if read else 0
@@ -365,6 +410,7 @@ class Pipe:
             "seed": self.recipe.seed,
             "seconds": seconds,
             "keys": {p.step.dirname: p.step.key for p in plans},
+            "score": None if score is None else score.get("metrics"),
             "steps": steps,
             "accounting": {
                 "records_in": records_in,

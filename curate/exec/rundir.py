@@ -172,10 +172,7 @@ class RunDir:
         artifacts_file = src_run / "stages" / src_dirname / ARTIFACTS
         if artifacts_file.exists():
             for name in artifacts_file.read_text().split():
-                target = self.root / name
-                if target.exists():
-                    shutil.rmtree(target)
-                _link_tree(src_run / name, target)
+                _link_tree(src_run / name, self.root / name)
         stats = read_json(src_run / "stats" / f"{src_dirname}.json")
         stats["adopted_from"] = str(src_run / "stages" / src_dirname)
         write_json(stats, self.stats(step))
@@ -209,19 +206,27 @@ def _read_key(directory: Path) -> str | None:
         return None
 
 
+def _link(src: str, dst: str) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
 def _link_tree(src: Path, dst: Path) -> None:
-    """Copy a tree by hard links (no data copied); falls back to copies across file systems."""
+    """Copy a file or tree by hard links (no data copied); falls back to copies across file systems."""
     tmp = dst.with_name(dst.name + ".adopting")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-
-    def link(s: str, d: str) -> None:
-        try:
-            os.link(s, d)
-        except OSError:
-            shutil.copy2(s, d)
-
-    shutil.copytree(src, tmp, copy_function=link)
-    if dst.exists():
-        shutil.rmtree(dst)
+    _remove(tmp)
+    if src.is_dir():
+        shutil.copytree(src, tmp, copy_function=_link)
+    else:
+        _link(str(src), str(tmp))
+    _remove(dst)
     os.replace(tmp, dst)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif path.exists() or path.is_symlink():
+        path.unlink()

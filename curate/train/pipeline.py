@@ -1,0 +1,174 @@
+"""The train step of a run: fine-tune on the run's packed tokens, then score on the eval set.
+
+``train_and_score(run_dir, cfg, ...)`` is what the pipe loop calls after the output step when a
+recipe has a ``train:`` block. It reads ``RUN_DIR/tokens`` and ``RUN_DIR/tokenizer`` (written by
+the tokenize stage), resolves ``init_from`` (``scratch``, a checkpoint path, or ``base:<source>``:
+a base model trained once on that source's raw text with this tokenizer and cached by hash),
+trains into ``RUN_DIR/train/`` and writes ``RUN_DIR/score.json``. Chats in the eval set are
+encoded with the same template and loss masks as the training data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from curate.errors import RecipeError, RunDirError
+from curate.formats.templates import get_template
+from curate.io.tokens import TokenWriter, read_index
+from curate.recipe import Source
+from curate.train.config import TrainConfig
+
+TOKENS_DIR, TOKENIZER_FILE = "tokens", "tokenizer/tokenizer.model"
+
+
+def tokenizer_path(run_dir: Path) -> Path:
+    return run_dir / TOKENIZER_FILE
+
+
+def template_chat_encoder(model_path: Path, template: str, system_prompt: str | None, start_id: int):
+    """A scorer chat encoder that renders exactly as the tokenize stage does (same template, masks)."""
+    from curate.tokenize.encoder import Tokenizer
+    from curate.tokenize.spm import read_model
+    from curate.train.score import Encoded
+
+    tokenizer = Tokenizer(read_model(model_path))
+    chat_template = get_template(template)
+
+    def encode(messages: Sequence[Mapping[str, str]]) -> Encoded:
+        segments = chat_template.render_segments(list(messages), system=system_prompt)
+        ids, mask, _ = tokenizer.encode_segments([segments])
+        n_bytes = sum(len(s.text.encode("utf-8")) for s in segments if s.train and not s.markup)
+        return Encoded([start_id, *ids.tolist()], [False, *mask.astype(bool).tolist()], n_bytes)
+
+    return encode
+
+
+def base_tokens(source: Source, tokenizer_model: Path, seq_len: int, cache_dir: Path) -> Path:
+    """The raw text of ``source`` encoded with the run's tokenizer and packed for pretraining,
+    cached by (source files, tokenizer, seq_len)."""
+    from curate.exec.pipe import _file_prints
+    from curate.io.readers import plan_pieces, read_piece, source_files
+    from curate.tokenize.encoder import Tokenizer
+    from curate.tokenize.spm import read_model
+
+    if source.kind != "text":
+        raise RecipeError(
+            f"train.init_from base:{source.name}: a base corpus must be a text source, not {source.kind}"
+        )
+    model = read_model(tokenizer_model)
+    key = hashlib.sha256(
+        json.dumps([source.model_dump(mode="json"), _file_prints(source_files(source)), seq_len]).encode()
+        + hashlib.sha256(model).digest()
+    ).hexdigest()[:20]
+    directory = cache_dir / "base-tokens" / f"{source.name}-{key}"
+    if (directory / "index.json").exists():
+        return directory
+    tokenizer = Tokenizer(model)
+    shard_bytes = 32_000_000
+    writer = TokenWriter(
+        directory, vocab_size=tokenizer.vocab_size, seq_len=seq_len, special_ids=tokenizer.ids_info()
+    )
+    carry = np.zeros(0, dtype=np.uint32)
+    for piece in plan_pieces([source], shard_bytes=shard_bytes):
+        for chunk in read_piece(piece, source, shard_bytes=shard_bytes):
+            ids, _, _ = tokenizer.encode_documents(chunk.records["text"].to_list())
+            stream = np.concatenate([carry, ids])
+            whole = stream.size // seq_len * seq_len
+            rows = stream[:whole].reshape(-1, seq_len)
+            writer.write(rows, np.ones_like(rows, dtype=np.uint8))
+            carry = stream[whole:]
+    writer.close(stats={"source": source.name, "dropped_tail_tokens": int(carry.size)})
+    return directory
+
+
+def resolve_init(
+    cfg: TrainConfig, *, run_dir: Path, sources: Sequence[Source], cache_dir: Path | None, progress: bool
+) -> str | None:
+    """The checkpoint to start from: None for scratch, a path, or the cached base model."""
+    if cfg.init_from == "scratch":
+        return None
+    if not cfg.init_from.startswith("base:"):
+        if not Path(cfg.init_from).is_file():
+            raise RecipeError(f"train.init_from: checkpoint {cfg.init_from!r} does not exist")
+        return cfg.init_from
+    from curate.train.loop import base_checkpoint, base_train_config, default_cache_dir
+
+    name = cfg.init_from.removeprefix("base:")
+    by_name = {s.name: s for s in sources}
+    if name not in by_name:
+        raise RecipeError(
+            f"train.init_from base:{name}: no source named {name!r} (sources: {', '.join(by_name)})"
+        )
+    cache = Path(cache_dir or default_cache_dir())
+    seq_len = read_index(run_dir / TOKENS_DIR).seq_len
+    tokens = base_tokens(by_name[name], tokenizer_path(run_dir), seq_len, cache)
+    path = base_checkpoint(
+        name,
+        tokens,
+        base_train_config(cfg),
+        tokenizer_path=tokenizer_path(run_dir),
+        cache_dir=cache,
+        progress=progress,
+    )
+    return str(path)
+
+
+def train_and_score(
+    run_dir: str | os.PathLike,
+    cfg: TrainConfig,
+    *,
+    sources: Sequence[Source],
+    template: str = "chatml",
+    system_prompt: str | None = None,
+    recipe_hash: str | None = None,
+    cache_dir: Path | None = None,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """Train on RUN_DIR/tokens, score on the eval set, write RUN_DIR/score.json; return its contents."""
+    from curate.train.evalset import load_eval_records
+    from curate.train.loop import train
+    from curate.train.score import load_tokenizer as load_spm
+    from curate.train.score import resolve_start_id, score, score_report, write_score_json
+
+    run_dir = Path(run_dir)
+    if not (run_dir / TOKENS_DIR / "index.json").exists():
+        raise RunDirError(
+            f"{run_dir}: no packed tokens to train on; a recipe with train: needs a tokenize stage"
+        )
+    model_path = tokenizer_path(run_dir)
+    init = resolve_init(cfg, run_dir=run_dir, sources=sources, cache_dir=cache_dir, progress=progress)
+    records = load_eval_records(cfg.eval) if cfg.eval.path else None
+    result = train(
+        run_dir / TOKENS_DIR,
+        cfg,
+        out_dir=run_dir / "train",
+        tokenizer_path=model_path,
+        init=init,
+        recipe_hash=recipe_hash,
+        eval_records=records,
+        progress=progress,
+    )
+    metrics: dict[str, Any] = {}
+    if records:
+        special = read_index(run_dir / TOKENS_DIR).special_ids
+        start = resolve_start_id(load_spm(model_path), special)
+        encoder = template_chat_encoder(model_path, template, system_prompt, start)
+        metrics = score(
+            result.checkpoint,
+            records,
+            model_path,
+            batch_size=cfg.eval.batch_size,
+            stride=cfg.eval.stride,
+            chat_encoder=encoder,
+        )
+    report = score_report(metrics, result.to_dict(), seed=cfg.seed)
+    report["init_from"] = cfg.init_from if init is None else {"spec": cfg.init_from, "checkpoint": init}
+    write_score_json(run_dir / "score.json", report)
+    return report
