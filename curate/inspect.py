@@ -8,6 +8,7 @@ from typing import Any
 
 import polars as pl
 from rich.console import Console
+from rich.markup import escape
 from rich.panel import Panel
 from rich.text import Text
 
@@ -38,6 +39,8 @@ def sample_records(
 ) -> pl.DataFrame:
     dirname = step_dir(run_dir, stage)
     base = Path(run_dir) / ("rejected" if rejected else "stages") / dirname
+    if dirname.endswith("-output") and not rejected:
+        base = Path(run_dir) / "output"  # the output step's records are the dataset itself
     files = sorted(base.glob("part-*.parquet"))
     if not files:
         return pl.DataFrame()
@@ -74,4 +77,4 @@ def render_records(frame: pl.DataFrame, console: Console, *, chars: int = 400) -
             body.append("  ".join(f"{k}={v}" for k, v in extras.items()) + "\n", style="dim")
         preview = (text or "")[:chars]
         body.append(preview + ("…" if text and len(text) > chars else ""))
-        console.print(Panel(body, title=title, title_align="left"))
+        console.print(Panel(body, title=escape(title), title_align="left"))

@@ -77,3 +77,70 @@ def test_accounting_outputs_and_run_card(web_run):
     assert {"id", "source", "text", "lang", "lang_score"} <= set(ds.column_names)
     assert (web_run.run_dir / "report.html").stat().st_size > 10_000
     assert (web_run.run_dir / "recipe.yaml").read_text().startswith("name: web")
+
+
+def _small_shards(tmp_path):
+    """recipes/web.yaml with ~100 KB shards, so that there are many shards to spread and to kill between."""
+    text = (
+        (REPO / "recipes/web.yaml")
+        .read_text()
+        .replace("output: {format: parquet}", "output: {format: parquet}\nexecution: {shard_mb: 0.1}")
+    )
+    path = tmp_path / "web-small-shards.yaml"
+    path.write_text(text.replace("sample_data/", f"{REPO}/sample_data/"))
+    return path
+
+
+def _bytes(directory):
+    return {
+        str(p.relative_to(directory)): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()
+    }
+
+
+@pytest.mark.slow
+def test_real_stages_give_the_same_bytes_for_any_number_of_workers(tmp_path):
+    recipe = load_recipe(_small_shards(tmp_path))
+    one = run_recipe(recipe, run_dir=tmp_path / "one/run", workers=1, report=False)
+    two = run_recipe(recipe, run_dir=tmp_path / "two/run", workers=2, report=False)
+    assert one.steps[0]["shards"] > 20
+    assert _bytes(one.run_dir / "output") == _bytes(two.run_dir / "output")
+    assert _bytes(one.run_dir / "rejected") == _bytes(two.run_dir / "rejected")
+
+
+@pytest.mark.slow
+def test_real_run_killed_mid_dedupe_resumes_to_identical_output(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    recipe_file = _small_shards(tmp_path)
+    reference = run_recipe(load_recipe(recipe_file), run_dir=tmp_path / "ref/run", workers=1, report=False)
+    run_dir = tmp_path / "killed/run"
+    cmd = [
+        sys.executable,
+        "-m",
+        "curate",
+        "run",
+        str(recipe_file),
+        "--out",
+        str(run_dir),
+        "-q",
+        "--workers",
+        "2",
+    ]
+    proc = subprocess.Popen(cmd, cwd=REPO, start_new_session=True)
+    marker = run_dir / "stages/03-dedupe/_partials"
+    deadline = time.time() + 120
+    while not (marker.exists() and len(list(marker.iterdir())) >= 3):
+        assert proc.poll() is None and time.time() < deadline
+        time.sleep(0.005)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    resumed = subprocess.run(
+        [*cmd[:-2], "--resume", "--workers", "1"], cwd=REPO, capture_output=True, text=True
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert _bytes(run_dir / "output") == _bytes(reference.run_dir / "output")
+    assert _bytes(run_dir / "rejected") == _bytes(reference.run_dir / "rejected")
