@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from curate.errors import CurateError, UsageError
 
@@ -31,10 +32,11 @@ def _fail(exc: BaseException) -> None:
     if _state["debug"]:
         raise exc
     if isinstance(exc, CurateError):
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
+        # escaped: messages hold brackets (pip install "curate[ray]", stages[2].dedupe) that rich would eat
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, markup=True, soft_wrap=True)
         raise typer.Exit(exc.exit_code)
     err.print(
-        f"[bold red]internal error:[/] {type(exc).__name__}: {exc}\n(run with --debug for the traceback)",
+        f"[bold red]internal error:[/] {type(exc).__name__}: {escape(str(exc))}\n(run with --debug for the traceback)",
         highlight=False,
         soft_wrap=True,
     )
