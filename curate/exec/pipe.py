@@ -125,7 +125,8 @@ class Pipe:
         search: list[Path] | None = None,
     ) -> None:
         self.recipe, self.executor, self.registry = recipe, executor, registry
-        self.run = RunDir(run_dir)
+        # absolute: tasks get this path and may run in another working directory (or on another node)
+        self.run = RunDir(Path(run_dir).absolute())
         self.progress = progress or StepProgress(enabled=False)
         self.search = search
         self.shards: list[ShardInfo] = []

@@ -45,9 +45,10 @@ def _filesystem(url: str) -> tuple[Any, str]:
 
 
 def glob_files(pattern: str) -> list[str]:
-    """Files (not directories) matching a glob pattern, sorted; URLs keep their protocol."""
+    """Files (not directories) matching a glob pattern, sorted; local paths made absolute (tasks may
+    run in another working directory, or on another node), URLs keep their protocol."""
     if not is_url(pattern):
-        return sorted(p for p in glob.glob(pattern, recursive=True) if os.path.isfile(p))
+        return sorted(os.path.abspath(p) for p in glob.glob(pattern, recursive=True) if os.path.isfile(p))
     fs, path = _filesystem(pattern)
     found = fs.glob(path, detail=True)
     return sorted(fs.unstrip_protocol(p) for p, info in found.items() if info.get("type") == "file")

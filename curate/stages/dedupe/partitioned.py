@@ -10,19 +10,22 @@ every node of the cluster). Tasks exchange data through files under the stage di
 
 1. ``scatter`` (a task per shard): read the shard's partial; route every exact-hash entry and
    every (band, band key) entry of a record to partition ``hash(key) mod P``. One file per shard,
-   entries grouped by (partition, band), so that a partition reads one contiguous slice of it.
+   entries (an 8-byte key and a 4-byte row each) grouped by (partition, band), so that a
+   partition reads one contiguous slice of it.
 2. ``pair_partition`` (a task per partition): read its slice of every scatter file in shard
    order; per band, group equal keys by sorting and link each member to the group's first record
-   (the single-process fit's ``star_edges``); drop near links whose exact hashes are equal (the
-   exact links join those records anyway); reduce its links to a forest (every linked record ->
-   the smallest record of its component, ``component_roots``); route its near links to partition
-   ``hash(pair) mod P`` for counting.
-3. ``count_pairs`` (a task per partition): the distinct near pairs (the ``candidate_pairs`` stat).
-4. ``merge_forests`` (a tree of tasks, ``FAN_IN`` forests each): components of the union of
+   (the single-process fit's ``star_edges``); reduce its links to a forest (every linked record
+   -> the smallest record of its component, ``component_roots``); route its near links to
+   partition ``hash(pair) mod P`` for counting.
+3. ``merge_forests`` (a tree of tasks, ``FAN_IN`` forests each): components of the union of
    forests, again as a forest. Candidate links never meet on one node; each level holds at most
    one entry per clustered record.
-5. ``lookup`` (a task per shard that has clustered records): their ids, exact hashes and
+4. ``lookup`` (a task per shard that has clustered records): their ids, exact hashes and
    keep-rule keys.
+5. ``count_pairs`` (a task per partition): the distinct near pairs whose records' exact hashes
+   differ (the ``candidate_pairs`` stat), with the exact hashes of the clustered records from 4.
+   The single-process fit drops the other near pairs before clustering; keeping them changes no
+   component, since records with equal exact hashes are linked by their exact group anyway.
 6. The driver: survivors, reasons and per-shard drop lists, by ``stage.clusters_state``, the
    function the single-process fit ends with.
 
@@ -158,11 +161,6 @@ class FitPlan:
         """One cell per band, plus one for the exact hashes."""
         return self.bands + int(self.exact)
 
-    @property
-    def columns(self) -> int:
-        """key, code, and the exact hash when near links need it for the exact filter."""
-        return 3 if self.exact and self.bands else 2
-
 
 @dataclass(frozen=True)
 class ScatterTask:
@@ -179,36 +177,29 @@ def scatter(task: ScatterTask) -> dict[str, Any]:
     part: DedupePartial = _load(task.partial)
     if part.rows > _ROW_MASK:
         raise StageError(f"dedupe: shard {part.shard} has {part.rows} records, at most {_ROW_MASK}")
-    codes = (np.int64(part.shard) << np.int64(ROW_BITS)) | np.arange(part.rows, dtype=np.int64)
     salt = U64(xxhash.xxh3_64_intdigest(part.source.encode("utf-8"))) if plan.source_scope else None
-    keys, names, exacts, cells = [], [], [], []
+    keys, rows_of, cells = [], [], []
     per = plan.cells_per_partition
+    rows = np.arange(part.rows, dtype=np.uint32)
     if plan.bands:
         if part.bands is None:
             raise StageError("dedupe: a partial has no band keys but minhash is on; rerun the stage")
         signed = np.ones(part.rows, dtype=bool)
         if part.unsigned is not None:
             signed[part.unsigned] = False
-        rows = np.flatnonzero(signed)
         for band in range(plan.bands):
-            key = _scoped(part.bands[rows, band], salt)
+            key = _scoped(part.bands[signed, band], salt)
             keys.append(key)
-            names.append(codes[rows])
-            if plan.columns == 3:
-                exacts.append(part.exact[rows])
+            rows_of.append(rows[signed])
             cells.append(_partition(key, plan.partitions) * per + band)
     if plan.exact:
         if part.exact is None:
             raise StageError("dedupe: a partial has no exact hashes but exact is on; rerun the stage")
         key = _scoped(part.exact, salt)
         keys.append(key)
-        names.append(codes)
-        if plan.columns == 3:
-            exacts.append(part.exact)
+        rows_of.append(rows)
         cells.append(_partition(key, plan.partitions) * per + plan.bands)
-    columns = [np.concatenate(keys), np.concatenate(names)]
-    if plan.columns == 3:
-        columns.append(np.concatenate(exacts))
+    columns = [np.concatenate(keys), np.concatenate(rows_of)]
     size = write_cells(Path(task.output), columns, np.concatenate(cells), plan.partitions * per)
     return {
         "shard": part.shard,
@@ -228,21 +219,24 @@ class PairTask:
     plan: FitPlan
     partition: int
     scatter_files: tuple[str, ...]  # in shard order
+    shards: tuple[int, ...]  # the shard index of each file
 
 
-def _read_partition(task: PairTask) -> list[list[np.ndarray]]:
-    """Per cell of this partition: its columns, concatenated over shards in shard order."""
-    plan, per = task.plan, task.plan.cells_per_partition
-    pieces: list[list[list[np.ndarray]]] = [[[] for _ in range(plan.columns)] for _ in range(per)]
-    for path in task.scatter_files:
-        offsets, columns = read_cells(path, task.partition * per, (task.partition + 1) * per, plan.columns)
+def _read_partition(task: PairTask) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per cell of this partition: keys and record codes, concatenated over shards in shard
+    order (so codes are ascending within a cell)."""
+    per = task.plan.cells_per_partition
+    keys: list[list[np.ndarray]] = [[] for _ in range(per)]
+    codes: list[list[np.ndarray]] = [[] for _ in range(per)]
+    for path, shard in zip(task.scatter_files, task.shards, strict=True):
+        offsets, (key, row) = read_cells(path, task.partition * per, (task.partition + 1) * per, 2)
+        code = (np.int64(shard) << np.int64(ROW_BITS)) | row.astype(np.int64)
         for c in range(per):
-            for j, column in enumerate(columns):
-                pieces[c][j].append(column[offsets[c] : offsets[c + 1]])
-    dtypes = (U64, np.int64, U64)
+            keys[c].append(key[offsets[c] : offsets[c + 1]])
+            codes[c].append(code[offsets[c] : offsets[c + 1]])
     return [
-        [np.concatenate(p) if p else np.zeros(0, dtype=dtypes[j]) for j, p in enumerate(cell)]
-        for cell in pieces
+        (np.concatenate(k) if k else np.zeros(0, U64), np.concatenate(n) if n else np.zeros(0, np.int64))
+        for k, n in zip(keys, codes, strict=True)
     ]
 
 
@@ -251,16 +245,12 @@ def pair_partition(task: PairTask) -> dict[str, Any]:
     plan = task.plan
     cells = _read_partition(task)
     near_left, near_right, exact_left, exact_right = [], [], [], []
-    for band, columns in enumerate(cells):
-        first, member = star_edge_index(columns[0])
-        codes = columns[1]
+    for band, (keys, codes) in enumerate(cells):
+        first, member = star_edge_index(keys)
         if plan.exact and band == plan.bands:
             exact_left.append(codes[first])
             exact_right.append(codes[member])
             continue
-        if plan.columns == 3:
-            differ = columns[2][first] != columns[2][member]
-            first, member = first[differ], member[differ]
         near_left.append(codes[first])
         near_right.append(codes[member])
     empty = np.zeros(0, dtype=np.int64)
@@ -284,7 +274,7 @@ def pair_partition(task: PairTask) -> dict[str, Any]:
     edge_bytes = write_cells(Path(edges), list(near), cell, plan.partitions)
     return {
         "partition": task.partition,
-        "entries": int(sum(len(c[0]) for c in cells)),
+        "entries": int(sum(len(keys) for keys, _ in cells)),
         "exact_pairs": len(exact[0]),
         "near_links": len(near[0]),
         "forest": forest,
@@ -298,10 +288,11 @@ def pair_partition(task: PairTask) -> dict[str, Any]:
 class CountTask:
     partition: int
     edge_files: tuple[str, ...]
+    exact_table: str | None  # clustered records' codes and exact hashes (None: exact is off)
 
 
 def count_pairs(task: CountTask) -> dict[str, Any]:
-    """Distinct near pairs routed to this partition (step 3)."""
+    """Distinct near pairs routed to this partition whose exact hashes differ (step 5)."""
     lefts, rights = [], []
     for path in task.edge_files:
         _, (left, right) = read_cells(path, task.partition, task.partition + 1, 2)
@@ -312,8 +303,14 @@ def count_pairs(task: CountTask) -> dict[str, Any]:
         return {"partition": task.partition, "pairs": 0}
     order = np.lexsort((right, left))
     left, right = left[order], right[order]
-    distinct = 1 + int(((left[1:] != left[:-1]) | (right[1:] != right[:-1])).sum())
-    return {"partition": task.partition, "pairs": distinct}
+    first = np.ones(len(left), dtype=bool)
+    first[1:] = (left[1:] != left[:-1]) | (right[1:] != right[:-1])
+    left, right = left[first], right[first]
+    if task.exact_table is not None:
+        _, (codes, exact) = read_cells(task.exact_table, 0, 1, 2)
+        differ = exact[np.searchsorted(codes, left)] != exact[np.searchsorted(codes, right)]
+        left = left[differ]
+    return {"partition": task.partition, "pairs": len(left)}
 
 
 def read_forest(path: str) -> tuple[np.ndarray, np.ndarray]:
@@ -438,15 +435,11 @@ def fit_partitioned(
     np.cumsum([i["rows"] for i in infos], out=starts[1:])
     layout = _Layout(np.array([i["shard"] for i in infos], dtype=np.int64), starts)
     scatter_files = tuple(i["file"] for i in infos)
+    shards = tuple(int(i["shard"]) for i in infos)
     pair_results = sorted(
-        ctx.map_tasks(pair_partition, [PairTask(plan, p, scatter_files) for p in range(partitions)]),
+        ctx.map_tasks(pair_partition, [PairTask(plan, p, scatter_files, shards) for p in range(partitions)]),
         key=lambda r: r["partition"],
     )
-    edge_files = tuple(r["edges"] for r in pair_results)
-    candidate_pairs = 0
-    if bands:
-        counts = ctx.map_tasks(count_pairs, [CountTask(q, edge_files) for q in range(partitions)])
-        candidate_pairs = sum(c["pairs"] for c in counts)
     final, levels, merge_bytes = _merge_tree(ctx, [r["forest"] for r in pair_results], work)
     child, root = read_forest(final)
     nodes = sorted_unique(np.concatenate([child, root]))
@@ -454,6 +447,15 @@ def fit_partitioned(
     roots[np.searchsorted(nodes, child)] = root
     _, labels = unique_groups(roots)
     found = _lookup_all(ctx, {i["shard"]: i["partial"] for i in infos}, nodes, cfg)
+    candidate_pairs = 0
+    if bands:
+        table = None
+        if cfg.exact and len(nodes):
+            table = str(work / "exact.npy")
+            write_cells(Path(table), [nodes, found["exact"]], np.zeros(len(nodes), np.int64), 1)
+        edge_files = tuple(r["edges"] for r in pair_results)
+        counts = ctx.map_tasks(count_pairs, [CountTask(q, edge_files, table) for q in range(partitions)])
+        candidate_pairs = sum(c["pairs"] for c in counts)
     slot = np.searchsorted(layout.shards, nodes >> np.int64(ROW_BITS))
     positions = layout.starts[slot] + (nodes & np.int64(_ROW_MASK))
     total = layout.total
