@@ -31,6 +31,7 @@ def test_a_local_run_never_imports_ray(tmp_path):
     recipe_file.write_text(RECIPE.format(data=tmp_path / "data", execution="execution: {shard_mb: 0.0005}\n"))
     code = (
         "import json, sys; from curate.exec.pipe import run_recipe; from curate.recipe import load_recipe; "
+        "from curate.stages.dedupe import partitioned; partitioned.SMALL_BYTES = 0; "
         f"r = run_recipe(load_recipe({str(recipe_file)!r}), run_dir={str(tmp_path / 'run')!r}, workers=2); "
         "print(json.dumps({'ray': sorted(m for m in sys.modules if m == 'ray' or m.startswith('ray.')), "
         "'fit': r.steps[1]['fit']}))"

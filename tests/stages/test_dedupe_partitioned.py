@@ -18,9 +18,15 @@ from hypothesis import strategies as st
 
 from curate.errors import StageError
 from curate.stages.base import FitResult, ShardInfo, StageContext
-from curate.stages.dedupe import DedupeConfig, DedupePartial, apply, fit, summarize
+from curate.stages.dedupe import DedupeConfig, DedupePartial, apply, fit, partitioned, summarize
 from curate.stages.dedupe.partitioned import PARTITION_BYTES, fit_partitions, read_cells, write_cells
 from curate.stages.dedupe.shingles import U64, splitmix64, token_hash_fingerprint
+
+
+@pytest.fixture(autouse=True)
+def partition_small_inputs(monkeypatch):
+    """The fit keeps small inputs in one process; these tests partition tiny ones."""
+    monkeypatch.setattr(partitioned, "SMALL_BYTES", 0)
 
 
 def inline_map(fn, tasks):
@@ -160,9 +166,12 @@ def test_real_texts_give_the_same_output_rows(tmp_path):
     )
 
 
-def test_when_the_fit_is_partitioned(tmp_path):
+def test_when_the_fit_is_partitioned(tmp_path, monkeypatch):
     cfg = config()
     files = save(tmp_path, synthetic([10, 10], bands=4, families=3, seed=0))
+    monkeypatch.setattr(partitioned, "SMALL_BYTES", 1 << 20)
+    assert fit_partitions(context(tmp_path, files, 4), cfg, 2) == 1  # small input
+    monkeypatch.setattr(partitioned, "SMALL_BYTES", 0)
     assert fit_partitions(None, cfg, 2) == 1
     assert fit_partitions(context(tmp_path, files, 1), cfg, 2) == 1  # one worker, small input
     assert fit_partitions(context(tmp_path, files, 4), cfg, 2) == 4

@@ -64,6 +64,9 @@ from curate.stages.dedupe.shingles import U64, splitmix64
 WORK_DIR = "_fit"
 PARTITION_BYTES = 128 << 20
 """Partial bytes per partition above which the fit is split even on one worker (bounds memory)."""
+SMALL_BYTES = 16 << 20
+"""Partial bytes (~130k records) below which the fit stays in one process even with several
+workers: there it takes a fraction of a second, less than the sub-tasks' round trips."""
 FAN_IN = 8
 """Forests merged by one task of the merge tree."""
 ROW_BITS = 32
@@ -73,15 +76,16 @@ _PAIR_MUL = U64(0x9E3779B97F4A7C15)
 
 def fit_partitions(ctx: StageContext | None, cfg: DedupeConfig, shards: int) -> int:
     """How many partitions the fit uses: 1 (the single-process fit) without an executor to map
-    sub-tasks on, with verification, or for a small input on one worker; else at least the
-    executor's workers, and one partition per ``PARTITION_BYTES`` of partials."""
+    sub-tasks on, with verification, for a small input (``SMALL_BYTES``) or one worker and less
+    than ``PARTITION_BYTES``; else at least the executor's workers, and one partition per
+    ``PARTITION_BYTES`` of partials."""
     if ctx is None or ctx.map_tasks is None or shards == 0 or len(ctx.partial_files) != shards:
         return 1
     if cfg.minhash is not None and cfg.minhash.verify:
         return 1
     size = sum(os.path.getsize(f) for f in ctx.partial_files)
     by_size = math.ceil(size / PARTITION_BYTES)
-    if ctx.workers <= 1 and by_size <= 1:
+    if by_size <= 1 and (ctx.workers <= 1 or size < SMALL_BYTES):
         return 1
     return max(ctx.workers, by_size, 2)
 
@@ -134,6 +138,15 @@ def _partition(keys: np.ndarray, partitions: int) -> np.ndarray:
 
 def _pair_keys(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     return splitmix64((left.astype(U64) * _PAIR_MUL) ^ right.astype(U64))
+
+
+def distinct_pairs(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct (left, right) pairs, sorted."""
+    order = np.lexsort((right, left))
+    left, right = left[order], right[order]
+    first = np.ones(len(left), dtype=bool)
+    first[1:] = (left[1:] != left[:-1]) | (right[1:] != right[:-1])
+    return left[first], right[first]
 
 
 def _load(path: str) -> Any:
@@ -270,6 +283,7 @@ def pair_partition(task: PairTask) -> dict[str, Any]:
         Path(forest), [nodes[child], roots[child]], np.zeros(int(child.sum()), np.int64), 1
     )
     edges = str(work / "edges" / f"{task.partition:05d}.npy")
+    near = distinct_pairs(*near)  # the same pair from several bands of this partition: once
     cell = _partition(_pair_keys(*near), plan.partitions)
     edge_bytes = write_cells(Path(edges), list(near), cell, plan.partitions)
     return {
@@ -298,14 +312,9 @@ def count_pairs(task: CountTask) -> dict[str, Any]:
         _, (left, right) = read_cells(path, task.partition, task.partition + 1, 2)
         lefts.append(left)
         rights.append(right)
-    left, right = np.concatenate(lefts), np.concatenate(rights)
+    left, right = distinct_pairs(np.concatenate(lefts), np.concatenate(rights))
     if len(left) == 0:
         return {"partition": task.partition, "pairs": 0}
-    order = np.lexsort((right, left))
-    left, right = left[order], right[order]
-    first = np.ones(len(left), dtype=bool)
-    first[1:] = (left[1:] != left[:-1]) | (right[1:] != right[:-1])
-    left, right = left[first], right[first]
     if task.exact_table is not None:
         _, (codes, exact) = read_cells(task.exact_table, 0, 1, 2)
         differ = exact[np.searchsorted(codes, left)] != exact[np.searchsorted(codes, right)]
