@@ -16,7 +16,11 @@ extra. Nothing is written inside the repository.
    of the corpus (1x, 2x, 4x), on Ray. Reported per input record: the partials (what summarize
    keeps), the shuffle files of the partitioned fit (scatter, links, forests, merges), the records
    that come back to the driver, and the final state; plus the single-process fit's seconds
-   (local, one worker) next to the partitioned fit's.
+   (local, one worker) next to the partitioned fit's. The partitioned fit is forced (by default
+   it starts at 16 MB of partials, ~130k records, more than this corpus).
+3. The fit alone at scale, on synthetic partials (``--fit-records``; 14 bands, families of
+   near duplicates, 1 record in 10 an exact duplicate): seconds and the driver's peak traced
+   memory of the single-process fit, and of the partitioned fit on Ray with P partitions.
 """
 
 from __future__ import annotations
@@ -115,6 +119,9 @@ def overhead(args: argparse.Namespace, ray_executor: Any, local_executor: Any) -
 
 
 def growth(args: argparse.Namespace, ray_executor: Any, single_executor: Any) -> list[dict[str, Any]]:
+    from curate.stages.dedupe import partitioned
+
+    partitioned.SMALL_BYTES = 0  # partition the fit even for this small corpus
     rows = []
     for fraction, label in ((0.25, "1x"), (0.5, "2x"), (1.0, "4x")):
         path = slice_corpus(args.corpus / "corpus.jsonl", args.out / "slices", fraction)
@@ -146,6 +153,105 @@ def growth(args: argparse.Namespace, ray_executor: Any, single_executor: Any) ->
         }
         rows.append(row)
         print(json.dumps(row), flush=True)
+    return rows
+
+
+def synthetic_partials(records: int, shard_rows: int, out: Path, seed: int = 0) -> list[Path]:
+    """Partials of ``records`` records: 14 band keys each, 30% of records in families of ~3 near
+    duplicates (a band key shared with the family with probability 0.6), 10% exact duplicates."""
+    import pickle
+
+    import numpy as np
+    import polars as pl
+
+    from curate.stages.dedupe import DedupePartial
+    from curate.stages.dedupe.shingles import U64, splitmix64, token_hash_fingerprint
+
+    rng = np.random.default_rng(seed)
+    bands, files = 14, []
+    out.mkdir(parents=True, exist_ok=True)
+    for shard, start in enumerate(range(0, records, shard_rows)):
+        rows = min(shard_rows, records - start)
+        index = start + np.arange(rows)
+        in_family = rng.random(rows) < 0.3
+        family = np.where(in_family, rng.integers(0, max(1, int(records * 0.1)), rows), -1 - index)
+        shared = (rng.random((rows, bands)) < 0.6) & in_family[:, None]
+        base = np.where(shared, family[:, None], index[:, None] + (1 << 40)) * bands + np.arange(bands)
+        exact_dup = rng.random(rows) < 0.1
+        exact = np.where(exact_dup, rng.integers(0, max(1, records // 20), rows), index + (1 << 45))
+        part = DedupePartial(
+            shard=shard,
+            source="synthetic",
+            rows=rows,
+            ids=pl.Series("id", [f"s{i}" for i in index.tolist()], dtype=pl.String),
+            exact=splitmix64(exact.astype(U64) + U64(1 << 50)),
+            bands=splitmix64(base.astype(U64)),
+            unsigned=np.zeros(0, dtype=np.int64),
+            hash_fingerprint=token_hash_fingerprint(),
+        )
+        path = out / f"{shard:05d}.pkl"
+        path.write_bytes(pickle.dumps(part, protocol=pickle.HIGHEST_PROTOCOL))
+        files.append(path)
+    return files
+
+
+def fit_at_scale(args: argparse.Namespace, ray_executor: Any) -> list[dict[str, Any]]:
+    import gc
+    import pickle
+    import tracemalloc
+
+    from curate.stages.base import StageContext
+    from curate.stages.dedupe import DedupeConfig, fit, partitioned
+
+    cfg = DedupeConfig()
+    rows = []
+    for records in args.fit_records:
+        files = synthetic_partials(records, 50_000, args.out / f"fit-{records}")
+        stage_dir = args.out / f"fit-{records}-stage"
+        stage_dir.mkdir(exist_ok=True)
+        size = sum(f.stat().st_size for f in files)
+        runs = [("single", 1), *(("partitioned", p) for p in args.fit_partitions)]
+        removed = None
+        for mode, p in runs:
+            gc.collect()
+            tracemalloc.start()
+            started = time.perf_counter()
+            if mode == "single":
+                parts = [pickle.loads(f.read_bytes()) for f in files]
+                result = fit(parts, cfg)
+                del parts
+            else:
+                partitioned.SMALL_BYTES = 0
+                ctx = StageContext(
+                    args.out,
+                    stage_dir,
+                    0,
+                    {},
+                    (),
+                    map_tasks=ray_executor.map_unordered,
+                    workers=p,
+                    partial_files=tuple(files),
+                )
+                result = fit(files, cfg, ctx)  # the partitioned fit reads the files, not this list
+            seconds = time.perf_counter() - started
+            peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+            removed = removed or result.stats["removed"]
+            row = {
+                "records": records,
+                "partial_MB": round(size / 1e6, 1),
+                "fit": mode,
+                "partitions": result.stats.get("partitioned", {}).get("partitions", 1),
+                "seconds": round(seconds, 2),
+                "driver_peak_MB": round(peak / 1e6, 1),
+                "same_removals": result.stats["removed"] == removed,
+                "removed": result.stats["removed"],
+            }
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+            del result
+        shutil.rmtree(args.out / f"fit-{records}")
+        shutil.rmtree(stage_dir, ignore_errors=True)
     return rows
 
 
@@ -183,6 +289,19 @@ def markdown(result: dict[str, Any]) -> str:
             f"{g['shuffle_total_B_per_record']} | {g['clustered_fraction']:.1%} | {g['state_B_per_record']} | "
             f"{g['fit_s_partitioned_ray']} | {g['fit_s_single_process']} |"
         )
+    if result.get("fit_at_scale"):
+        lines += [
+            "",
+            "### The dedupe fit alone at scale (synthetic partials, 14 bands)",
+            "",
+            "| records | partials MB | fit | partitions | seconds | driver peak MB (traced) | same removals |",
+            "|---:|---:|---|---:|---:|---:|---|",
+        ]
+        for f in result["fit_at_scale"]:
+            lines.append(
+                f"| {f['records']} | {f['partial_MB']} | {f['fit']} | {f['partitions']} | {f['seconds']} | "
+                f"{f['driver_peak_MB']} | {f['same_removals']} |"
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -196,6 +315,9 @@ def main() -> None:
     parser.add_argument("--shard-mb", type=float, default=4.0)
     parser.add_argument("--out", type=Path, default=Path("/work/bench-data/ray-bench"))
     parser.add_argument("--skip-overhead", action="store_true")
+    parser.add_argument("--skip-growth", action="store_true")
+    parser.add_argument("--fit-records", type=int, nargs="*", default=[250_000, 1_000_000, 2_000_000])
+    parser.add_argument("--fit-partitions", type=int, nargs="*", default=[2, 8])
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
 
@@ -223,14 +345,16 @@ def main() -> None:
         }
         if not args.skip_overhead:
             result["overhead"] = overhead(args, ray_executor, local_executor)
-        result["growth"] = growth(args, ray_executor, single)
+        if not args.skip_growth:
+            result["growth"] = growth(args, ray_executor, single)
+        result["fit_at_scale"] = fit_at_scale(args, ray_executor)
         result["load_average"] = os.getloadavg()
     finally:
         local_executor.close()
         ray_executor.close()
         ray.shutdown()
     (args.out / "result.json").write_text(json.dumps(result, indent=2))
-    if "overhead" in result:
+    if "overhead" in result and "growth" in result:
         text = markdown(result)
         (args.out / "summary.md").write_text(text)
         print(text)
