@@ -423,62 +423,54 @@ def _lookup_all(
     return {"ids": ids, "exact": joined("exact"), "length": joined("length"), "score": joined("score")}
 
 
-def fit_partitioned(
-    files: Sequence[Path], cfg: DedupeConfig, ctx: StageContext, *, partitions: int
-) -> FitResult:
-    """The dedupe fit over ``partitions`` partitions (see the module docstring)."""
-    from curate.stages.dedupe.stage import _Layout, _minhash_stats, clusters_state, keep_priority
-
-    if ctx.map_tasks is None:
-        raise StageError("dedupe: a partitioned fit needs an executor to map its sub-tasks on")
-    work = Path(ctx.stage_dir) / WORK_DIR
-    shutil.rmtree(work, ignore_errors=True)
-    bands = lsh_params(cfg.minhash)[0] if cfg.minhash is not None else 0
-    plan = FitPlan(str(work), partitions, bands, cfg.exact, cfg.scope == "source")
-    scatter_tasks = [
-        ScatterTask(plan, str(f), str(work / "scatter" / f"{i:06d}.npy")) for i, f in enumerate(files)
-    ]
-    infos = sorted(ctx.map_tasks(scatter, scatter_tasks), key=lambda i: i["shard"])
+def _scatter_all(ctx: StageContext, plan: FitPlan, files: Sequence[Path]) -> list[dict[str, Any]]:
+    """Step 1 over every shard; the results in shard order, checked to fit together."""
+    assert ctx.map_tasks is not None
+    work = Path(plan.work)
+    tasks = [ScatterTask(plan, str(f), str(work / "scatter" / f"{i:06d}.npy")) for i, f in enumerate(files)]
+    infos = sorted(ctx.map_tasks(scatter, tasks), key=lambda i: i["shard"])
     _check_shards(infos)
-    starts = np.zeros(len(infos) + 1, dtype=np.int64)
-    np.cumsum([i["rows"] for i in infos], out=starts[1:])
-    layout = _Layout(np.array([i["shard"] for i in infos], dtype=np.int64), starts)
-    scatter_files = tuple(i["file"] for i in infos)
-    shards = tuple(int(i["shard"]) for i in infos)
-    pair_results = sorted(
-        ctx.map_tasks(pair_partition, [PairTask(plan, p, scatter_files, shards) for p in range(partitions)]),
-        key=lambda r: r["partition"],
-    )
-    final, levels, merge_bytes = _merge_tree(ctx, [r["forest"] for r in pair_results], work)
-    child, root = read_forest(final)
+    return infos
+
+
+def _clusters(forest: str) -> tuple[np.ndarray, np.ndarray]:
+    """Every clustered record (codes, ascending) and its cluster number, from the final forest."""
+    child, root = read_forest(forest)
     nodes = sorted_unique(np.concatenate([child, root]))
     roots = nodes.copy()
     roots[np.searchsorted(nodes, child)] = root
     _, labels = unique_groups(roots)
-    found = _lookup_all(ctx, {i["shard"]: i["partial"] for i in infos}, nodes, cfg)
-    candidate_pairs = 0
-    if bands:
-        table = None
-        if cfg.exact and len(nodes):
-            table = str(work / "exact.npy")
-            write_cells(Path(table), [nodes, found["exact"]], np.zeros(len(nodes), np.int64), 1)
-        edge_files = tuple(r["edges"] for r in pair_results)
-        counts = ctx.map_tasks(count_pairs, [CountTask(q, edge_files, table) for q in range(partitions)])
-        candidate_pairs = sum(c["pairs"] for c in counts)
-    slot = np.searchsorted(layout.shards, nodes >> np.int64(ROW_BITS))
-    positions = layout.starts[slot] + (nodes & np.int64(_ROW_MASK))
-    total = layout.total
+    return nodes, labels
+
+
+def _count_candidates(
+    ctx: StageContext, plan: FitPlan, edge_files: tuple[str, ...], nodes: np.ndarray, exact: np.ndarray | None
+) -> int:
+    """Step 5: distinct near pairs whose exact hashes differ, summed over partitions."""
+    assert ctx.map_tasks is not None
+    table = None
+    if plan.exact and len(nodes):
+        table = str(Path(plan.work) / "exact.npy")
+        write_cells(Path(table), [nodes, exact], np.zeros(len(nodes), np.int64), 1)
+    tasks = [CountTask(q, edge_files, table) for q in range(plan.partitions)]
+    return sum(c["pairs"] for c in ctx.map_tasks(count_pairs, tasks))
+
+
+def _stats(
+    cfg: DedupeConfig, infos: list[dict[str, Any]], pairs: list[dict[str, Any]], candidate_pairs: int
+) -> dict[str, Any]:
+    """The single-process fit's stats, from the sub-tasks' figures."""
+    from curate.stages.dedupe.stage import _minhash_stats
+
+    total = sum(i["rows"] for i in infos)
     partial_bytes = sum(i["nbytes"] for i in infos)
-    scatter_bytes = sum(i["bytes"] for i in infos)
-    edge_bytes = sum(r["edge_bytes"] for r in pair_results)
-    forest_bytes = sum(r["forest_bytes"] for r in pair_results)
     stats: dict[str, Any] = {
         "records": total,
         "shards": len(infos),
         "exact": cfg.exact,
         "scope": cfg.scope,
         "keep": cfg.keep,
-        "exact_pairs": sum(r["exact_pairs"] for r in pair_results),
+        "exact_pairs": sum(r["exact_pairs"] for r in pairs),
         "candidate_pairs": candidate_pairs,
         "records_without_shingles": sum(i["unsigned"] for i in infos),
         "partial_bytes": partial_bytes,
@@ -486,15 +478,48 @@ def fit_partitioned(
     }
     if cfg.minhash is not None:
         stats["minhash"] = _minhash_stats(cfg.minhash)
+    return stats
+
+
+def fit_partitioned(
+    files: Sequence[Path], cfg: DedupeConfig, ctx: StageContext, *, partitions: int
+) -> FitResult:
+    """The dedupe fit over ``partitions`` partitions (see the module docstring)."""
+    from curate.stages.dedupe.stage import _Layout, clusters_state, keep_priority
+
+    if ctx.map_tasks is None:
+        raise StageError("dedupe: a partitioned fit needs an executor to map its sub-tasks on")
+    work = Path(ctx.stage_dir) / WORK_DIR
+    shutil.rmtree(work, ignore_errors=True)
+    bands = lsh_params(cfg.minhash)[0] if cfg.minhash is not None else 0
+    plan = FitPlan(str(work), partitions, bands, cfg.exact, cfg.scope == "source")
+    infos = _scatter_all(ctx, plan, files)
+    starts = np.zeros(len(infos) + 1, dtype=np.int64)
+    np.cumsum([i["rows"] for i in infos], out=starts[1:])
+    layout = _Layout(np.array([i["shard"] for i in infos], dtype=np.int64), starts)
+    files_by_shard = (tuple(i["file"] for i in infos), tuple(int(i["shard"]) for i in infos))
+    pairs = sorted(
+        ctx.map_tasks(pair_partition, [PairTask(plan, p, *files_by_shard) for p in range(partitions)]),
+        key=lambda r: r["partition"],
+    )
+    final, levels, merge_bytes = _merge_tree(ctx, [r["forest"] for r in pairs], work)
+    nodes, labels = _clusters(final)
+    found = _lookup_all(ctx, {i["shard"]: i["partial"] for i in infos}, nodes, cfg)
+    edge_files = tuple(r["edges"] for r in pairs)
+    candidates = _count_candidates(ctx, plan, edge_files, nodes, found["exact"]) if bands else 0
+    slot = np.searchsorted(layout.shards, nodes >> np.int64(ROW_BITS))
+    positions = layout.starts[slot] + (nodes & np.int64(_ROW_MASK))
     priority = keep_priority(cfg, length=found["length"], score=found["score"]) if len(nodes) else []
+    stats = _stats(cfg, infos, pairs, candidates)
     result = clusters_state(layout, positions, labels, found["ids"], found["exact"], priority, stats)
+    scatter_bytes = sum(i["bytes"] for i in infos)
     result.stats["partitioned"] = {
         "partitions": partitions,
         "merge_levels": levels,
         "shuffle_bytes": scatter_bytes,
-        "shuffle_bytes_per_record": round(scatter_bytes / max(total, 1), 2),
-        "edge_bytes": edge_bytes,
-        "forest_bytes": forest_bytes,
+        "shuffle_bytes_per_record": round(scatter_bytes / max(layout.total, 1), 2),
+        "edge_bytes": sum(r["edge_bytes"] for r in pairs),
+        "forest_bytes": sum(r["forest_bytes"] for r in pairs),
         "merge_bytes": merge_bytes,
         "clustered_records": len(nodes),
     }
