@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from curate.errors import CurateError, UsageError
 
@@ -32,10 +33,11 @@ def _fail(exc: BaseException) -> None:
     if _state["debug"]:
         raise exc
     if isinstance(exc, CurateError):
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
+        # escaped: messages hold brackets (pip install "curate[ray]", stages[2].dedupe) that rich would eat
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, markup=True, soft_wrap=True)
         raise typer.Exit(exc.exit_code)
     err.print(
-        f"[bold red]internal error:[/] {type(exc).__name__}: {exc}\n(run with --debug for the traceback)",
+        f"[bold red]internal error:[/] {type(exc).__name__}: {escape(str(exc))}\n(run with --debug for the traceback)",
         highlight=False,
         soft_wrap=True,
     )
@@ -58,10 +60,26 @@ def run(
         bool, typer.Option("--force", help="Delete an existing run directory and start over.")
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or summary.")] = False,
+    executor: Annotated[
+        str | None,
+        typer.Option(
+            "--executor",
+            help='local (processes on this machine) or ray (a Ray cluster; pip install "curate[ray]"). '
+            "Default: the recipe's execution.executor.",
+        ),
+    ] = None,
+    address: Annotated[
+        str | None,
+        typer.Option(
+            "--address",
+            help="Ray cluster to run on: auto (the cluster `ray start` runs here) or ray://HOST:PORT. "
+            "Implies --executor ray.",
+        ),
+    ] = None,
 ) -> None:
     """Run a recipe end to end."""
     from curate.exec.pipe import run_recipe
-    from curate.recipe import load_recipe
+    from curate.recipe import load_recipe, override_execution
     from curate.summary import accounting_line, summary_table
 
     try:
@@ -69,7 +87,9 @@ def run(
             raise UsageError(
                 "--resume and --force exclude each other: resume keeps finished work, force deletes it"
             )
-        parsed = load_recipe(recipe)
+        if executor not in (None, "local", "ray"):
+            raise UsageError(f"--executor must be local or ray, not {executor!r}")
+        parsed = override_execution(load_recipe(recipe), executor=executor, address=address)  # type: ignore[arg-type]
         mode = "resume" if resume else "force" if force else "new"
         result = run_recipe(parsed, run_dir=out_dir, mode=mode, workers=workers, progress=not quiet)
     except (Exception, KeyboardInterrupt) as exc:

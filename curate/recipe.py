@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import difflib
 import functools
-import glob
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,7 +28,8 @@ from pydantic import (
     model_validator,
 )
 
-from curate.errors import RecipeError
+from curate.errors import RecipeError, UsageError
+from curate.io.fs import glob_files, is_url
 from curate.records import Kind
 from curate.stages import REGISTRY, StageRegistry
 from curate.train.config import TrainConfig
@@ -66,7 +66,8 @@ class Source(Strict):
 
     name: str = Field(description="Short name used in ids, stats and mix weights (letters, digits, _ . -).")
     path: str | list[str] = Field(
-        description="Glob pattern(s) of input files, relative to the working directory; or an HF "
+        description="Glob pattern(s) of input files, relative to the working directory, or fsspec URLs "
+        "(s3://bucket/web/*.jsonl.zst, gs://..., file://...; needs the protocol's package, e.g. s3fs); or an HF "
         "`save_to_disk` directory (type hf_disk); or a dataset name/builder for `datasets.load_dataset` (type hf)."
     )
     type: SourceType | None = Field(
@@ -135,8 +136,12 @@ class Source(Strict):
             return self.type
         first = self.patterns[0]
         candidate = Path(first)
-        if candidate.is_dir() and any(
-            (candidate / n).exists() for n in ("dataset_info.json", "state.json", "dataset_dict.json")
+        if (
+            not is_url(first)
+            and candidate.is_dir()
+            and any(
+                (candidate / n).exists() for n in ("dataset_info.json", "state.json", "dataset_dict.json")
+            )
         ):
             return "hf_disk"
         lowered = first.lower()
@@ -163,10 +168,27 @@ class Execution(Strict):
     """Where and how shards run. The output bytes do not depend on these settings (but for shard_mb)."""
 
     executor: Literal["local", "ray"] = Field(
-        default="local", description="local processes, or a Ray cluster."
+        default="local",
+        description='local: processes on this machine. ray: Ray tasks on a cluster (pip install "curate[ray]"; '
+        "the run directory must be on storage every node sees). Same output bytes either way.",
     )
     workers: int | None = Field(
-        default=None, ge=1, description="Parallel worker processes (default: CPU count)."
+        default=None,
+        ge=1,
+        description="Parallel worker processes (default: CPU count); with ray, tasks in flight (default: the "
+        "cluster's CPUs).",
+    )
+    address: str | None = Field(
+        default=None,
+        description="executor ray: the cluster. auto joins the cluster `ray start` runs on this node, "
+        "ray://HOST:PORT connects through Ray Client. Unset: the job's cluster under `ray job submit` "
+        "(RAY_ADDRESS), else a Ray instance started on this machine.",
+    )
+    max_retries: int = Field(
+        default=3,
+        ge=0,
+        description="executor ray: times a task is retried when its worker process dies (killed, out of memory, "
+        "node lost). Tasks are idempotent, so a retry writes the same bytes.",
     )
     shard_mb: float = Field(
         default=32.0,
@@ -174,6 +196,12 @@ class Execution(Strict):
         description="Target size of a shard of input, in MB. Plain JSONL files are split at line breaks to this "
         "size; readers flush a shard when it reaches it. Changing it changes shard boundaries (and ids' order).",
     )
+
+    @model_validator(mode="after")
+    def _address_needs_ray(self) -> Execution:
+        if self.address is not None and self.executor != "ray":
+            raise ValueError(f"address {self.address!r} is only used with executor: ray")
+        return self
 
 
 def _stage_tag(value: Any) -> str | None:
@@ -398,7 +426,7 @@ def check_sources_exist(sources: Sequence[Source]) -> None:
                     problems.append(
                         f"sources.{source.name}: {pattern!r} is not a directory saved with datasets' save_to_disk"
                     )
-            elif not glob.glob(pattern, recursive=True):
+            elif not glob_files(pattern):
                 problems.append(f"sources.{source.name}: path pattern {pattern!r} matched no file")
     if problems:
         raise RecipeError("missing input:\n" + "\n".join(f"  - {p}" for p in problems))
@@ -522,6 +550,24 @@ def _suggest(given: str, options: Sequence[str]) -> str:
     if close:
         return f" — did you mean {close[0]!r}?"
     return f" (expected one of: {', '.join(options)})" if options else ""
+
+
+def override_execution(
+    recipe: RecipeBase, *, executor: Literal["local", "ray"] | None = None, address: str | None = None
+) -> RecipeBase:
+    """The recipe with command-line execution settings in place of its own: ``address`` implies
+    executor ray; switching to local drops the recipe's address."""
+    if executor is None and address is None:
+        return recipe
+    if executor == "local" and address is not None:
+        raise UsageError("--address is a Ray cluster address; it cannot be used with --executor local")
+    settings = recipe.execution.model_dump()
+    settings["executor"] = executor or "ray"
+    if settings["executor"] == "local":
+        settings["address"] = None
+    if address is not None:
+        settings["address"] = address
+    return recipe.model_copy(update={"execution": Execution.model_validate(settings)})
 
 
 def dump_resolved(recipe: RecipeBase) -> str:

@@ -3,7 +3,9 @@
 The pipe loop (curate.exec.pipe) is the one place that knows about stages, shards and markers;
 an executor is handed ``fn`` and a list of tasks and yields ``fn(task)`` results as they finish.
 ``LocalExecutor`` runs in this process (workers=1) or in a spawn-based process pool; the Ray
-executor (optional extra) implements the same two methods over Ray tasks.
+executor (``curate.exec.ray_executor``, optional extra) implements the same two methods over Ray
+tasks. ``make_executor`` picks one from the recipe's ``execution`` settings; it imports the Ray
+module only when Ray is asked for, so a local run never imports ray.
 """
 
 from __future__ import annotations
@@ -13,7 +15,10 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from curate.recipe import Execution
 
 
 class Executor(Protocol):
@@ -68,3 +73,13 @@ class LocalExecutor:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+
+
+def make_executor(execution: Execution, *, workers: int | None = None) -> Executor:
+    """The executor a recipe's ``execution`` settings ask for (``workers`` overrides theirs)."""
+    workers = workers or execution.workers
+    if execution.executor == "ray":
+        from curate.exec.ray_executor import RayExecutor
+
+        return RayExecutor(workers, address=execution.address, max_retries=execution.max_retries)
+    return LocalExecutor(workers)

@@ -27,9 +27,10 @@ from pydantic import BaseModel
 
 import curate
 from curate.errors import CurateError, InputError, StageError
-from curate.exec.executor import Executor, LocalExecutor
+from curate.exec.executor import Executor, make_executor
 from curate.exec.rundir import ARTIFACTS, PARTIALS, STATE, RunDir, Step
 from curate.exec.tasks import ReadTask, ShardTask, run_apply, run_read, run_rescan, run_summarize, shard_file
+from curate.io import fs
 from curate.io.readers import Piece, plan_pieces, source_files
 from curate.io.writers import read_json, write_atomic, write_json, write_text
 from curate.output import write_output
@@ -66,14 +67,7 @@ def _hash(*parts: Any) -> str:
 
 
 def _file_prints(paths: list[str]) -> list[Any]:
-    prints = []
-    for path in paths:
-        try:
-            st = os.stat(path)
-            prints.append([os.path.abspath(path), st.st_size, st.st_mtime_ns])
-        except OSError:
-            prints.append([os.path.abspath(path), None, None])
-    return prints
+    return [fs.fingerprint(path) for path in paths]
 
 
 def _fingerprint(recipe: RecipeBase) -> list[Any]:
@@ -160,7 +154,8 @@ class Pipe:
     ) -> None:
         self.recipe, self.executor, self.registry = recipe, executor, registry
         self.report = report
-        self.run = RunDir(run_dir)
+        # absolute: tasks get this path and may run in another working directory (or on another node)
+        self.run = RunDir(Path(run_dir).absolute())
         self.progress = progress or StepProgress(enabled=False)
         self.search = search
         self.shards: list[ShardInfo] = []
@@ -289,10 +284,19 @@ class Pipe:
             self.progress.advance(plan.step, marker)
         return [done[name] for name in self.shard_names]
 
-    def _context(self, plan: StepPlan) -> StageContext:
+    def _context(self, plan: StepPlan, partial_files: Sequence[Path] = ()) -> StageContext:
+        """What fit/refit/finalize get: the run's executor (so a fit can map sub-tasks on it,
+        wherever the pipe runs) and the files holding the partials it is handed."""
         kinds = {s.name: s.kind for s in self.recipe.sources}
         return StageContext(
-            self.run.root, self.run.stage(plan.step), self.recipe.seed, kinds, tuple(self.shards)
+            self.run.root,
+            self.run.stage(plan.step),
+            self.recipe.seed,
+            kinds,
+            tuple(self.shards),
+            map_tasks=self.executor.map_unordered,
+            workers=self.executor.workers,
+            partial_files=tuple(partial_files),
         )
 
     def _fit(self, plan: StepPlan) -> dict[str, Any]:
@@ -306,7 +310,7 @@ class Pipe:
         partials = self._partials(plan, run_summarize, directory / PARTIALS, "summarize")
         started = time.perf_counter()
         self.progress.note(plan.step, "fit")
-        result = stage.fit(partials, plan.config, self._context(plan))
+        result = stage.fit(partials, plan.config, self._context(plan, partials.paths))
         if result.needs_rescan:
             if stage.rescan is None or stage.refit is None:
                 raise StageError(
@@ -318,7 +322,7 @@ class Pipe:
                 plan, run_rescan, directory / "_rescan", "rescan", state_path=str(first_path)
             )
             self.progress.note(plan.step, "refit")
-            result = stage.refit(rescans, plan.config, result.state, self._context(plan))
+            result = stage.refit(rescans, plan.config, result.state, self._context(plan, rescans.paths))
         _pickle_to(state_path, result.state)
         fit_stats = {**result.stats, "fit_seconds": time.perf_counter() - started}
         write_json(fit_stats, fit_stats_path)
@@ -452,7 +456,7 @@ def _piece_bytes(piece: Piece) -> int:
     total = 0
     for span in piece.spans:
         try:
-            end = span.end if span.end is not None else os.path.getsize(span.path)
+            end = span.end if span.end is not None else fs.size(span.path)
             total += end - span.start
         except OSError:
             pass
@@ -517,11 +521,14 @@ def run_recipe(
     progress: bool = False,
     report: bool = True,
 ) -> RunResult:
-    """Run a validated recipe; the library entry point behind ``curate run``."""
+    """Run a validated recipe; the library entry point behind ``curate run``.
+
+    The executor is ``executor`` when given (left open), else the one ``recipe.execution`` asks
+    for (local processes or Ray; closed at the end), with ``workers`` overriding the recipe's."""
     run_dir = Path(run_dir) if run_dir is not None else Path("runs") / recipe.name
     own_executor = executor is None
     if executor is None:
-        executor = LocalExecutor(workers or recipe.execution.workers)
+        executor = make_executor(recipe.execution, workers=workers)
     try:
         pipe = Pipe(
             recipe, run_dir, executor=executor, registry=registry, progress=StepProgress(enabled=progress)

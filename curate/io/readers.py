@@ -11,7 +11,6 @@ the line.
 
 from __future__ import annotations
 
-import glob
 import gzip
 import io
 import os
@@ -25,6 +24,7 @@ import polars as pl
 
 from curate.errors import InputError, RecipeError
 from curate.formats.shapes import BadRecord, chat_messages, consumed_fields, preference_pairs
+from curate.io import fs
 from curate.recipe import Source
 from curate.records import BASE_SCHEMA, ID, META, SOURCE, TEXT
 
@@ -76,18 +76,12 @@ class Chunk:
 
 
 def source_files(source: Source) -> list[str]:
-    """The files a source reads, sorted, deduplicated, directories and non-files left out."""
+    """The files a source reads, sorted, deduplicated, directories and non-files left out
+    (local paths, or URLs read through fsspec, see ``curate.io.fs``)."""
     files: set[str] = set()
     for pattern in source.patterns:
-        files.update(p for p in glob.glob(pattern, recursive=True) if os.path.isfile(p))
+        files.update(fs.glob_files(pattern))
     return sorted(files)
-
-
-def _relative_names(files: list[str]) -> list[str]:
-    if len(files) == 1:
-        return [os.path.basename(files[0])]
-    root = os.path.commonpath([os.path.abspath(f) for f in files])
-    return [os.path.relpath(os.path.abspath(f), root) for f in files]
 
 
 def _is_compressed(path: str) -> bool:
@@ -99,7 +93,7 @@ def _split_points(path: str, size: int, shard_bytes: int) -> list[tuple[int, int
     points = [(0, 1)]
     line = 1
     previous = 0
-    with open(path, "rb") as f:
+    with fs.open_binary(path) as f:
         target = shard_bytes
         while target < size:
             f.seek(target)
@@ -148,8 +142,8 @@ def plan_pieces(sources: list[Source], *, shard_bytes: int) -> list[Piece]:
 
 def _plan_spans(files: list[str], *, kind: str, shard_bytes: int, split: bool) -> list[Span]:
     spans: list[Span] = []
-    for path, rel in zip(files, _relative_names(files), strict=True):
-        size = os.path.getsize(path)
+    for path, rel in zip(files, fs.relative_names(files), strict=True):
+        size = fs.size(path)
         if kind == "jsonl" and split and not _is_compressed(path) and size > shard_bytes:
             points = _split_points(path, size, shard_bytes)
             ends = [p[0] for p in points[1:]] + [None]
@@ -167,7 +161,7 @@ def _group_spans(spans: list[Span], *, kind: str, shard_bytes: int) -> list[list
     current: list[Span] = []
     current_bytes = 0
     for span in spans:
-        size = (span.end if span.end is not None else os.path.getsize(span.path)) - span.start
+        size = (span.end if span.end is not None else fs.size(span.path)) - span.start
         alone = kind != "jsonl" or span.end is not None or span.start > 0 or size >= shard_bytes
         if alone or current_bytes + size > shard_bytes:
             if current:
@@ -329,15 +323,27 @@ def read_piece(piece: Piece, source: Source, *, shard_bytes: int) -> Iterator[Ch
         yield builder.take()
 
 
+class _OwnedGzip(gzip.GzipFile):
+    """A GzipFile that also closes the file object it reads (local or fsspec)."""
+
+    def close(self) -> None:
+        raw = self.fileobj
+        try:
+            super().close()
+        finally:
+            if raw is not None:
+                raw.close()
+
+
 def _open_bytes(path: str) -> BinaryIO:
+    raw = fs.open_binary(path)
     if path.endswith(".gz"):
-        return gzip.open(path, "rb")  # type: ignore[return-value]
+        return _OwnedGzip(fileobj=raw, mode="rb")  # type: ignore[return-value]
     if path.endswith(".zst"):
         import zstandard
 
-        raw = open(path, "rb")  # noqa: SIM115 - closed with the stream
         return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(raw, closefd=True))  # type: ignore[arg-type]
-    return open(path, "rb")
+    return raw
 
 
 def _read_jsonl_span(span: Span, source: Source, builder: _ChunkBuilder) -> Iterator[None]:
@@ -400,19 +406,24 @@ def _parse_line(line: bytes, line_no: int, rel: str, limit: int, builder: _Chunk
 def _read_table_file(span: Span, source: Source, builder: _ChunkBuilder) -> Iterator[None]:
     import pyarrow.parquet as pq
 
+    handle = fs.open_binary(span.path) if fs.is_url(span.path) else None
     try:
-        parquet = pq.ParquetFile(span.path)
-    except Exception as exc:  # pyarrow raises several types for a damaged file
-        builder.add_bad(
-            rel=span.rel,
-            line=0,
-            reason="bad_input:unreadable",
-            error=f"{type(exc).__name__}: {exc}",
-            raw=None,
-        )
-        builder.count("unreadable_files")
-        return
-    yield from _read_arrow_batches(parquet.iter_batches(batch_size=2048), span.rel, source, builder)
+        try:
+            parquet = pq.ParquetFile(handle if handle is not None else span.path)
+        except Exception as exc:  # pyarrow raises several types for a damaged file
+            builder.add_bad(
+                rel=span.rel,
+                line=0,
+                reason="bad_input:unreadable",
+                error=f"{type(exc).__name__}: {exc}",
+                raw=None,
+            )
+            builder.count("unreadable_files")
+            return
+        yield from _read_arrow_batches(parquet.iter_batches(batch_size=2048), span.rel, source, builder)
+    finally:
+        if handle is not None:
+            handle.close()
 
 
 def _read_hf(span: Span, source: Source, builder: _ChunkBuilder) -> Iterator[None]:

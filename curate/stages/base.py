@@ -16,11 +16,17 @@ Two kinds of stage (DESIGN.md), both plain functions plus a frozen pydantic conf
 
 Stages never touch the file system for their shard data: the pipe loop reads and writes shards,
 counts records and reasons, and stores dropped records under ``rejected/``.
+
+A ``fit`` whose work outgrows one process may split itself into sub-tasks: ``StageContext``
+carries ``map_tasks``, the run's executor (the local process pool, or the Ray cluster), and the
+files that hold the partials, so sub-tasks can read them where they run instead of the driver
+loading them all (dedupe's partitioned fit does this). Sub-task functions and their task objects
+must be picklable (module-level functions, dataclasses), like the shard tasks.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -97,6 +103,10 @@ class ShardInfo:
     kind: Kind
 
 
+TaskMapper = Callable[[Callable[[Any], Any], Sequence[Any]], Iterator[Any]]
+"""``map_tasks(fn, tasks)``: run ``fn(task)`` for every task on the executor, yield results as they finish."""
+
+
 @dataclass(frozen=True)
 class StageContext:
     """What a global stage's ``fit``/``finalize`` may need beyond its config."""
@@ -106,6 +116,12 @@ class StageContext:
     seed: int
     source_kinds: Mapping[str, Kind]
     shards: Sequence[ShardInfo]
+    map_tasks: TaskMapper | None = None
+    """The run's executor, for a fit that splits itself into sub-tasks (None: do the work here)."""
+    workers: int = 1
+    """How many tasks the executor runs at once (a hint for how finely to split work)."""
+    partial_files: Sequence[Path] = ()
+    """The pickled partials handed to ``fit``/``refit``, same order (empty when not on disk)."""
 
 
 @dataclass(frozen=True)

@@ -53,7 +53,7 @@ def template_chat_encoder(model_path: Path, template: str, system_prompt: str | 
 def base_tokens(source: Source, tokenizer_model: Path, seq_len: int, cache_dir: Path) -> Path:
     """The raw text of ``source`` encoded with the run's tokenizer and packed for pretraining,
     cached by (source files, tokenizer, seq_len)."""
-    from curate.exec.pipe import _file_prints
+    from curate.io import fs
     from curate.io.readers import plan_pieces, read_piece, source_files
     from curate.tokenize.encoder import Tokenizer
     from curate.tokenize.spm import read_model
@@ -64,7 +64,9 @@ def base_tokens(source: Source, tokenizer_model: Path, seq_len: int, cache_dir: 
         )
     model = read_model(tokenizer_model)
     key = hashlib.sha256(
-        json.dumps([source.model_dump(mode="json"), _file_prints(source_files(source)), seq_len]).encode()
+        json.dumps(
+            [source.model_dump(mode="json"), [fs.fingerprint(f) for f in source_files(source)], seq_len]
+        ).encode()
         + hashlib.sha256(model).digest()
     ).hexdigest()[:20]
     directory = cache_dir / "base-tokens" / f"{source.name}-{key}"

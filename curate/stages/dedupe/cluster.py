@@ -33,13 +33,9 @@ def unique_groups(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return order[first], inverse
 
 
-def star_edges(keys: np.ndarray, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs linking every node of a group of equal keys to the group's first node.
-
-    ``nodes`` must be ascending; a stable sort then puts each group's smallest node first. A
-    group of k nodes gives k - 1 pairs (not k (k - 1) / 2): enough for the components, and the
-    pairs that exact-Jaccard verification checks.
-    """
+def star_edge_index(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For every group of equal keys, links from each later element to the group's first element,
+    as indices into ``keys`` (a stable sort: "first" is the smallest index)."""
     if len(keys) < 2:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty
@@ -49,7 +45,18 @@ def star_edges(keys: np.ndarray, nodes: np.ndarray) -> tuple[np.ndarray, np.ndar
     starts[1:] = sorted_keys[1:] != sorted_keys[:-1]
     group_first = np.maximum.accumulate(np.where(starts, np.arange(len(keys)), 0))
     members = ~starts
-    return nodes[order[group_first[members]]].astype(np.int64), nodes[order[members]].astype(np.int64)
+    return order[group_first[members]], order[members]
+
+
+def star_edges(keys: np.ndarray, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs linking every node of a group of equal keys to the group's first node.
+
+    ``nodes`` must be ascending; a stable sort then puts each group's smallest node first. A
+    group of k nodes gives k - 1 pairs (not k (k - 1) / 2): enough for the components, and the
+    pairs that exact-Jaccard verification checks.
+    """
+    first, member = star_edge_index(keys)
+    return nodes[first].astype(np.int64), nodes[member].astype(np.int64)
 
 
 def unique_pairs(left: np.ndarray, right: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -79,3 +86,14 @@ def representatives(labels: np.ndarray, priority: list[np.ndarray]) -> np.ndarra
     survivor_of_label = np.empty(labels.max() + 1 if k else 0, dtype=np.int64)
     survivor_of_label[sorted_labels[first]] = order[first]
     return survivor_of_label[labels]
+
+
+def component_roots(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every node that takes part in a pair (ascending), and the smallest node of its connected
+    component: a forest of stars that links the same nodes as the pairs."""
+    nodes = sorted_unique(np.concatenate([left, right]))
+    if len(nodes) == 0:
+        return nodes, nodes
+    labels = components(nodes, left, right)
+    first_of_label, _ = unique_groups(labels)
+    return nodes, nodes[first_of_label][labels]

@@ -3,7 +3,8 @@
 - ``summarize`` (per shard): the text view, normalised; its exact hash; MinHash signatures of the
   whole batch and their LSH band keys. The partial keeps per record: the id, the exact hash
   (8 B), one 8-byte key per band, and the length or score when the keep rule needs them. No text.
-- ``fit`` (once): records are numbered in stable order (shard index, row). Equal exact hashes
+- ``fit`` (once, on the driver; or split into sub-tasks on the executor, see ``partitioned.py``):
+  records are numbered in stable order (shard index, row). Equal exact hashes
   and equal band keys (per band) are grouped by sorting; each group links its members to its
   first record. Connected components of these links are the duplicate clusters; the keep rule
   picks one survivor per cluster and every other member is dropped: ``exact_dup`` when its
@@ -397,17 +398,26 @@ def _near_pairs(
     )
 
 
-def _priority(parts: list[DedupePartial], nodes: np.ndarray, cfg: DedupeConfig) -> list[np.ndarray]:
-    """Sort keys of the keep rule (smaller survives); position breaks the remaining ties."""
+def keep_priority(
+    cfg: DedupeConfig, *, length: np.ndarray | None = None, score: np.ndarray | None = None
+) -> list[np.ndarray]:
+    """Sort keys of the keep rule for some records (smaller survives), from their ``length``
+    (keep: longest) or ``score`` (keep: score); position breaks the remaining ties."""
     if cfg.keep == "longest":
-        length = _column(parts, "length", np.uint32)[nodes]
+        assert length is not None
         return [-length.astype(np.int64)]
     if cfg.keep == "score":
-        score = _column(parts, "score", np.float64)[nodes]
+        assert score is not None
         missing = np.isnan(score)
         value = np.where(missing, 0.0, -score if cfg.score_order == "highest" else score)
         return [missing.astype(np.int8), value]
     return []
+
+
+def _priority(parts: list[DedupePartial], nodes: np.ndarray, cfg: DedupeConfig) -> list[np.ndarray]:
+    length = _column(parts, "length", np.uint32)[nodes] if cfg.keep == "longest" else None
+    score = _column(parts, "score", np.float64)[nodes] if cfg.keep == "score" else None
+    return keep_priority(cfg, length=length, score=score)
 
 
 def _graph(parts: list[DedupePartial], cfg: DedupeConfig, exact_pairs, near_pairs) -> _Graph:
@@ -434,7 +444,23 @@ def _finish(layout: _Layout, graph: _Graph, near_pairs, stats: dict[str, Any]) -
     """Clusters, survivors and the per-shard drop lists, from the final set of links."""
     left = np.concatenate([graph.exact_pairs[0], near_pairs[0]])
     right = np.concatenate([graph.exact_pairs[1], near_pairs[1]])
-    nodes = graph.nodes
+    labels = components(graph.nodes, left, right) if len(graph.nodes) else np.zeros(0, dtype=np.int64)
+    return clusters_state(layout, graph.nodes, labels, graph.ids, graph.exact, graph.priority, stats)
+
+
+def clusters_state(
+    layout: _Layout,
+    nodes: np.ndarray,
+    labels: np.ndarray,
+    ids: pl.Series,
+    exact: np.ndarray | None,
+    priority: list[np.ndarray],
+    stats: dict[str, Any],
+) -> FitResult:
+    """The state from the clusters: ``nodes`` are the stable positions (ascending) of every record
+    in a cluster of two or more, ``labels`` their cluster (numbers 0..k-1, in any order), ``ids``/``exact``/
+    ``priority`` those records' ids, exact hashes and keep-rule keys. The result depends on the
+    partition into clusters only, so any way of finding the components gives the same state."""
     rows = {int(s): int(n) for s, n in zip(layout.shards, np.diff(layout.starts), strict=True)}
     removed = {REASON_EXACT: 0, REASON_NEAR: 0}
     if len(nodes) == 0:
@@ -445,14 +471,13 @@ def _finish(layout: _Layout, graph: _Graph, near_pairs, stats: dict[str, Any]) -
             "removed": removed,
         }
         return FitResult(DedupeState(rows, {}, pl.Series(ID, [], pl.String)), stats)
-    labels = components(nodes, left, right)
-    survivor = representatives(labels, graph.priority)
+    survivor = representatives(labels, priority)
     first_of_label, _ = unique_groups(labels)
     cluster = nodes[first_of_label][labels]
     dropped = np.flatnonzero(survivor != np.arange(len(nodes)))
     same_text = np.zeros(len(dropped), dtype=bool)
-    if graph.exact is not None:
-        same_text = graph.exact[dropped] == graph.exact[survivor[dropped]]
+    if exact is not None:
+        same_text = exact[dropped] == exact[survivor[dropped]]
     reason = np.where(same_text, 0, 1).astype(np.uint8)
     first_of_kept, survivor_index = unique_groups(survivor[dropped])
     kept_slots = survivor[dropped][first_of_kept]
@@ -466,7 +491,7 @@ def _finish(layout: _Layout, graph: _Graph, near_pairs, stats: dict[str, Any]) -
     sizes = np.bincount(labels)
     sizes = sizes[sizes >= 2]
     removed = {REASON_EXACT: int((reason == 0).sum()), REASON_NEAR: int((reason == 1).sum())}
-    state = DedupeState(rows, drops, graph.ids.gather(kept_slots))
+    state = DedupeState(rows, drops, ids.gather(kept_slots))
     stats |= {
         "clusters": len(sizes),
         "cluster_sizes": _size_histogram(sizes),
@@ -494,7 +519,16 @@ def _minhash_stats(mh: MinHashConfig) -> dict[str, Any]:
 
 
 def fit(partials: Sequence[DedupePartial], cfg: DedupeConfig, ctx: StageContext | None = None) -> FitResult:
-    """Clusters of duplicates over all shards and the rows to drop (see the module docstring)."""
+    """Clusters of duplicates over all shards and the rows to drop (see the module docstring).
+
+    With an executor in ``ctx`` and a large input or several workers, the same result is computed
+    by sub-tasks on the executor (``partitioned.py``) instead of in this process."""
+    from curate.stages.dedupe.partitioned import fit_partitioned, fit_partitions
+
+    partitions = fit_partitions(ctx, cfg, len(partials))
+    if partitions > 1:
+        assert ctx is not None
+        return fit_partitioned(ctx.partial_files, cfg, ctx, partitions=partitions)
     parts = _in_order(partials)
     layout = _layout(parts)
     salt = _scope_salt(parts, cfg)
