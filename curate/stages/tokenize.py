@@ -88,7 +88,7 @@ Sentence = tuple[tuple[int, int, int], str]
 """A sample sentence and its key: (record id hash, text number in the record, piece number)."""
 
 
-class TrainConfig(Options):
+class TokenizerTrainConfig(Options):
     vocab_size: int = Field(
         8000, ge=300, description="Vocabulary size (a soft limit unless hard_vocab_limit)."
     )
@@ -136,7 +136,7 @@ class TrainConfig(Options):
 
 
 class TokenizeConfig(StageConfig):
-    train: TrainConfig | None = Field(
+    train: TokenizerTrainConfig | None = Field(
         None, description="Train a sentencepiece model on a sample (the default when model is unset)."
     )
     model: str | None = Field(
@@ -176,8 +176,8 @@ class TokenizeConfig(StageConfig):
         return self
 
     @property
-    def training(self) -> TrainConfig:
-        return self.train or TrainConfig()
+    def training(self) -> TokenizerTrainConfig:
+        return self.train or TokenizerTrainConfig()
 
 
 @dataclass(frozen=True)

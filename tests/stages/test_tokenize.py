@@ -25,7 +25,7 @@ from curate.stages.base import ShardInfo, StageContext
 from curate.stages.tokenize import (
     PREFERENCE_FILE,
     TokenizeConfig,
-    TrainConfig,
+    TokenizerTrainConfig,
     apply,
     finalize,
     fit,
@@ -36,7 +36,7 @@ from curate.stages.tokenize import (
 from curate.tokenize.spm import MODEL_NAME, VOCAB_NAME, save_tokenizer, sha256
 from tests.tokenize.corpus import LINES, corpus, model_bytes
 
-TRAIN = TrainConfig(vocab_size=600)
+TRAIN = TokenizerTrainConfig(vocab_size=600)
 
 
 def u(text):
@@ -139,7 +139,7 @@ def test_stage_is_registered_with_finalize():
 def test_train_and_model_exclude_each_other():
     with pytest.raises(ValidationError, match="either train"):
         TokenizeConfig(train={"vocab_size": 1000}, model="x.model")
-    assert TokenizeConfig().training == TrainConfig()
+    assert TokenizeConfig().training == TokenizerTrainConfig()
     with pytest.raises(ValidationError, match="model_type"):
         TokenizeConfig(train={"model_type": "wordpiece"})
 
@@ -156,7 +156,7 @@ def test_sentences_are_cut_at_line_breaks_within_the_byte_limit():
 
 
 def test_summarize_is_bounded_and_sees_the_template():
-    cfg = TokenizeConfig(train=TrainConfig(input_sentence_size=7, max_sentence_length=100))
+    cfg = TokenizeConfig(train=TokenizerTrainConfig(input_sentence_size=7, max_sentence_length=100))
     sample = summarize(CHATS, cfg, shard(0, CHATS))
     assert len(sample.sentences) == 7
     assert all(len(text.encode("utf-8")) <= 100 for _, text in sample.sentences)
@@ -167,7 +167,7 @@ def test_summarize_is_bounded_and_sees_the_template():
 
 
 def test_the_tokenizer_does_not_depend_on_how_the_data_is_sharded(tmp_path):
-    cfg = TokenizeConfig(train=TrainConfig(vocab_size=600, input_sentence_size=100))
+    cfg = TokenizeConfig(train=TokenizerTrainConfig(vocab_size=600, input_sentence_size=100))
     whole = fitted([DOCS, CHATS], cfg, tmp_path / "one")
     pieces = [DOCS[:50], CHATS[:13], DOCS[50:], CHATS[13:]]
     sharded = fitted(pieces, cfg, tmp_path / "four")
