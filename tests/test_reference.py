@@ -7,7 +7,9 @@ from tests.conftest import REPO
 
 def test_committed_reference_matches_the_code():
     committed = (REPO / "docs/recipe-reference.md").read_text()
-    assert committed == recipe_reference(), "regenerate: python -m curate.reference > docs/recipe-reference.md"
+    assert committed == recipe_reference(), (
+        "regenerate: python -m curate.reference > docs/recipe-reference.md"
+    )
 
 
 def test_every_stage_and_option_is_documented():
