@@ -2,9 +2,10 @@
 
 Runs `curate run` (one worker, so the figures are per core) on a corpus and on the same corpus
 repeated N times (as N files), with the streaming batch stages clean + quality + language, and
-reports for each size: records/s per step from the run's own stats (work seconds = the time the
-stage functions ran, reading and writing included), wall time, and the peak RSS of the run's
-process (from the kernel, via wait4). Streaming means the peak RSS should not grow with the corpus.
+reports for each size: records/s per step from the run's own stats (the step's seconds with one
+worker: reading, writing and every pass of a global stage included), wall time, and the peak RSS
+of the run's process (from the kernel, via wait4). Streaming means the peak RSS should not grow
+with the corpus. --per-stage also runs each stage alone, to give every stage its own peak RSS.
 
     python bench/bench_pipeline.py --corpus /work/bench-data/corpus-dev/corpus.jsonl --scales 1,10
 
@@ -23,21 +24,21 @@ import tempfile
 import time
 from pathlib import Path
 
-RECIPE = """
-name: bench
-sources:
-  - {{name: corpus, path: "{data}/*.jsonl"}}
-stages:
-  - clean: {{normalize: NFC, strip_html: true}}
-  - quality: {{}}
-  - language: {{}}
-execution: {{shard_mb: {shard_mb}}}
-"""
+STREAMING = ["clean: {normalize: NFC, strip_html: true}", "quality: {}", "language: {}"]
+ALONE = ["clean: {normalize: NFC, strip_html: true}", "quality: {}", "language: {}", "dedupe: {}"]
 
 
-def run_once(data: Path, work: Path, shard_mb: float) -> dict:
+def recipe_text(data: Path, stages: list[str], shard_mb: float) -> str:
+    lines = [f'name: bench\nsources:\n  - {{name: corpus, path: "{data}/*.jsonl"}}\nstages:']
+    lines += [f"  - {stage}" for stage in stages] or ["  []"]
+    lines.append(f"execution: {{shard_mb: {shard_mb}}}\n")
+    return "\n".join(lines).replace("stages:\n  []", "stages: []")
+
+
+def run_once(data: Path, work: Path, shard_mb: float, stages: list[str] = STREAMING) -> dict:
     recipe = work / "recipe.yaml"
-    recipe.write_text(RECIPE.format(data=data, shard_mb=shard_mb))
+    recipe.write_text(recipe_text(data, stages, shard_mb))
+    shutil.rmtree(work / "run", ignore_errors=True)
     run_dir = work / "run"
     cmd = [sys.executable, "-m", "curate", "run", str(recipe), "--out", str(run_dir), "--workers", "1", "-q"]
     started = time.perf_counter()
@@ -58,11 +59,12 @@ def run_once(data: Path, work: Path, shard_mb: float) -> dict:
         "steps": {
             name: {
                 "records_in": s["records"]["in"],
-                "work_s": s["work_seconds"],
-                "records_per_core_s": s["records"]["in"] / s["work_seconds"] if s["work_seconds"] else None,
+                "seconds": s["seconds"],
+                # one worker: the step's wall time is its time on one core (summarize + fit + apply for global stages)
+                "records_per_core_s": s["records"]["in"] / s["seconds"] if s["seconds"] else None,
             }
             for name, s in steps.items()
-            if name in ("read", "clean", "quality", "language")
+            if name not in ("output",)
         },
     }
 
@@ -73,8 +75,15 @@ def main() -> None:
     ap.add_argument("--scales", default="1,10", help="comma-separated repetition counts")
     ap.add_argument("--shard-mb", type=float, default=16.0)
     ap.add_argument("--json", type=Path, help="write the results here")
+    ap.add_argument(
+        "--per-stage",
+        action="store_true",
+        help="also run each stage alone on the x1 corpus (peak RSS per stage)",
+    )
     args = ap.parse_args()
     results = {}
+    if args.per_stage:
+        per_stage(args)
     with tempfile.TemporaryDirectory(prefix="curate-bench-") as tmp:
         for scale in [int(s) for s in args.scales.split(",")]:
             work = Path(tmp) / f"x{scale}"
@@ -109,6 +118,27 @@ def main() -> None:
         )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
+
+
+def per_stage(args: argparse.Namespace) -> None:
+    """Each stage alone (after read) on the corpus, and read + output alone as the baseline."""
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="curate-bench-") as tmp:
+        data = Path(tmp) / "data"
+        data.mkdir()
+        os.link(args.corpus, data / "part-000.jsonl")
+        for stages in [[], *[[s] for s in ALONE]]:
+            r = run_once(data, Path(tmp), args.shard_mb, stages)
+            name = stages[0].split(":")[0] if stages else "read + output only"
+            step = r["steps"].get(name, {})
+            rows.append((name, step.get("records_in"), step.get("records_per_core_s"), r["peak_rss_mb"]))
+    print("| stage (alone, 1 worker) | records in | records/s per core | peak RSS MB of the run |")
+    print("|---|---:|---:|---:|")
+    for name, n, rate, rss in rows:
+        print(
+            f"| {name} | {n or '':,} | {rate or 0:,.0f} | {rss:.0f} |" if n else f"| {name} | | | {rss:.0f} |"
+        )
+    print()
 
 
 if __name__ == "__main__":
