@@ -1,6 +1,6 @@
 """Throughput of the quality stage, side by side with datatrove's filters on the same pages.
 
-    python bench/quality_bench.py --corpus CORPUS.jsonl --langs en --docs 10000 \
+    python bench/bench_quality.py --corpus CORPUS.jsonl --langs en --docs 10000 \
         --peer-python /path/to/venv-with-datatrove/bin/python --out /tmp/quality-bench
 
 CORPUS is a corpus from shared/bench/make_corpus.py (man pages and fortunes: real text). Pages
