@@ -1,4 +1,4 @@
-"""Peer for bench/quality_bench.py: datatrove's quality filters on the same pages.
+"""Peer for bench/bench_quality.py: datatrove's quality filters on the same pages.
 
 Run with a Python that has datatrove 0.10.1 + spacy (+ jieba for zh), never curate's venv:
     python bench/peers/quality_datatrove.py PAGES.jsonl OUT.json --language en
