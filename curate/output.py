@@ -21,7 +21,7 @@ import curate
 from curate.exec.executor import Executor
 from curate.exec.rundir import RunDir, Step
 from curate.exec.tasks import shard_file
-from curate.io.writers import write_jsonl, write_parquet, write_text
+from curate.io.writers import write_hf_parquet, write_jsonl, write_text
 from curate.recipe import RecipeBase
 from curate.stages.base import ShardInfo
 
@@ -62,11 +62,8 @@ def run_output_task(task: OutputTask) -> dict[str, Any]:
     if frame.height:
         frame = align(frame, task.schema)
         if task.format in ("parquet", "both"):
-            files.append(
-                write_parquet(
-                    frame, run.output / f"part-{task.name}.parquet", compression_level=task.compression_level
-                ).name
-            )
+            path = run.output / f"part-{task.name}.parquet"
+            files.append(write_hf_parquet(frame, path, compression_level=task.compression_level).name)
         if task.format in ("jsonl", "both"):
             files.append(write_jsonl(frame, run.output / f"part-{task.name}.jsonl").name)
     marker = {

@@ -50,6 +50,25 @@ def write_parquet(df: pl.DataFrame, path: str | os.PathLike, *, compression_leve
     )
 
 
+def write_hf_parquet(df: pl.DataFrame, path: str | os.PathLike, *, compression_level: int = 3) -> Path:
+    """Parquet with Hugging Face's plain Arrow types (string, list), for datasets that users load."""
+    import pyarrow.parquet as pq
+
+    from curate.formats.hf import hf_table
+
+    table = hf_table(df)
+    return write_atomic(
+        path,
+        lambda tmp: pq.write_table(
+            table,
+            tmp,
+            compression="zstd",
+            compression_level=compression_level,
+            row_group_size=PARQUET_ROW_GROUP,
+        ),
+    )
+
+
 def write_jsonl(df: pl.DataFrame, path: str | os.PathLike) -> Path:
     return write_atomic(path, lambda tmp: df.write_ndjson(tmp))
 
