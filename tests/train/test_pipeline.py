@@ -1,0 +1,59 @@
+"""The train step of a run: init_from base:<source> trains a base model once and reuses it."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from curate.exec.pipe import run_recipe
+from curate.recipe import parse_recipe
+from tests.conftest import write_jsonl
+
+SENTENCES = [
+    "The baker opens the shop at six and the first loaves are gone by seven.",
+    "A heron waits in the shallow water below the old stone bridge.",
+    "Children walk to school along the river when the weather is dry.",
+    "The market hall roof was repaired after the storm last winter.",
+]
+
+
+def recipe(tmp_path, steps: int):
+    docs = [{"text": " ".join(SENTENCES[(i + j) % 4] for j in range(6)) + f" Note {i}."} for i in range(60)]
+    write_jsonl(tmp_path / "data/web.jsonl", docs)
+    write_jsonl(
+        tmp_path / "eval.jsonl", [{"text": "The heron waits by the bridge while the baker opens the shop."}]
+    )
+    return parse_recipe(
+        f"""
+name: base-run
+sources: [{{name: web, path: "{tmp_path}/data/web.jsonl"}}]
+stages:
+  - format: {{kind: pretrain}}
+  - tokenize: {{train: {{vocab_size: 320}}, seq_len: 32}}
+train:
+  preset: tiny
+  model: {{n_layer: 2, n_head: 2, n_embd: 32}}
+  steps: {steps}
+  batch_size: 4
+  init_from: base:web
+  base_steps: 15
+  eval: {{path: "{tmp_path}/eval.jsonl"}}
+"""
+    )
+
+
+@pytest.mark.slow
+def test_base_model_is_trained_once_and_fine_tuned_from(tmp_path, monkeypatch):
+    monkeypatch.setenv("CURATE_CACHE_DIR", str(tmp_path / "cache"))
+    first = run_recipe(recipe(tmp_path, steps=5), run_dir=tmp_path / "runs/a", workers=1, report=False)
+    score = json.loads((tmp_path / "runs/a/score.json").read_text())
+    base = score["init_from"]["checkpoint"]
+    assert base.startswith(str(tmp_path / "cache" / "base"))
+    assert score["metrics"]["bpb"] > 0 and first.manifest["score"]["ppl"] > 1
+    (mtime,) = {p.stat().st_mtime_ns for p in (tmp_path / "cache").rglob("checkpoint.pt")}
+    # another recipe of the experiment (more fine-tuning steps) reuses the same base model
+    run_recipe(recipe(tmp_path, steps=7), run_dir=tmp_path / "runs/b", workers=1, report=False)
+    again = json.loads((tmp_path / "runs/b/score.json").read_text())
+    assert again["init_from"]["checkpoint"] == base
+    assert {p.stat().st_mtime_ns for p in (tmp_path / "cache").rglob("checkpoint.pt")} == {mtime}
