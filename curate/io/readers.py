@@ -436,6 +436,11 @@ def load_hf_table(source: Source) -> Any:
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import datasets
+    import huggingface_hub.constants
+
+    # The environment is read when those modules are imported, which may have happened already.
+    datasets.config.HF_DATASETS_OFFLINE = datasets.config.HF_HUB_OFFLINE = True
+    huggingface_hub.constants.HF_HUB_OFFLINE = True
 
     try:
         if source.resolved_type() == "hf_disk":

@@ -139,3 +139,20 @@ def test_parquet_and_hf_disk_sources(tmp_path):
     records, _, _ = read_all(source)
     assert records["text"].to_list() == ["one", "two"]
     assert json.loads(records["meta"][1]) == {"label": 1}
+
+
+def test_hf_load_dataset_on_local_files_never_the_network(tmp_path, monkeypatch):
+    import datasets
+
+    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", tmp_path / "hf-cache")
+    write_jsonl(tmp_path / "d/a.jsonl", [{"body": "first text", "n": 1}, {"body": "second text", "n": 2}])
+    source = Source(
+        name="hub", path="json", type="hf", data_files=str(tmp_path / "d/a.jsonl"), text_field="body"
+    )
+    records, bad, _ = read_all(source)
+    assert records["text"].to_list() == ["first text", "second text"] and bad.height == 0
+    missing = Source(name="hub", path="some-org/not-cached-anywhere", type="hf")
+    from curate.errors import InputError
+
+    with pytest.raises(InputError, match="cannot load HF dataset 'some-org/not-cached-anywhere'"):
+        read_all(missing)
