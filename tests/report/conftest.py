@@ -83,8 +83,9 @@ def train_and_score(run_dir: Path, work: Path) -> None:
     import torch
 
     from curate.train.config import EvalConfig
+    from curate.train.evalset import read_eval_records
     from curate.train.loop import train
-    from curate.train.score import read_eval_records, score, score_report, write_score_json
+    from curate.train.score import score, score_report, write_score_json
     from tests.train.conftest import micro_config, pack_documents, train_tokenizer
 
     output = pl.read_parquet(run_dir / "output" / "*.parquet")
