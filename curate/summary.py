@@ -25,6 +25,11 @@ def _train_row(step: dict[str, Any]) -> list[str]:
         for key, name in (("ppl", "ppl"), ("bpb", "bits/byte"), ("pref_accuracy", "pref acc"))
         if metrics.get(key) is not None
     ]
+    dpo = report.get("dpo") or {}
+    if dpo.get("before") and dpo.get("after"):
+        shown.append(
+            f"DPO pref acc {dpo['before']['pref_accuracy']:.3g} -> {dpo['after']['pref_accuracy']:.3g}"
+        )
     rate = report.get("tokens_per_s")
     return [
         step["dir"],

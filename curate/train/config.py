@@ -53,6 +53,33 @@ class EvalConfig(BaseModel):
 # -- config --------------------------------------------------------------------------------------
 
 
+class DPOConfig(BaseModel):
+    """The ``dpo:`` block: preference tuning after (or instead of) a training run."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    beta: float = Field(
+        0.1,
+        gt=0,
+        description="Strength of the KL penalty toward the reference model (DPO paper: 0.1 to 0.5).",
+    )
+    steps: int = Field(100, ge=1, description="Optimizer steps.")
+    batch_size: int = Field(8, ge=1, description="Pairs per step.")
+    lr: float = Field(
+        1.0e-5, gt=0, description="Learning rate (constant after warmup; DPO uses small rates)."
+    )
+    warmup: int = Field(10, ge=0, description="Linear warmup steps.")
+    weight_decay: float = Field(0.0, ge=0, description="AdamW weight decay on matrices and embeddings.")
+    betas: tuple[float, float] = Field((0.9, 0.95), description="AdamW betas.")
+    clip: float = Field(
+        1.0, ge=0, description="Clip the global gradient norm to this value; 0 disables clipping."
+    )
+    device: str = Field("auto", description="auto (cuda > mps > cpu), cpu, cuda, cuda:N or mps.")
+    dtype: DTypeName = Field("auto", description="Autocast dtype: auto = bfloat16 on CUDA, else float32.")
+    seed: int = Field(0, description="Seed of the pair order.")
+    log_every: int = Field(10, ge=1, description="Steps between lines of metrics.jsonl.")
+
+
 class _Frozen(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -129,6 +156,12 @@ class TrainConfig(_Frozen):
         1.0e-3, gt=0, description="Peak learning rate of the base model when init_from is base:<name>."
     )
     eval: EvalConfig = Field(default_factory=EvalConfig, description="The held-out eval set.")
+    dpo: DPOConfig | None = Field(
+        None,
+        description="After training, tune the model with DPO on the run's own preference pairs (format kind "
+        "preference: training is then SFT on the chosen answers), and report preference accuracy on the eval "
+        "pairs before and after. Unset: no DPO.",
+    )
     eval_every: int = Field(
         100, ge=0, description="Steps between evals during training (0: only at the end)."
     )

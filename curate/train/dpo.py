@@ -25,40 +25,13 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from pydantic import BaseModel, ConfigDict, Field
 
 from curate.errors import InputError
 from curate.train.checkpoint import Checkpoint, load_checkpoint, save_checkpoint, tokenizer_ref
-from curate.train.loop import DTypeName, autocast, make_optimizer, resolve_device, resolve_dtype
+from curate.train.config import DPOConfig
+from curate.train.loop import autocast, make_optimizer, resolve_device, resolve_dtype
 from curate.train.model import GPT, IGNORE_INDEX
-from curate.train.score import Encoded, encode_records, load_tokenizer, resolve_start_id, score
-
-
-class DPOConfig(BaseModel):
-    """The ``dpo:`` block: preference tuning after (or instead of) a training run."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    beta: float = Field(
-        0.1,
-        gt=0,
-        description="Strength of the KL penalty toward the reference model (DPO paper: 0.1 to 0.5).",
-    )
-    steps: int = Field(100, ge=1, description="Optimizer steps.")
-    batch_size: int = Field(8, ge=1, description="Pairs per step.")
-    lr: float = Field(
-        1.0e-5, gt=0, description="Learning rate (constant after warmup; DPO uses small rates)."
-    )
-    warmup: int = Field(10, ge=0, description="Linear warmup steps.")
-    weight_decay: float = Field(0.0, ge=0, description="AdamW weight decay on matrices and embeddings.")
-    betas: tuple[float, float] = Field((0.9, 0.95), description="AdamW betas.")
-    clip: float = Field(
-        1.0, ge=0, description="Clip the global gradient norm to this value; 0 disables clipping."
-    )
-    device: str = Field("auto", description="auto (cuda > mps > cpu), cpu, cuda, cuda:N or mps.")
-    dtype: DTypeName = Field("auto", description="Autocast dtype: auto = bfloat16 on CUDA, else float32.")
-    seed: int = Field(0, description="Seed of the pair order.")
-    log_every: int = Field(10, ge=1, description="Steps between lines of metrics.jsonl.")
+from curate.train.score import ChatEncoder, Encoded, encode_records, load_tokenizer, resolve_start_id, score
 
 
 @dataclass(frozen=True)
@@ -129,6 +102,7 @@ def dpo(
     out_dir: str | os.PathLike,
     eval_pairs: Sequence[Mapping[str, Any]] | None = None,
     recipe_hash: str | None = None,
+    chat_encoder: ChatEncoder | None = None,
 ) -> DPOResult:
     """Tune the model of ``init`` on preference ``pairs`` with DPO; write ``out_dir/checkpoint.pt``.
     With ``eval_pairs``, preference accuracy and margin are measured before and after."""
@@ -140,7 +114,7 @@ def dpo(
     ckpt.check_tokenizer(tokenizer_path)
     sp = load_tokenizer(tokenizer_path)
     start_id = resolve_start_id(sp, ckpt.special_ids)
-    kind, seqs = encode_records(pairs, sp, start_id=start_id)
+    kind, seqs = encode_records(pairs, sp, start_id=start_id, chat_encoder=chat_encoder)
     if kind != "preference":
         raise InputError(f"DPO needs preference records (prompt/chosen/rejected), got {kind} records")
     fitted = [_fit(s, ckpt.config.seq_len + 1) for s in seqs]
@@ -149,7 +123,9 @@ def dpo(
 
     policy = copy.deepcopy(ckpt.model).to(device).train()
     reference = ckpt.model.to(device).eval().requires_grad_(False)
-    before = score(policy, eval_pairs, sp, start_id=start_id) if eval_pairs else None
+    before = (
+        score(policy, eval_pairs, sp, start_id=start_id, chat_encoder=chat_encoder) if eval_pairs else None
+    )
     with torch.no_grad(), autocast(device, amp):
         ref = torch.cat(
             [response_logps(reference, seqs[i : i + 32], device) for i in range(0, len(seqs), 32)]
@@ -200,7 +176,9 @@ def dpo(
                 f.write(json.dumps(row) + "\n")
     wall = time.perf_counter() - t0
     policy.eval()
-    after = score(policy, eval_pairs, sp, start_id=start_id) if eval_pairs else None
+    after = (
+        score(policy, eval_pairs, sp, start_id=start_id, chat_encoder=chat_encoder) if eval_pairs else None
+    )
     path = save_checkpoint(
         out_dir / "checkpoint.pt",
         policy,

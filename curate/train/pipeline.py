@@ -158,6 +158,7 @@ def train_and_score(
         progress=progress,
     )
     metrics: dict[str, Any] = {}
+    encoder = None
     if records:
         special = read_index(run_dir / TOKENS_DIR).special_ids
         start = resolve_start_id(load_spm(model_path), special)
@@ -172,5 +173,57 @@ def train_and_score(
         )
     report = score_report(metrics, result.to_dict(), seed=cfg.seed)
     report["init_from"] = cfg.init_from if init is None else {"spec": cfg.init_from, "checkpoint": init}
+    if cfg.dpo is not None:
+        report["dpo"] = _dpo(
+            run_dir, cfg, result.checkpoint, records, encoder if records else None, recipe_hash
+        )
     write_score_json(run_dir / "score.json", report)
     return report
+
+
+def output_pairs(run_dir: Path) -> list[dict[str, Any]]:
+    """The run's preference pairs (its output, format kind preference) as records for DPO."""
+    import polars as pl
+
+    files = sorted((run_dir / "output").glob("*.parquet"))
+    columns = ("prompt", "chosen", "rejected")
+    frame = pl.read_parquet(files) if files else pl.DataFrame()
+    if not all(c in frame.columns for c in columns):
+        raise RecipeError(
+            "train.dpo needs preference pairs in the output: add `- format: {kind: preference}`"
+        )
+    return frame.select(columns).to_dicts()
+
+
+def _dpo(
+    run_dir: Path, cfg: TrainConfig, checkpoint: Path, records: Any, encoder: Any, recipe_hash: str | None
+) -> dict[str, Any]:
+    from curate.train.dpo import dpo
+    from curate.train.evalset import eval_kind
+
+    eval_pairs = records if records and eval_kind(records) == "preference" else None
+    result = dpo(
+        checkpoint,
+        output_pairs(run_dir),
+        tokenizer_path(run_dir),
+        cfg.dpo,
+        out_dir=run_dir / "dpo",
+        eval_pairs=eval_pairs,
+        recipe_hash=recipe_hash,
+        chat_encoder=encoder,
+    )
+    return {
+        "checkpoint": str(result.checkpoint),
+        "steps": cfg.dpo.steps,
+        "beta": cfg.dpo.beta,
+        "reward_accuracy": result.reward_accuracy,
+        "final_loss": result.losses[-1] if result.losses else None,
+        "truncated_pairs": result.truncated_pairs,
+        "wall_s": result.wall_s,
+        "before": None
+        if result.before is None
+        else {k: result.before.get(k) for k in ("pref_accuracy", "pref_margin", "nll")},
+        "after": None
+        if result.after is None
+        else {k: result.after.get(k) for k in ("pref_accuracy", "pref_margin", "nll")},
+    }

@@ -57,3 +57,69 @@ def test_base_model_is_trained_once_and_fine_tuned_from(tmp_path, monkeypatch):
     again = json.loads((tmp_path / "runs/b/score.json").read_text())
     assert again["init_from"]["checkpoint"] == base
     assert {p.stat().st_mtime_ns for p in (tmp_path / "cache").rglob("checkpoint.pt")} == {mtime}
+
+
+ANIMALS = [
+    "cat",
+    "dog",
+    "horse",
+    "cow",
+    "goat",
+    "sheep",
+    "duck",
+    "goose",
+    "hen",
+    "pig",
+    "fox",
+    "deer",
+    "hare",
+    "owl",
+]
+
+
+def pair(animal: str) -> dict:
+    return {
+        "prompt": f"Is the {animal} an animal?",
+        "chosen": f"Yes, the {animal} is certainly an animal.",
+        "rejected": f"No, the {animal} is a stone.",
+    }
+
+
+@pytest.mark.slow
+def test_dpo_after_training_moves_preference_accuracy_on_held_out_pairs(tmp_path):
+    write_jsonl(tmp_path / "pairs.jsonl", [pair(a) for a in ANIMALS[:10]] * 3)
+    write_jsonl(tmp_path / "eval.jsonl", [pair(a) for a in ANIMALS[10:]])
+    text = f"""
+name: dpo-run
+sources: [{{name: pairs, path: "{tmp_path}/pairs.jsonl", format: preference}}]
+stages:
+  - format: {{kind: preference}}
+  - tokenize: {{train: {{vocab_size: 300}}, seq_len: 128}}
+train:
+  preset: tiny
+  model: {{n_layer: 2, n_head: 2, n_embd: 32}}
+  steps: 1
+  batch_size: 4
+  lr: 1.0e-5
+  eval: {{path: "{tmp_path}/eval.jsonl"}}
+  dpo: {{beta: 0.1, steps: 30, batch_size: 8, lr: 5.0e-3, warmup: 0}}
+"""
+    run_recipe(parse_recipe(text), run_dir=tmp_path / "runs/d", workers=1, report=False)
+    score = json.loads((tmp_path / "runs/d/score.json").read_text())
+    dpo = score["dpo"]
+    assert dpo["truncated_pairs"] == 0
+    assert dpo["after"]["pref_margin"] > dpo["before"]["pref_margin"] + 1
+    assert dpo["after"]["pref_accuracy"] >= 0.75 > dpo["before"]["pref_accuracy"]
+    assert (tmp_path / "runs/d/dpo/checkpoint.pt").exists()
+
+
+def test_dpo_needs_preference_pairs_in_the_output(tmp_path):
+    from curate.errors import RecipeError
+    from curate.train.pipeline import output_pairs
+
+    (tmp_path / "output").mkdir()
+    import polars as pl
+
+    pl.DataFrame({"text": ["a"]}).write_parquet(tmp_path / "output/part-0.parquet")
+    with pytest.raises(RecipeError, match=r"format: \{kind: preference\}"):
+        output_pairs(tmp_path)
