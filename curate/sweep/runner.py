@@ -130,7 +130,9 @@ def run_sweep(
     started = time.perf_counter()
     warnings: list[str] = []
     try:
-        tokenizer = _shared_tokenizer(plan, sweep_dir, workers=workers, progress=progress, say=say)
+        tokenizer = _shared_tokenizer(
+            plan, sweep_dir, workers=workers, progress=progress, say=say, registry=registry
+        )
         if tokenizer is None:
             warnings.append(
                 "every variant trains its own tokenizer (tokenizer: per_variant): perplexity and NLL are not "
@@ -188,7 +190,13 @@ def _prepare(sweep_dir: Path, plan: SweepPlan, mode: RunMode) -> RunDir:
 
 
 def _shared_tokenizer(
-    plan: SweepPlan, sweep_dir: Path, *, workers: int | None, progress: bool, say: Callable[[str], None]
+    plan: SweepPlan,
+    sweep_dir: Path,
+    *,
+    workers: int | None,
+    progress: bool,
+    say: Callable[[str], None],
+    registry: StageRegistry,
 ) -> Path | None:
     """The tokenizer every variant encodes with: the base recipe's, trained once (or a given file)."""
     choice = plan.sweep.tokenizer
@@ -204,10 +212,18 @@ def _shared_tokenizer(
         return Path(tokenize.model).resolve()  # type: ignore[attr-defined]
     data = plan.base.model_dump(mode="json")
     data.update(name="tokenizer", train=None)
-    recipe = recipe_from_data(data, source_name=f"{plan.base_path} (tokenizer run)", registry=REGISTRY)
+    recipe = recipe_from_data(data, source_name=f"{plan.base_path} (tokenizer run)", registry=registry)
     run_dir = sweep_dir / "runs" / TOKENIZER_RUN
     say(f"tokenizer: the base recipe up to tokenize -> {run_dir}")
-    run_recipe(recipe, run_dir=run_dir, mode="resume", workers=workers, progress=progress, report=False)
+    run_recipe(
+        recipe,
+        run_dir=run_dir,
+        mode="resume",
+        workers=workers,
+        progress=progress,
+        report=False,
+        registry=registry,
+    )
     target = sweep_dir / "tokenizer" / "tokenizer.model"
     for suffix in (".model", ".vocab"):
         src, dst = run_dir / "tokenizer" / f"tokenizer{suffix}", target.with_suffix(suffix)
@@ -455,7 +471,12 @@ def _finish(
     ]
     metric = plan.sweep.metric
     standings = leaderboard(rows, sort_by=metric)
-    metric = metric or default_sort_metric(metric_names(standings))
+    names = metric_names(standings)
+    if metric is not None and names and metric not in names:
+        warnings.append(
+            f"metric {metric!r} is not one the runs report ({', '.join(names)}): the leaderboard is unsorted"
+        )
+    metric = metric or default_sort_metric(names)
     token_info = None if tokenizer is None else {"path": str(tokenizer), "sha256": _sha256(tokenizer)}
     regression = _regression(plan, rows, metric, warnings)
     result = SweepResult(sweep_dir, outcomes, standings, metric, regression, token_info, warnings=warnings)
