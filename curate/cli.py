@@ -146,7 +146,7 @@ def sweep(
         return
     out.print(leaderboard_table(result.standings, result.metric))
     if result.regression is not None:
-        out.print(f"regression: {result.regression.summary()}", highlight=False)
+        out.print(f"regression: {result.regression.summary()}", highlight=False, soft_wrap=True)
     for warning in result.warnings + (result.regression.warnings if result.regression else []):
         err.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
     for key in ("leaderboard_csv", "leaderboard_parquet", "report"):

@@ -25,6 +25,7 @@ import numpy as np
 from curate.report.sweep import row_metrics
 
 ModelKind = Literal["linear", "quadratic"]
+SearchKind = Literal["hull", "simplex"]
 CONSTANT = 1e-9  # weight spread below which a source counts as fixed
 
 
@@ -126,11 +127,38 @@ def simplex_candidates(k: int, *, samples: int, seed: int = 0) -> np.ndarray:
     return np.concatenate(points)
 
 
+def hull_candidates(points: np.ndarray, *, samples: int, seed: int = 0) -> np.ndarray:
+    """Points between the given mixtures (inside their convex hull): the mixtures themselves, a
+    fine line between every pair, and random convex combinations of ``k + 1`` of them."""
+    points = np.asarray(points, dtype=float)
+    m, k = points.shape
+    parts = [points]
+    if 2 <= m <= 64:
+        t = np.linspace(0.0, 1.0, 201)[:, None]
+        parts += [points[i] * (1 - t) + points[j] * t for i, j in itertools.combinations(range(m), 2)]
+    if m > 2:
+        rng = np.random.default_rng(seed)
+        picks = rng.integers(0, m, size=(samples, min(m, k + 1)))
+        shares = rng.dirichlet(np.ones(picks.shape[1]), size=samples)
+        parts.append(np.einsum("sp,spk->sk", shares, points[picks]))
+    return np.concatenate(parts)
+
+
 def best_mixture(
-    fit: MixtureFit, *, higher_is_better: bool = False, samples: int = 200_000, seed: int = 0
+    fit: MixtureFit,
+    *,
+    higher_is_better: bool = False,
+    samples: int = 200_000,
+    seed: int = 0,
+    within: np.ndarray | None = None,
 ) -> tuple[dict[str, float], float]:
-    """The candidate mixture the fit predicts best, with the fixed sources put back, and its score."""
-    candidates = simplex_candidates(len(fit.sources), samples=samples, seed=seed)
+    """The mixture the fit predicts best, with the fixed sources put back, and its predicted score:
+    over the whole simplex, or only between the mixtures ``within`` (rows over ``fit.sources``)."""
+    if within is None:
+        candidates = simplex_candidates(len(fit.sources), samples=samples, seed=seed)
+    else:
+        rows = np.asarray(within, dtype=float)
+        candidates = hull_candidates(rows / rows.sum(axis=1, keepdims=True), samples=samples, seed=seed)
     predicted = fit.predict(candidates)
     i = int(np.argmax(predicted) if higher_is_better else np.argmin(predicted))
     free = 1.0 - sum(fit.fixed.values())
@@ -145,6 +173,7 @@ class RegressionResult:
 
     metric: str
     model: ModelKind
+    search: SearchKind
     sources: list[str]
     coefficients: dict[str, float]
     r2: float
@@ -163,9 +192,10 @@ class RegressionResult:
     def summary(self) -> str:
         mixture = ", ".join(f"{k} {v:.3f}" for k, v in self.predicted_best.items())
         loo = "" if self.r2_loo is None else f", leave-one-out R^2 {self.r2_loo:.3f}"
+        where = "between the tried mixtures" if self.search == "hull" else "over the simplex"
         return (
-            f"predicted best {self.metric} {self.predicted_score:.4g} at {mixture} "
-            f"({self.model} fit on {self.n_runs} runs / {self.n_mixtures} mixtures, R^2 {self.r2:.3f}{loo})"
+            f"predicted best {self.metric} {self.predicted_score:.4g} at {mixture} ({where}; "
+            f"{self.model} fit on {self.n_runs} runs / {self.n_mixtures} mixtures, R^2 {self.r2:.3f}{loo})"
         )
 
 
@@ -175,11 +205,14 @@ def mixture_regression(
     metric: str,
     higher_is_better: bool = False,
     model: Literal["auto", "linear", "quadratic"] = "auto",
+    search: SearchKind = "hull",
     samples: int = 200_000,
     seed: int = 0,
 ) -> RegressionResult:
     """Fit ``metric`` on the weights of every run (leaderboard rows) and find the predicted best
-    mixture. Raises ValueError when the weights do not vary or no run has the metric."""
+    mixture: between the mixtures the sweep tried (``hull``: interpolation), or anywhere on the
+    simplex (``simplex``: RegMix's search, trustworthy when the sweep covers the simplex, e.g. a
+    Dirichlet design). Raises ValueError when the weights do not vary or no run has the metric."""
     usable = [r for r in rows if metric in row_metrics(r) and r.get("weights")]
     if not usable:
         raise ValueError(f"no run has both mix weights and the metric {metric!r}")
@@ -194,7 +227,10 @@ def mixture_regression(
     fixed = {sources[i]: float(w[0, i]) for i in range(len(sources)) if i not in varying}
     names = [sources[i] for i in varying]
     fit = fit_mixture(w[:, varying], y, sources=names, model=model, fixed=fixed)
-    best, score = best_mixture(fit, higher_is_better=higher_is_better, samples=samples, seed=seed)
+    within = w[:, varying] if search == "hull" else None
+    best, score = best_mixture(
+        fit, higher_is_better=higher_is_better, samples=samples, seed=seed, within=within
+    )
     lows, highs = w.min(axis=0), w.max(axis=0)
     outside = [s for i, s in enumerate(sources) if not lows[i] - 1e-6 <= best.get(s, 0.0) <= highs[i] + 1e-6]
     warnings = list(fit.warnings)
@@ -211,6 +247,7 @@ def mixture_regression(
     return RegressionResult(
         metric=metric,
         model=fit.model,
+        search=search,
         sources=names,
         coefficients=_coefficient_names(names, fit),
         r2=fit.r2,

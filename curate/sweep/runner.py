@@ -57,9 +57,10 @@ class RunOutcome:
     run_dir: Path
     status: RunStatus
     seconds: float = 0.0
-    steps_run: int = 0
-    steps_cached: int = 0
-    saved_seconds: float = 0.0
+    steps_run: int = 0  # computed by this call (0 for a run finished before)
+    steps_cached: int = 0  # found complete by this call: adopted, or done by an earlier call
+    steps_adopted: int = 0  # adopted from sibling runs, whenever the run was made
+    adopted_seconds: float = 0.0  # what the adopted steps took where they were computed
     weights: dict[str, float] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
     error: str | None = None
@@ -305,13 +306,27 @@ def _outcome(job: _Job, status: RunStatus, seconds: float, error: str | None = N
         outcome.error = error
         return outcome
     manifest = read_json(job.run_dir / "manifest.json")
-    cached = [s for s in manifest["steps"] if s.get("cached") or status == "cached"]
-    outcome.steps_cached = len(cached)
-    outcome.steps_run = len(manifest["steps"]) - len(cached)
-    outcome.saved_seconds = sum(float(s.get("seconds") or 0.0) for s in cached)
+    steps = manifest["steps"]
+    outcome.steps_cached = len(steps) if status == "cached" else sum(bool(s.get("cached")) for s in steps)
+    outcome.steps_run = len(steps) - outcome.steps_cached
+    figures = step_figures(manifest)
+    outcome.steps_adopted, outcome.adopted_seconds = figures["adopted"], figures["adopted_seconds"]
     score = read_json(job.run_dir / "score.json")
     outcome.metrics = {k: v for k, v in (score.get("metrics") or {}).items() if isinstance(v, (int, float))}
     return outcome
+
+
+def step_figures(manifest: dict[str, Any]) -> dict[str, Any]:
+    """Steps of a run and their seconds, split into adopted from a sibling run and computed here
+    (now or by an earlier, interrupted call)."""
+    adopted = [s for s in manifest["steps"] if s.get("adopted_from")]
+    computed = [s for s in manifest["steps"] if not s.get("adopted_from")]
+    return {
+        "steps": len(manifest["steps"]),
+        "adopted": len(adopted),
+        "adopted_seconds": sum(float(s.get("seconds") or 0.0) for s in adopted),
+        "computed_seconds": sum(float(s.get("seconds") or 0.0) for s in computed),
+    }
 
 
 def _describe(outcome: RunOutcome, index: int, total: int) -> str:
@@ -321,7 +336,7 @@ def _describe(outcome: RunOutcome, index: int, total: int) -> str:
     metrics = "  ".join(f"{k} {outcome.metrics[k]:.4g}" for k in ("bpb", "ppl") if k in outcome.metrics)
     if outcome.status == "cached":
         return head + f"finished before  {metrics}"
-    reused = f", {outcome.steps_cached} steps reused" if outcome.steps_cached else ""
+    reused = f", {outcome.steps_cached} reused" if outcome.steps_cached else ""
     return head + f"done in {outcome.seconds:.1f} s ({outcome.steps_run} steps run{reused})  {metrics}"
 
 
@@ -507,7 +522,7 @@ def _finish(
         "tokenizer": token_info,
         "variants": [{"name": v.name, "set": v.set, "weights": v.weights} for v in plan.variants],
         "runs": [o.to_dict() for o in outcomes],
-        "reuse": _reuse(outcomes),
+        "reuse": _reuse(sweep_dir, outcomes),
         "regression": None if regression is None else regression.to_dict(),
         "warnings": warnings,
         "seconds": seconds,
@@ -532,6 +547,7 @@ def _regression(
             metric=target,
             higher_is_better=target in HIGHER_IS_BETTER,
             model=options.model,
+            search=options.search,
             samples=options.samples,
             seed=options.seed,
         )
@@ -540,24 +556,33 @@ def _regression(
         return None
 
 
-def _reuse(outcomes: list[RunOutcome]) -> dict[str, Any]:
-    ran = [o for o in outcomes if o.status == "done"]
-    return {
-        "steps_run": sum(o.steps_run for o in ran),
-        "steps_reused": sum(o.steps_cached for o in ran),
-        "reused_step_seconds": sum(o.saved_seconds for o in ran),
-        "run_seconds": sum(o.seconds for o in ran),
-    }
+def _reuse(sweep_dir: Path, outcomes: list[RunOutcome]) -> dict[str, Any]:
+    """How much step time the sweep saved by adoption, over every run directory it made (the
+    tokenizer run included), however many calls it took."""
+    dirs = [sweep_dir / "runs" / TOKENIZER_RUN, *(o.run_dir for o in outcomes)]
+    totals = {"runs": 0, "steps": 0, "adopted": 0, "adopted_seconds": 0.0, "computed_seconds": 0.0}
+    for directory in dirs:
+        try:
+            figures = step_figures(read_json(directory / "manifest.json"))
+        except (FileNotFoundError, ValueError, KeyError):
+            continue
+        totals["runs"] += 1
+        for key, value in figures.items():
+            totals[key] += value
+    spent = totals["adopted_seconds"] + totals["computed_seconds"]
+    totals["adopted_share"] = totals["adopted_seconds"] / spent if spent > 0 else 0.0
+    return totals
 
 
 def _report_extra(plan: SweepPlan, result: SweepResult) -> dict[str, Any]:
     extra: dict[str, Any] = {"base recipe": str(plan.base_path)}
     if result.tokenizer:
         extra["tokenizer"] = f"shared: {result.tokenizer['path']} (sha256 {result.tokenizer['sha256'][:16]}…)"
-    reuse = _reuse(result.runs)
+    reuse = _reuse(result.sweep_dir, result.runs)
     extra["upstream reuse"] = (
-        f"{reuse['steps_reused']} of {reuse['steps_reused'] + reuse['steps_run']} steps adopted from sibling "
-        f"runs ({reuse['reused_step_seconds']:.1f} s of step time not spent again)"
+        f"{reuse['adopted']} of {reuse['steps']} steps of {reuse['runs']} run directories adopted from a sibling: "
+        f"{reuse['adopted_seconds']:.1f} s of step time not spent again, {reuse['computed_seconds']:.1f} s spent "
+        f"({100 * reuse['adopted_share']:.0f}% saved)"
     )
     if result.regression is not None:
         extra["regression"] = result.regression.summary()

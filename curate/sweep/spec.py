@@ -110,10 +110,16 @@ class Regression(_Strict):
         description="Scheffé mixture polynomial: linear (one term per source) or quadratic (plus one per "
         "pair of sources); auto takes quadratic when there are enough distinct mixtures.",
     )
+    search: Literal["hull", "simplex"] = Field(
+        "hull",
+        description="Where the predicted best is searched: hull, only between the mixtures the sweep tried "
+        "(interpolation); simplex, any mixture (RegMix's search: trust it when the sweep covers the "
+        "simplex, e.g. a dirichlet design).",
+    )
     samples: int = Field(
         200_000,
         ge=100,
-        description="Candidate mixtures searched for the predicted best (Dirichlet(1) draws).",
+        description="Random candidate mixtures searched for the predicted best.",
     )
     seed: int = Field(0, ge=0, description="Seed of the candidate draw.")
 

@@ -81,3 +81,20 @@ def test_mixture_regression_refuses_weights_that_do_not_vary():
     rows = rows_of(np.array([[0.5, 0.3, 0.2]] * 3), np.array([1.0, 1.1, 0.9]))
     with pytest.raises(ValueError, match="do not vary"):
         mixture_regression(rows, metric="bpb")
+
+
+def test_hull_search_stays_between_the_tried_mixtures_simplex_search_extrapolates():
+    # every tried mixture has web <= 0.4; the true optimum (web 0.5) lies outside them
+    rng = np.random.default_rng(3)
+    free = rng.dirichlet(np.ones(3), size=40)
+    tried = free[free[:, 0] <= 0.4][:20]
+    rows = rows_of(tried, bowl(tried))
+    inside = mixture_regression(rows, metric="bpb", samples=20_000)
+    assert inside.search == "hull" and inside.extrapolates == []
+    assert inside.predicted_best["web"] <= tried[:, 0].max() + 1e-9
+    # better than every tried mixture (the fit is exact here), not as good as the true optimum
+    assert 2.0 + 1e-4 < inside.predicted_score <= bowl(tried).min() + 1e-9
+    assert "between the tried mixtures" in inside.summary()
+    anywhere = mixture_regression(rows, metric="bpb", search="simplex", samples=20_000)
+    assert anywhere.predicted_best["web"] == pytest.approx(0.5, abs=0.02)
+    assert anywhere.extrapolates == ["web"] and any("extrapolation" in m for m in anywhere.warnings)

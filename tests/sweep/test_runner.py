@@ -93,8 +93,10 @@ def test_upstream_steps_run_once_and_are_adopted_by_every_run(swept):
     assert computed == len(UPSTREAM)  # each upstream step ran once in five run directories
     # the second seed of a variant only trains: its data is the first seed's
     assert [r.steps_run for r in result.runs if r.seed == 1] == [1, 1]
+    assert all(r.steps_adopted == r.steps_cached for r in result.runs)  # nothing was resumed
     reuse = read_json(root / "sweeps/a/sweep.json")["reuse"]
-    assert reuse["steps_reused"] == sum(r.steps_cached for r in result.runs) >= 4 * len(UPSTREAM)
+    assert reuse["runs"] == 5 and reuse["adopted"] == sum(r.steps_adopted for r in result.runs)
+    assert reuse["adopted"] >= 4 * len(UPSTREAM) and 0 < reuse["adopted_share"] < 1
 
 
 def test_every_variant_encodes_with_the_same_tokenizer_file(swept):
@@ -179,6 +181,9 @@ def test_a_stopped_sweep_resumes_with_only_the_missing_work(tmp_path):
         ("b-s0", "cached", 0),
     ]
     assert again.runs[0].metrics == resumed.runs[0].metrics  # the same training, the same score
+    assert again.runs[1].steps_adopted == resumed.runs[1].steps_adopted > 0  # figures survive a resume
+    reuse = read_json(out / "sweep.json")["reuse"]
+    assert reuse["runs"] == 3 and reuse["adopted"] >= 2 * len(UPSTREAM)
 
 
 def test_parallel_processes_give_the_sequential_numbers(swept):
