@@ -20,6 +20,7 @@ keys, complete) and score.json, so a killed sweep resumes where it stopped.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import os
@@ -242,7 +243,7 @@ def variant_recipe(
     variant: PlannedVariant, seed: int, *, tokenizer: Path | None, registry: StageRegistry = REGISTRY
 ) -> RecipeBase:
     """The recipe of one run: the variant, its seed as ``train.seed``, the shared tokenizer."""
-    data = json.loads(json.dumps(variant.data))
+    data = copy.deepcopy(variant.data)
     if tokenizer is not None:
         for entry in data.get("stages") or []:
             if isinstance(entry, dict) and "tokenize" in entry:
