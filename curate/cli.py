@@ -102,6 +102,93 @@ def run(
 
 
 @app.command()
+def sweep(
+    sweep_file: Annotated[Path, typer.Argument(help="Sweep YAML file (base recipe, variants, seeds).")],
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Sweep directory (default sweeps/<name>).")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Pipeline worker processes (shared among parallel runs).")
+    ] = None,
+    parallel: Annotated[
+        int, typer.Option(min=1, help="Runs at a time, each in its own process, on CPU (GPU: always 1).")
+    ] = 1,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue an existing sweep directory; finished runs are kept.")
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Delete an existing sweep directory and start over.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress; only the leaderboard.")] = False,
+) -> None:
+    """Run a recipe's variants for several seeds and rank them on a leaderboard."""
+    from curate.sweep import leaderboard_table, run_sweep
+
+    try:
+        if resume and force:
+            raise UsageError(
+                "--resume and --force exclude each other: resume keeps finished runs, force deletes them"
+            )
+        mode = "resume" if resume else "force" if force else "new"
+        result = run_sweep(
+            sweep_file,
+            out=out_dir,
+            workers=workers,
+            parallel=parallel,
+            mode=mode,
+            progress=not quiet and parallel == 1,
+            log=None
+            if quiet
+            else lambda message: err.print(message, highlight=False, markup=False, soft_wrap=True),
+        )
+    except (Exception, KeyboardInterrupt) as exc:
+        _fail(exc)
+        return
+    out.print(leaderboard_table(result.standings, result.metric))
+    if result.regression is not None:
+        out.print(f"regression: {result.regression.summary()}", highlight=False, soft_wrap=True)
+    for warning in result.warnings + (result.regression.warnings if result.regression else []):
+        err.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
+    for key in ("leaderboard_csv", "leaderboard_parquet", "report"):
+        if key in result.files:
+            out.print(f"{key.replace('_', ' ')}: {result.files[key]}", highlight=False)
+    if result.failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def score(
+    run_dir: Annotated[Path, typer.Argument(help="Run directory of a finished run with a train: block.")],
+    eval_path: Annotated[
+        list[str] | None,
+        typer.Option("--eval", help="Score on these eval files (globs allowed) instead of the run's own."),
+    ] = None,
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="Write the score report here instead of RUN_DIR/score.json.")
+    ] = None,
+) -> None:
+    """Score a run's trained checkpoint again, on its eval set or another one."""
+    from curate.summary import score_table
+    from curate.train.pipeline import score_run
+
+    try:
+        paths = None if not eval_path else eval_path[0] if len(eval_path) == 1 else eval_path
+        report = score_run(run_dir, eval_path=paths, out=out_file)
+    except (Exception, KeyboardInterrupt) as exc:
+        _fail(exc)
+        return
+    out.print(score_table(report))
+    if report.get("overlap"):
+        err.print(
+            f"[yellow]warning:[/] {report['overlap']} records of this eval set are in the run's training data: "
+            "its scores are inflated",
+            highlight=False,
+            soft_wrap=True,
+        )
+    out.print(f"written: {report['written']}", highlight=False)
+
+
+@app.command()
 def validate(recipe: Annotated[Path, typer.Argument(help="Recipe YAML file.")]) -> None:
     """Check a recipe (keys, values, input files) without running it."""
     from curate.recipe import load_recipe

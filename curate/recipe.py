@@ -285,7 +285,7 @@ class RecipeBase(Strict):
         for i, (stage, config) in enumerate(self.stage_list()):
             for name in getattr(config, "sources", None) or ():
                 if name not in names:
-                    hint = _suggest(name, names)
+                    hint = suggest(name, names)
                     raise ValueError(
                         f"stages[{i}].{stage}.sources names {name!r}, not a source of this recipe{hint} (sources: {', '.join(names)})"
                     )
@@ -350,9 +350,36 @@ def load_recipe(
 def parse_recipe(
     text: str, *, source_name: str = "<recipe>", registry: StageRegistry = REGISTRY
 ) -> RecipeBase:
+    data, root = load_yaml(text, source_name=source_name)
+    if not isinstance(data, dict):
+        raise RecipeError(
+            f"{source_name}: a recipe is a YAML mapping with name, sources and stages; got {type(data).__name__}"
+        )
+    return recipe_from_data(data, source_name=source_name, root=root, registry=registry)
+
+
+def recipe_from_data(
+    data: dict[str, Any],
+    *,
+    source_name: str = "<recipe>",
+    root: yaml.Node | None = None,
+    registry: StageRegistry = REGISTRY,
+) -> RecipeBase:
+    """Validate recipe data (parsed YAML, or a recipe built by code such as a sweep variant) and
+    fill in what it implies; errors name their path (and their line when ``root`` is the YAML
+    node tree the data came from)."""
+    model = recipe_model(registry)
     try:
-        data = yaml.safe_load(text)
-        root = yaml.compose(text)
+        return resolve_implied(model.model_validate(data), registry=registry)
+    except ValidationError as exc:
+        raise explain_errors(exc, model, source_name=source_name, root=root, registry=registry) from None
+
+
+def load_yaml(text: str, *, source_name: str) -> tuple[Any, yaml.Node | None]:
+    """Parse YAML into (data, node tree); the node tree gives error lines. A syntax error is a
+    RecipeError with its line and column."""
+    try:
+        return yaml.safe_load(text), yaml.compose(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
@@ -361,20 +388,22 @@ def parse_recipe(
         if context and context_mark is not None:
             problem += f" ({context} that starts on line {context_mark.line + 1})"
         raise RecipeError(f"{source_name}: not valid YAML{where}: {problem}") from None
-    if not isinstance(data, dict):
-        raise RecipeError(
-            f"{source_name}: a recipe is a YAML mapping with name, sources and stages; got {type(data).__name__}"
-        )
-    model = recipe_model(registry)
-    try:
-        return resolve_implied(model.model_validate(data), registry=registry)
-    except ValidationError as exc:
-        explained = sorted((_explain(err, root, model, registry) for err in exc.errors()), key=lambda e: e[0])
-        lines = [text for _, text in explained]
-        noun = "problem" if len(lines) == 1 else "problems"
-        raise RecipeError(
-            f"{source_name}: {len(lines)} {noun}:\n" + "\n".join(f"  - {line}" for line in lines)
-        ) from None
+
+
+def explain_errors(
+    exc: ValidationError,
+    model: type[BaseModel],
+    *,
+    source_name: str,
+    root: yaml.Node | None = None,
+    registry: StageRegistry = REGISTRY,
+) -> RecipeError:
+    """One RecipeError listing every validation problem by path (and line), with suggestions.
+    Works for any model (recipes, sweep files); ``stages`` entries are explained by ``registry``."""
+    explained = sorted((_explain(err, root, model, registry) for err in exc.errors()), key=lambda e: e[0])
+    lines = [text for _, text in explained]
+    noun = "problem" if len(lines) == 1 else "problems"
+    return RecipeError(f"{source_name}: {len(lines)} {noun}:\n" + "\n".join(f"  - {line}" for line in lines))
 
 
 IMPLIED_DECONTAMINATE_BEFORE = ("mix", "format", "tokenize")
@@ -448,7 +477,9 @@ def _display_loc(loc: tuple[Any, ...]) -> tuple[list[Any], str]:
     return parts, text
 
 
-def _yaml_line(root: yaml.Node | None, parts: list[Any]) -> int | None:
+def yaml_line(root: yaml.Node | None, parts: list[Any]) -> int | None:
+    """The line of the value at ``parts`` (keys and list indices) in a YAML node tree, or of the
+    deepest part of it that exists."""
     node, line = root, None
     for item in parts:
         if node is None:
@@ -507,7 +538,7 @@ def _explain(
 ) -> tuple[int, str]:
     """(line, message) for one pydantic error."""
     parts, where = _display_loc(tuple(err["loc"]))
-    line = _yaml_line(root, parts)
+    line = yaml_line(root, parts)
     return line or 0, _describe(err, parts, where, line, model, registry)
 
 
@@ -524,14 +555,14 @@ def _describe(
     if kind == "extra_forbidden":
         parent = _model_at(model, parts, registry)
         options = list(parent.model_fields) if parent else []
-        return f"{at}: unknown key {parts[-1]!r}" + _suggest(str(parts[-1]), options)
+        return f"{at}: unknown key {parts[-1]!r}" + suggest(str(parts[-1]), options)
     if kind == "unknown_stage":
         value = err.get("input")
         given = _stage_tag(value) if isinstance(value, dict) else None
         names = sorted(registry)
         if given is None:
             return f"{at}: a stage entry is a mapping with one key, the stage name, e.g. `- dedupe: {{}}`; got {value!r}"
-        return f"{at}: unknown stage {given!r}" + _suggest(given, names) + f" (stages: {', '.join(names)})"
+        return f"{at}: unknown stage {given!r}" + suggest(given, names) + f" (stages: {', '.join(names)})"
     if kind == "missing":
         return f"{at}: required key missing"
     message = err["msg"].removeprefix("Value error, ")
@@ -539,13 +570,14 @@ def _describe(
     if kind.startswith(("literal", "enum")) and isinstance(shown, str):
         expected = err.get("ctx", {}).get("expected", "")
         options = re.findall(r"'([^']+)'", expected)
-        return f"{at}: {message}; got {shown!r}" + _suggest(shown, options)
+        return f"{at}: {message}; got {shown!r}" + suggest(shown, options)
     if shown is not None and not isinstance(shown, (dict, list)):
         return f"{at}: {message}; got {shown!r}"
     return f"{at}: {message}"
 
 
-def _suggest(given: str, options: Sequence[str]) -> str:
+def suggest(given: str, options: Sequence[str]) -> str:
+    """A message tail: ' — did you mean ...?' with the closest option, else the options listed."""
     close = difflib.get_close_matches(given, list(options), n=1, cutoff=0.6)
     if close:
         return f" — did you mean {close[0]!r}?"

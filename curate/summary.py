@@ -83,3 +83,30 @@ def accounting_line(manifest: dict[str, Any]) -> str:
         f"{a['records_in']:,} records read{added} = {a['records_out']:,} in output + "
         f"{a['rejected']:,} rejected ({check})"
     )
+
+
+SCORE_ROWS = (
+    ("nll", "NLL (nats/token)"),
+    ("ppl", "perplexity"),
+    ("bpb", "bits per byte"),
+    ("pref_accuracy", "preference accuracy"),
+    ("pref_margin", "preference margin"),
+)
+
+
+def score_table(report: dict[str, Any]) -> Table:
+    """The metrics of a score report (``score.json``) and what the eval covered."""
+    evaluated = report.get("eval") or {}
+    path = evaluated.get("path")
+    title = "score" + (f" on {path if isinstance(path, str) else ', '.join(path)}" if path else "")
+    table = Table(title=title, title_justify="left")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    metrics = report.get("metrics") or {}
+    for key, label in SCORE_ROWS:
+        if metrics.get(key) is not None:
+            table.add_row(label, f"{metrics[key]:.4f}")
+    for key in ("records", "tokens", "bytes"):
+        if evaluated.get(key) is not None:
+            table.add_row(f"eval {key}", f"{evaluated[key]:,}")
+    return table

@@ -23,7 +23,7 @@ from curate.errors import RecipeError, RunDirError
 from curate.formats.templates import get_template
 from curate.io.tokens import TokenWriter, read_index
 from curate.recipe import Source
-from curate.train.config import TrainConfig
+from curate.train.config import EvalConfig, TrainConfig
 
 TOKENS_DIR, TOKENIZER_FILE = "tokens", "tokenizer/tokenizer.model"
 
@@ -136,8 +136,7 @@ def train_and_score(
     """Train on RUN_DIR/tokens, score on the eval set, write RUN_DIR/score.json; return its contents."""
     from curate.train.evalset import load_eval_records
     from curate.train.loop import train
-    from curate.train.score import load_tokenizer as load_spm
-    from curate.train.score import resolve_start_id, score, score_report, write_score_json
+    from curate.train.score import score, score_report, write_score_json
 
     run_dir = Path(run_dir)
     if not (run_dir / TOKENS_DIR / "index.json").exists():
@@ -160,9 +159,7 @@ def train_and_score(
     metrics: dict[str, Any] = {}
     encoder = None
     if records:
-        special = read_index(run_dir / TOKENS_DIR).special_ids
-        start = resolve_start_id(load_spm(model_path), special)
-        encoder = template_chat_encoder(model_path, template, system_prompt, start)
+        encoder = run_chat_encoder(run_dir, template, system_prompt)
         metrics = score(
             result.checkpoint,
             records,
@@ -227,3 +224,144 @@ def _dpo(
         if result.after is None
         else {k: result.after.get(k) for k in ("pref_accuracy", "pref_margin", "nll")},
     }
+
+
+def score_checkpoint(
+    checkpoint: str | os.PathLike,
+    records: Sequence[Mapping[str, Any]],
+    *,
+    run_dir: Path,
+    eval_cfg: EvalConfig,
+    template: str = "chatml",
+    system_prompt: str | None = None,
+) -> dict[str, Any]:
+    """Score a checkpoint of a run on eval ``records`` with the run's tokenizer, encoding chats
+    with the run's template and loss masks."""
+    from curate.train.score import score
+
+    return score(
+        checkpoint,
+        records,
+        tokenizer_path(run_dir),
+        batch_size=eval_cfg.batch_size,
+        stride=eval_cfg.stride,
+        chat_encoder=run_chat_encoder(run_dir, template, system_prompt),
+    )
+
+
+def run_chat_encoder(run_dir: Path, template: str, system_prompt: str | None):
+    """The chat encoder of a run: its tokenizer, template and start id, as its tokenize stage used."""
+    from curate.train.score import load_tokenizer as load_spm
+    from curate.train.score import resolve_start_id
+
+    model_path = tokenizer_path(run_dir)
+    start = resolve_start_id(load_spm(model_path), read_index(run_dir / TOKENS_DIR).special_ids)
+    return template_chat_encoder(model_path, template, system_prompt, start)
+
+
+def score_run(
+    run_dir: str | os.PathLike,
+    *,
+    eval_path: str | Sequence[str] | None = None,
+    out: str | os.PathLike | None = None,
+) -> dict[str, Any]:
+    """Score a finished run's checkpoint again: on its own eval set (``train.eval`` of the run's
+    recipe), or on ``eval_path`` (files or globs). The behind of ``curate score``.
+
+    Where the result goes: ``out`` when given (a whole score report); else RUN_DIR/score.json,
+    whose metrics are replaced when scoring the run's own eval set, and which gains an
+    ``evals[<path>]`` entry for another eval set (the recipe's score stays the recipe's score).
+    The returned dict is the report written, plus ``written`` (its path) and, for another eval
+    set, ``overlap``: eval records also found in the run's training data (by id or text).
+    """
+    from curate.io.writers import read_json
+    from curate.recipe import load_recipe
+    from curate.train.evalset import load_eval_records
+    from curate.train.loop import CHECKPOINT_NAME
+    from curate.train.score import score_report, write_score_json
+
+    run_dir = Path(run_dir)
+    recipe_file = run_dir / "recipe.yaml"
+    if not recipe_file.exists():
+        raise RunDirError(
+            f"{run_dir}: not a run directory (no recipe.yaml); give the directory of a finished run"
+        )
+    recipe = load_recipe(recipe_file, check_inputs=False)
+    checkpoint = run_dir / "train" / CHECKPOINT_NAME
+    if recipe.train is None or not checkpoint.exists():
+        raise RunDirError(
+            f"{run_dir}: no trained checkpoint ({checkpoint}); the recipe needs a train: block and the "
+            "run must have finished its train step (`curate run RECIPE --resume`)"
+        )
+    eval_cfg = recipe.train.eval
+    other = eval_path is not None
+    if other:
+        eval_cfg = eval_cfg.model_copy(update={"path": eval_path, "max_records": None})
+    elif eval_cfg.path is None:
+        raise RecipeError(
+            f"{run_dir}: the run's recipe names no eval set (train.eval.path); pass --eval PATH"
+        )
+    records = load_eval_records(eval_cfg)
+    template, system_prompt = _tokenize_template(recipe)
+    metrics = score_checkpoint(
+        checkpoint,
+        records,
+        run_dir=run_dir,
+        eval_cfg=eval_cfg,
+        template=template,
+        system_prompt=system_prompt,
+    )
+    previous = read_json(run_dir / "score.json") if (run_dir / "score.json").exists() else {}
+    report = score_report(metrics, previous.get("train"), seed=recipe.train.seed)
+    if other:
+        report["eval"]["path"] = eval_cfg.path
+        report["overlap"] = eval_overlap(run_dir, eval_cfg.path)
+    if out is not None:
+        written = write_score_json(Path(out), report)
+    elif other:
+        merged = dict(previous)
+        merged.setdefault("evals", {})[_eval_label(eval_cfg.path)] = {
+            k: report[k] for k in ("metrics", "eval", "overlap")
+        }
+        written = write_score_json(run_dir / "score.json", merged)
+    else:
+        report = {**previous, **report}  # keeps init_from and scores on other eval sets
+        written = write_score_json(run_dir / "score.json", report)
+    return {**report, "written": str(written)}
+
+
+def _eval_label(path: str | Sequence[str]) -> str:
+    return path if isinstance(path, str) else ",".join(path)
+
+
+def _tokenize_template(recipe: Any) -> tuple[str, str | None]:
+    template, system_prompt = "chatml", None
+    for name, config in recipe.stage_list():
+        if name == "tokenize":
+            template, system_prompt = config.template, config.system_prompt
+    return template, system_prompt
+
+
+OVERLAP_BEFORE = ("mix", "format", "tokenize")
+
+
+def eval_overlap(run_dir: str | os.PathLike, eval_path: str | Sequence[str]) -> int:
+    """Records of a run's training data (as they enter its first mix/format/tokenize step, where
+    the decontamination stage looks) that are in the eval set ``eval_path``, by id or text."""
+    import polars as pl
+
+    from curate.io.writers import read_json
+    from curate.stages.decontaminate import DecontaminateConfig, apply
+
+    run_dir = Path(run_dir)
+    steps = read_json(run_dir / "manifest.json")["steps"]
+    at = next((i for i, s in enumerate(steps) if s["stage"] in OVERLAP_BEFORE), None)
+    if not at:
+        return 0
+    cfg = DecontaminateConfig(
+        eval=eval_path if isinstance(eval_path, str) else list(eval_path), on_overlap="drop"
+    )
+    found = 0
+    for shard in sorted((run_dir / "stages" / steps[at - 1]["dir"]).glob("part-*.parquet")):
+        found += int(apply(pl.read_parquet(shard), cfg).counters.get("eval_overlap", 0))
+    return found
