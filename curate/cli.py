@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -22,6 +24,21 @@ app = typer.Typer(
 out = Console(width=None if sys.stdout.isatty() else 140)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 140)
 _state = {"debug": False}
+
+
+def command(fn: Callable[..., None]) -> Callable[..., None]:
+    """Register a command whose failures become one message and an exit code (see _fail)."""
+
+    @functools.wraps(fn)
+    def run_or_explain(*args: Any, **kwargs: Any) -> None:
+        try:
+            fn(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except (Exception, KeyboardInterrupt) as exc:
+            _fail(exc)
+
+    return app.command()(run_or_explain)
 
 
 @app.callback()
@@ -44,7 +61,7 @@ def _fail(exc: BaseException) -> None:
     raise typer.Exit(1)
 
 
-@app.command()
+@command
 def run(
     recipe: Annotated[Path, typer.Argument(help="Recipe YAML file.")],
     out_dir: Annotated[
@@ -82,26 +99,22 @@ def run(
     from curate.recipe import load_recipe, override_execution
     from curate.summary import accounting_line, summary_table
 
-    try:
-        if resume and force:
-            raise UsageError(
-                "--resume and --force exclude each other: resume keeps finished work, force deletes it"
-            )
-        if executor not in (None, "local", "ray"):
-            raise UsageError(f"--executor must be local or ray, not {executor!r}")
-        parsed = override_execution(load_recipe(recipe), executor=executor, address=address)  # type: ignore[arg-type]
-        mode = "resume" if resume else "force" if force else "new"
-        result = run_recipe(parsed, run_dir=out_dir, mode=mode, workers=workers, progress=not quiet)
-    except (Exception, KeyboardInterrupt) as exc:
-        _fail(exc)
-        return
+    if resume and force:
+        raise UsageError(
+            "--resume and --force exclude each other: resume keeps finished work, force deletes it"
+        )
+    if executor not in (None, "local", "ray"):
+        raise UsageError(f"--executor must be local or ray, not {executor!r}")
+    parsed = override_execution(load_recipe(recipe), executor=executor, address=address)  # type: ignore[arg-type]
+    mode = "resume" if resume else "force" if force else "new"
+    result = run_recipe(parsed, run_dir=out_dir, mode=mode, workers=workers, progress=not quiet)
     if not quiet:
         out.print(summary_table(result.manifest))
         out.print(accounting_line(result.manifest))
         out.print(f"output: {result.run_dir / 'output'}")
 
 
-@app.command()
+@command
 def sweep(
     sweep_file: Annotated[Path, typer.Argument(help="Sweep YAML file (base recipe, variants, seeds).")],
     out_dir: Annotated[
@@ -124,26 +137,22 @@ def sweep(
     """Run a recipe's variants for several seeds and rank them on a leaderboard."""
     from curate.sweep import leaderboard_table, run_sweep
 
-    try:
-        if resume and force:
-            raise UsageError(
-                "--resume and --force exclude each other: resume keeps finished runs, force deletes them"
-            )
-        mode = "resume" if resume else "force" if force else "new"
-        result = run_sweep(
-            sweep_file,
-            out=out_dir,
-            workers=workers,
-            parallel=parallel,
-            mode=mode,
-            progress=not quiet and parallel == 1,
-            log=None
-            if quiet
-            else lambda message: err.print(message, highlight=False, markup=False, soft_wrap=True),
+    if resume and force:
+        raise UsageError(
+            "--resume and --force exclude each other: resume keeps finished runs, force deletes them"
         )
-    except (Exception, KeyboardInterrupt) as exc:
-        _fail(exc)
-        return
+    mode = "resume" if resume else "force" if force else "new"
+    result = run_sweep(
+        sweep_file,
+        out=out_dir,
+        workers=workers,
+        parallel=parallel,
+        mode=mode,
+        progress=not quiet and parallel == 1,
+        log=None
+        if quiet
+        else lambda message: err.print(message, highlight=False, markup=False, soft_wrap=True),
+    )
     out.print(leaderboard_table(result.standings, result.metric))
     if result.regression is not None:
         out.print(f"regression: {result.regression.summary()}", highlight=False, soft_wrap=True)
@@ -156,7 +165,7 @@ def sweep(
         raise typer.Exit(1)
 
 
-@app.command()
+@command
 def score(
     run_dir: Annotated[Path, typer.Argument(help="Run directory of a finished run with a train: block.")],
     eval_path: Annotated[
@@ -171,12 +180,8 @@ def score(
     from curate.summary import score_table
     from curate.train.pipeline import score_run
 
-    try:
-        paths = None if not eval_path else eval_path[0] if len(eval_path) == 1 else eval_path
-        report = score_run(run_dir, eval_path=paths, out=out_file)
-    except (Exception, KeyboardInterrupt) as exc:
-        _fail(exc)
-        return
+    paths = None if not eval_path else eval_path[0] if len(eval_path) == 1 else eval_path
+    report = score_run(run_dir, eval_path=paths, out=out_file)
     out.print(score_table(report))
     if report.get("overlap"):
         err.print(
@@ -188,36 +193,28 @@ def score(
     out.print(f"written: {report['written']}", highlight=False)
 
 
-@app.command()
+@command
 def validate(recipe: Annotated[Path, typer.Argument(help="Recipe YAML file.")]) -> None:
     """Check a recipe (keys, values, input files) without running it."""
     from curate.recipe import load_recipe
 
-    try:
-        parsed = load_recipe(recipe)
-    except Exception as exc:
-        _fail(exc)
-        return
+    parsed = load_recipe(recipe)
     stages = ", ".join(name for name, _ in parsed.stage_list()) or "no stages"
     out.print(f"{recipe}: valid ({len(parsed.sources)} source(s); {stages})")
 
 
-@app.command()
+@command
 def stats(run_dir: Annotated[Path, typer.Argument(help="Run directory.")]) -> None:
     """Print the summary table of a run."""
     from curate.inspect import load_manifest
     from curate.summary import accounting_line, summary_table
 
-    try:
-        manifest = load_manifest(run_dir)
-    except Exception as exc:
-        _fail(exc)
-        return
+    manifest = load_manifest(run_dir)
     out.print(summary_table(manifest))
     out.print(accounting_line(manifest))
 
 
-@app.command()
+@command
 def inspect(
     run_dir: Annotated[Path, typer.Argument(help="Run directory.")],
     stage: Annotated[str, typer.Option(help="Step name or directory (read, clean, 02-dedupe, output...).")],
@@ -231,15 +228,11 @@ def inspect(
     """Print sample records of a step (kept, or removed with --rejected)."""
     from curate.inspect import render_records, sample_records
 
-    try:
-        frame = sample_records(run_dir, stage, rejected=rejected or reason is not None, reason=reason, n=n)
-    except Exception as exc:
-        _fail(exc)
-        return
+    frame = sample_records(run_dir, stage, rejected=rejected or reason is not None, reason=reason, n=n)
     render_records(frame, out, chars=chars)
 
 
-@app.command()
+@command
 def report(
     run_dir: Annotated[Path, typer.Argument(help="Run directory.")],
     out_file: Annotated[
@@ -249,15 +242,11 @@ def report(
     """(Re)write the HTML run card of a run: funnel, reasons, lengths, languages, dedupe, mix, scores."""
     from curate.report import write_report
 
-    try:
-        path = write_report(run_dir, out=out_file)
-    except Exception as exc:
-        _fail(exc)
-        return
+    path = write_report(run_dir, out=out_file)
     out.print(f"report: {path}", highlight=False)
 
 
-@app.command()
+@command
 def diff(
     run_a: Annotated[Path, typer.Argument(help="First run directory (A).")],
     run_b: Annotated[Path, typer.Argument(help="Second run directory (B).")],
@@ -268,13 +257,9 @@ def diff(
     """Compare two runs: recipe keys that differ, records per step, removal reasons, mix and scores."""
     from curate.report.diff import diff_header, diff_runs, diff_tables, write_diff_html
 
-    try:
-        result = diff_runs(run_a, run_b)
-        if html is not None:
-            write_diff_html(result, html)
-    except Exception as exc:
-        _fail(exc)
-        return
+    result = diff_runs(run_a, run_b)
+    if html is not None:
+        write_diff_html(result, html)
     out.print(diff_header(result))
     for table in diff_tables(result):
         out.print(table)
@@ -282,7 +267,7 @@ def diff(
         out.print(f"html: {html}", highlight=False)
 
 
-@app.command()
+@command
 def schema(
     out_file: Annotated[Path | None, typer.Option("--out", help="Write the schema to this file.")] = None,
 ) -> None:
@@ -290,13 +275,9 @@ def schema(
     from curate.io.writers import write_text
     from curate.schema import schema_json
 
-    try:
-        text = schema_json()
-        if out_file is not None:
-            write_text(text, out_file)
-    except Exception as exc:
-        _fail(exc)
-        return
+    text = schema_json()
+    if out_file is not None:
+        write_text(text, out_file)
     if out_file is None:
         typer.echo(text, nl=False)
     else:

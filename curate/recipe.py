@@ -329,19 +329,23 @@ def recipe_model(registry: StageRegistry = REGISTRY) -> type[RecipeBase]:
 # Loading and explaining errors
 
 
+def read_config_file(path: Path, what: str) -> str:
+    """The text of a recipe or sweep file, or a RecipeError saying why it cannot be read."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RecipeError(f"{what} file {str(path)!r} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RecipeError(f"cannot read {what} file {str(path)!r}: {exc}") from None
+
+
 def load_recipe(
     path: str | Path, *, registry: StageRegistry = REGISTRY, check_inputs: bool = True
 ) -> RecipeBase:
     """Read, validate and (optionally) check the inputs of a recipe file; raise RecipeError with
     every problem, each with its path in the recipe and its line."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise RecipeError(f"recipe file {str(path)!r} does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RecipeError(f"cannot read recipe {str(path)!r}: {exc}") from None
-    recipe = parse_recipe(text, source_name=str(path), registry=registry)
+    recipe = parse_recipe(read_config_file(path, "recipe"), source_name=str(path), registry=registry)
     if check_inputs:
         check_sources_exist(recipe.sources)
     return recipe

@@ -157,10 +157,9 @@ def index_path(directory: str | os.PathLike, split: str = "train") -> Path:
 
 
 def write_index(directory: str | os.PathLike, index: TokenIndex) -> None:
-    path = index_path(directory, index.split)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(asdict(index), indent=2, sort_keys=True))
-    os.replace(tmp, path)
+    from curate.io.writers import write_text
+
+    write_text(json.dumps(asdict(index), indent=2, sort_keys=True), index_path(directory, index.split))
 
 
 def read_index(directory: str | os.PathLike, split: str = "train") -> TokenIndex:

@@ -34,6 +34,7 @@ from curate.recipe import (
     check_sources_exist,
     explain_errors,
     load_yaml,
+    read_config_file,
     recipe_from_data,
     suggest,
     yaml_line,
@@ -256,13 +257,9 @@ def load_sweep(
 ) -> SweepPlan:
     """Read and validate a sweep file and plan its variants (see :func:`plan_sweep`)."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise RecipeError(f"sweep file {str(path)!r} does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RecipeError(f"cannot read sweep file {str(path)!r}: {exc}") from None
-    return parse_sweep(text, path=path, registry=registry, check_inputs=check_inputs)
+    return parse_sweep(
+        read_config_file(path, "sweep"), path=path, registry=registry, check_inputs=check_inputs
+    )
 
 
 def parse_sweep(

@@ -23,6 +23,7 @@ from typing import Literal
 import sentencepiece as spm
 
 from curate.errors import StageError
+from curate.io.writers import write_atomic
 
 ModelType = Literal["bpe", "unigram"]
 Normalization = Literal["identity", "nfkc", "nmt_nfkc"]
@@ -111,19 +112,10 @@ def save_tokenizer(model: bytes, directory: str | os.PathLike) -> Path:
     """Write ``tokenizer.model`` and ``tokenizer.vocab`` into ``directory`` atomically."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    _write_atomic(directory / VOCAB_NAME, vocab_text(model).encode("utf-8"))
-    _write_atomic(directory / MODEL_NAME, model)
+    write_atomic(directory / VOCAB_NAME, lambda tmp: tmp.write_text(vocab_text(model), encoding="utf-8"))
+    write_atomic(directory / MODEL_NAME, lambda tmp: tmp.write_bytes(model))
     return directory / MODEL_NAME
 
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)

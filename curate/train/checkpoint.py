@@ -30,6 +30,7 @@ import torch
 
 from curate import __version__
 from curate.errors import RunDirError
+from curate.io.writers import write_atomic
 from curate.train.model import GPT, GPTConfig
 
 FORMAT = "curate-checkpoint"
@@ -114,10 +115,7 @@ def save_checkpoint(
         "rng": rng,
         "extra": dict(extra or {}),
     }
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
-    return path
+    return write_atomic(path, lambda tmp: torch.save(state, tmp))
 
 
 def load_checkpoint(path: str | os.PathLike, *, device: torch.device | str = "cpu") -> Checkpoint:

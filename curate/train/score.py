@@ -43,6 +43,7 @@ import torch
 import torch.nn.functional as F
 
 from curate.errors import InputError
+from curate.io.writers import write_atomic
 from curate.train.checkpoint import Checkpoint, load_checkpoint
 from curate.train.evalset import EvalKind, eval_kind
 from curate.train.model import GPT, IGNORE_INDEX, count_params
@@ -327,10 +328,7 @@ def score_report(
 
 def write_score_json(path: str | os.PathLike, report: Mapping[str, Any]) -> Path:
     """Write ``report`` as JSON atomically (NaN written as null)."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(
-        orjson.dumps(report, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY)
+    data = orjson.dumps(
+        report, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY
     )
-    os.replace(tmp, path)
-    return path
+    return write_atomic(path, lambda tmp: tmp.write_bytes(data))
