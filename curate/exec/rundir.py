@@ -84,6 +84,13 @@ class RunDir:
                 self._clear()
         self.root.mkdir(parents=True, exist_ok=True)
         self.lock()
+        self._remove_partial_writes()
+
+    def _remove_partial_writes(self) -> None:
+        """Files a killed run was writing (``*.tmp-<pid>``, ``*.tmp``): under the lock, nobody else is."""
+        for path in self.root.rglob("*.tmp*"):
+            if path.is_file() and (".tmp-" in path.name or path.name.endswith(".tmp")):
+                path.unlink()
 
     def _clear(self) -> None:
         for child in self.root.iterdir():

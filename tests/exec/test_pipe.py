@@ -221,3 +221,16 @@ def test_a_stage_limited_to_some_sources_passes_the_others_through(tmp_path):
     assert exact["reasons"] == {"exact_dup": 1} and exact["counters"]["passed_through"] == 1
     out = pl.read_parquet(sorted((tmp_path / "runs/s/output").glob("*.parquet")))
     assert sorted(out["id"].to_list()) == ["chat/y.jsonl:1", "web/x.jsonl:2"]
+
+
+def test_resume_removes_files_a_killed_run_was_writing(tmp_path):
+    data = make_corpus(tmp_path, files=1)
+    run_dir = tmp_path / "runs/a"
+    run(recipe_for(data), run_dir, workers=1)
+    debris = [run_dir / "rejected/00-read/part-00000-0000.parquet.tmp-4242", run_dir / "tokens/train.bin.tmp"]
+    for path in debris:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"half a file")
+    run(recipe_for(data), run_dir, workers=1, mode="resume")
+    assert not any(path.exists() for path in debris)
+    assert not list(run_dir.rglob("*.tmp*"))
