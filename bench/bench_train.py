@@ -11,7 +11,7 @@ run is timed at the end as a check that the loop adds nothing.
 ``transformers`` is a bench-only dependency; run from a separate environment, e.g.::
 
     python -m venv /work/bench-peers/venv-hf
-    /work/bench-peers/venv-hf/bin/pip install torch==2.13.0 transformers pydantic xxhash orjson sentencepiece rich
+    /work/bench-peers/venv-hf/bin/pip install torch==2.13.0 transformers -e .
     /work/bench-peers/venv-hf/bin/python bench/bench_train.py --preset tiny --batch 16 --seq-len 256
 """
 
