@@ -7,6 +7,9 @@ traceback only with ``--debug``) and maps the class to an exit code: ``RecipeErr
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Sequence
+
 
 class CurateError(Exception):
     """Base class: an error curate explains itself."""
@@ -36,3 +39,11 @@ class StageError(CurateError):
 
 class RunDirError(CurateError):
     """The run directory is in a state curate cannot continue from."""
+
+
+def suggest(given: str, options: Sequence[str]) -> str:
+    """A message tail: ' — did you mean ...?' with the closest option, else the options listed."""
+    close = difflib.get_close_matches(given, list(options), n=1, cutoff=0.6)
+    if close:
+        return f" — did you mean {close[0]!r}?"
+    return f" (expected one of: {', '.join(options)})" if options else ""

@@ -8,7 +8,6 @@ model of the stage with that name in the registry, so an unknown key is reported
 
 from __future__ import annotations
 
-import difflib
 import functools
 import re
 from collections.abc import Sequence
@@ -28,7 +27,7 @@ from pydantic import (
     model_validator,
 )
 
-from curate.errors import RecipeError, UsageError
+from curate.errors import RecipeError, UsageError, suggest
 from curate.io.fs import glob_files, is_url
 from curate.records import Kind
 from curate.stages import REGISTRY, StageRegistry
@@ -280,15 +279,19 @@ class RecipeBase(Strict):
         return self
 
     @model_validator(mode="after")
-    def _stage_sources_exist(self) -> RecipeBase:
+    def _named_sources_exist(self) -> RecipeBase:
         names = [s.name for s in self.sources]
         for i, (stage, config) in enumerate(self.stage_list()):
-            for name in getattr(config, "sources", None) or ():
-                if name not in names:
-                    hint = suggest(name, names)
-                    raise ValueError(
-                        f"stages[{i}].{stage}.sources names {name!r}, not a source of this recipe{hint} (sources: {', '.join(names)})"
-                    )
+            try:
+                config.check_source_names(names)
+            except ValueError as exc:
+                raise ValueError(f"stages[{i}].{stage}.{exc}") from None
+        base = self.train.init_from.removeprefix("base:") if self.train else None
+        if base is not None and self.train.init_from.startswith("base:") and base not in names:
+            raise ValueError(
+                f"train.init_from names base:{base}, but {base!r} is not a source of this recipe"
+                f"{suggest(base, names)}"
+            )
         return self
 
     def stage_list(self) -> list[tuple[str, BaseModel]]:
@@ -542,8 +545,26 @@ def _explain(
 ) -> tuple[int, str]:
     """(line, message) for one pydantic error."""
     parts, where = _display_loc(tuple(err["loc"]))
+    if not parts:
+        err, parts, where = _located_in_message(err, model)
     line = yaml_line(root, parts)
     return line or 0, _describe(err, parts, where, line, model, registry)
+
+
+_MESSAGE_PATH = re.compile(r"(?:Value error, )?([A-Za-z_]\w*(?:\[\d+\]|\.[A-Za-z_]\w*)*):? (.*)", re.S)
+
+
+def _located_in_message(err: dict[str, Any], model: type[BaseModel]) -> tuple[dict[str, Any], list[Any], str]:
+    """A whole-recipe check (a model validator) has no location of its own; its message starts
+    with the path it is about (``stages[3].mix.weights names 'x', ...``): use that path."""
+    match = _MESSAGE_PATH.fullmatch(err["msg"])
+    if match is None:
+        return err, [], ""
+    where, rest = match.groups()
+    parts: list[Any] = [int(p) if p.isdigit() else p for p in re.findall(r"\w+", where)]
+    if parts[0] not in model.model_fields:
+        return err, [], ""
+    return {**err, "msg": rest}, parts, where
 
 
 def _describe(
@@ -578,14 +599,6 @@ def _describe(
     if shown is not None and not isinstance(shown, (dict, list)):
         return f"{at}: {message}; got {shown!r}"
     return f"{at}: {message}"
-
-
-def suggest(given: str, options: Sequence[str]) -> str:
-    """A message tail: ' — did you mean ...?' with the closest option, else the options listed."""
-    close = difflib.get_close_matches(given, list(options), n=1, cutoff=0.6)
-    if close:
-        return f" — did you mean {close[0]!r}?"
-    return f" (expected one of: {', '.join(options)})" if options else ""
 
 
 def override_execution(

@@ -83,4 +83,7 @@ def test_missing_recipe_file(tmp_path):
 
 def test_stage_sources_must_name_recipe_sources():
     message = problems(BASE + "stages:\n  - short: {sources: [wbe]}\n")
-    assert "stages[0].short.sources names 'wbe', not a source of this recipe — did you mean 'web'?" in message
+    assert (
+        "stages[0].short.sources (line 6): names 'wbe', not a source of this recipe — did you mean 'web'?"
+        in message
+    )

@@ -26,7 +26,7 @@ must be picklable (module-level functions, dataclasses), like the shard tasks.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,7 @@ from typing import Any
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
+from curate.errors import suggest
 from curate.records import REASON, Kind
 
 Counters = dict[str, float]
@@ -56,6 +57,18 @@ class StageConfig(Options):
 
     def applies_to(self, source: str) -> bool:
         return self.sources is None or source in self.sources
+
+    def check_source_names(self, known: Sequence[str]) -> None:
+        """Raise ValueError, starting with the option's name, if the config names a source that is
+        not in ``known``; the recipe calls this so that a typo fails before any work is done."""
+        unknown_source_error("sources", self.sources or (), known)
+
+
+def unknown_source_error(option: str, names: Iterable[str], known: Sequence[str]) -> None:
+    """Raise ValueError naming the first of ``names`` not in ``known``, with the closest known one."""
+    for name in names:
+        if name not in known:
+            raise ValueError(f"{option} names {name!r}, not a source of this recipe{suggest(name, known)}")
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,7 @@ from curate.stages.base import (
     ShardInfo,
     StageConfig,
     StageContext,
+    unknown_source_error,
 )
 from curate.text import cjk_count_expr
 
@@ -206,6 +207,18 @@ class MixConfig(StageConfig):
         if self.weights is not None and self.temperature is not None:
             raise ValueError("give either `weights` or `temperature`, not both")
         return self
+
+    def check_source_names(self, known: Sequence[str]) -> None:
+        super().check_source_names(known)
+        unknown_source_error("weights", self.weights or {}, known)
+        unknown_source_error("per_source", self.per_source, known)
+        mixed = [name for name in known if self.applies_to(name)]
+        missing = [name for name in mixed if self.weights is not None and name not in self.weights]
+        if missing:
+            raise ValueError(
+                f"weights give no weight to source(s) {missing}; name every source the stage mixes "
+                f"({', '.join(mixed)}) and give weight 0 to leave one out"
+            )
 
     @property
     def unit(self) -> MixUnit:
@@ -414,19 +427,10 @@ def _merge(partials: Sequence[MixPartial], source_kinds: Mapping[str, str]) -> d
 
 
 def _check_names(cfg: MixConfig, known: Sequence[str]) -> None:
-    for option, names in (("weights", cfg.weights or {}), ("per_source", cfg.per_source)):
-        unknown = sorted(set(names) - set(known))
-        if unknown:
-            raise StageError(
-                f"mix: {option} name unknown source(s) {unknown}; the sources of this run are {sorted(known)}"
-            )
-    if cfg.weights is not None:
-        missing = sorted(set(known) - set(cfg.weights))
-        if missing:
-            raise StageError(
-                f"mix: weights give no weight to source(s) {missing}; name every source of the run "
-                f"({sorted(known)}) and give weight 0 to leave one out"
-            )
+    try:
+        cfg.check_source_names(known)
+    except ValueError as exc:
+        raise StageError(f"mix: {exc}") from None
 
 
 def temperature_weights(sizes: Sequence[float], temperature: float) -> np.ndarray:
@@ -621,8 +625,9 @@ def _ratio(part: float, whole: float) -> float | None:
 
 def fit(partials: Sequence[MixPartial], cfg: MixConfig, ctx: StageContext) -> FitResult:
     """Turn the shards' counts into a sampling plan and the stats that compare it with the request."""
-    sources_by_name = _merge(partials, ctx.source_kinds)
-    _check_names(cfg, list(sources_by_name))
+    mixed = {name: kind for name, kind in ctx.source_kinds.items() if cfg.applies_to(name)}
+    _check_names(cfg, list(ctx.source_kinds))
+    sources_by_name = _merge(partials, mixed)
     sources = list(sources_by_name.values())
     unit = cfg.unit
     shares, weighting = _shares(cfg, sources)

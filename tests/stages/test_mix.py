@@ -24,7 +24,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from curate.errors import StageError
+from curate.errors import RecipeError, StageError
+from curate.recipe import parse_recipe
 from curate.records import MESSAGES_DTYPE, REASON
 from curate.stages import REGISTRY, mix
 from curate.stages.base import FitResult, ShardInfo, StageContext
@@ -380,7 +381,7 @@ def test_unknown_source_in_weights_names_it_and_the_known_ones():
     cfg = mix.MixConfig(weights={"web": 0.5, "books": 0.3, "chat": 0.1, "code": 0.1})
     with pytest.raises(StageError) as error:
         run_mix(SOURCES, cfg)
-    assert "['code']" in str(error.value) and "['books', 'chat', 'web']" in str(error.value)
+    assert "weights names 'code'" in str(error.value) and "web, books, chat" in str(error.value)
 
 
 def test_weights_must_name_every_source():
@@ -389,8 +390,47 @@ def test_weights_must_name_every_source():
 
 
 def test_unknown_source_in_per_source_is_an_error():
-    with pytest.raises(StageError, match=r"per_source name unknown source\(s\) \['wbe'\]"):
+    with pytest.raises(StageError, match=r"per_source names 'wbe'.* did you mean 'web'\?"):
         run_mix(SOURCES, mix.MixConfig(per_source={"wbe": {"max_epochs": 1}}))
+
+
+RECIPE = """name: r
+sources:
+  - {name: web, path: a/*.jsonl}
+  - {name: chat, path: b/*.jsonl, format: sharegpt}
+stages:
+  - clean: {}
+  - mix:
+      weights: %s
+"""
+
+
+@pytest.mark.parametrize(
+    ("weights", "complaint"),
+    [
+        ("{web: 0.9, caht: 0.1}", "names 'caht', not a source of this recipe — did you mean 'chat'?"),
+        ("{web: 1.0}", "give no weight to source(s) ['chat']; name every source the stage mixes (web, chat)"),
+    ],
+)
+def test_recipe_validation_checks_the_mix_names_and_points_at_their_line(weights, complaint):
+    with pytest.raises(RecipeError) as error:
+        parse_recipe(RECIPE % weights)
+    assert f"stages[1].mix.weights (line 8): {complaint}" in str(error.value)
+
+
+def test_a_mix_limited_to_some_sources_weighs_only_those():
+    """With ``sources:``, the other sources pass the stage untouched and need no weight."""
+    cfg = mix.MixConfig(
+        sources=("web", "chat"), weights={"web": 0.75, "chat": 0.25}, target={"records": 2000}
+    )
+    applied = {name: SOURCES[name] for name in cfg.sources}
+    shards = shards_of(applied, 4000)
+    partials = [mix.summarize(frame, cfg, info) for info, frame in shards]
+    fitted = mix.fit(partials, cfg, context(SOURCES, shards))  # the run declares books too
+    assert sorted(fitted.stats["sources"]) == ["chat", "web"]
+    kept = pl.concat([mix.apply(frame, cfg, fitted.state, info).kept for info, frame in shards])
+    assert kept.height == 2000
+    assert (kept["source"] == "web").sum() / kept.height == pytest.approx(0.75, abs=SHARE_TOLERANCE)
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from curate.errors import RecipeError
 from curate.exec.pipe import run_recipe
 from curate.recipe import parse_recipe
 from tests.conftest import write_jsonl
@@ -41,6 +42,22 @@ train:
   eval: {{path: "{tmp_path}/eval.jsonl"}}
 """
     )
+
+
+def test_a_base_model_must_name_a_source_of_the_recipe(tmp_path):
+    text = """
+name: r
+sources: [{name: web, path: data/*.jsonl}]
+stages:
+  - tokenize: {}
+train:
+  init_from: base:wbe
+"""
+    with pytest.raises(RecipeError) as error:
+        parse_recipe(text)
+    message = str(error.value)
+    assert "train.init_from (line 7): names base:wbe, but 'wbe' is not a source of this recipe" in message
+    assert "did you mean 'web'?" in message
 
 
 @pytest.mark.slow
