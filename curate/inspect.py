@@ -55,6 +55,12 @@ def sample_records(
         remaining -= frame.height
         if remaining <= 0:
             break
+    if reason is not None and remaining == n:
+        present = pl.scan_parquet(files).select(pl.col(REASON).unique()).collect()[REASON].sort().to_list()
+        raise UsageError(
+            f"no record of step {dirname} was removed for a reason starting with {reason!r}; "
+            f"its reasons: {', '.join(present) or 'none'}"
+        )
     return pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame()
 
 

@@ -94,7 +94,12 @@ def test_validate_stats_and_inspect(small):
     assert kept.exit_code == 0 and "The river runs" in kept.output
     unknown = invoke("inspect", "runs/small", "--stage", "nope")
     assert unknown.exit_code == 2 and "steps: 00-read" in unknown.output
+    no_such = invoke("inspect", "runs/small", "--stage", "dedupe", "--reason", "lang")
+    assert no_such.exit_code == 2
+    assert "for a reason starting with 'lang'; its reasons: exact_dup" in no_such.output
     assert invoke("stats", "nowhere").exit_code == 2
+    untrained = invoke("score", "runs/small")
+    assert untrained.exit_code == 1 and "no trained checkpoint" in untrained.output
 
 
 @pytest.mark.slow

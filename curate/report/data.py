@@ -18,7 +18,7 @@ from typing import Any
 import polars as pl
 import yaml
 
-from curate.errors import UsageError
+from curate.inspect import load_manifest
 from curate.io.writers import read_json
 from curate.records import CHOSEN, ID, MESSAGES, META, PROMPT, REASON, REJECTED, SOURCE, TEXT, text_view
 
@@ -52,10 +52,7 @@ class RunData:
 def load_run(run_dir: str | os.PathLike) -> RunData:
     """Load a run directory; only ``manifest.json`` is required."""
     root = Path(run_dir)
-    path = root / "manifest.json"
-    if not path.exists():
-        raise UsageError(f"{str(root)!r} is not a curate run directory (no manifest.json)")
-    manifest = read_json(path)
+    manifest = load_manifest(root)
     steps = list(manifest.get("steps") or _stats_files(root))
     recipe_text = _read_text(root / "recipe.yaml")
     recipe = None

@@ -275,6 +275,11 @@ def parse_sweep(
         raise RecipeError(
             f"{source_name}: a sweep file is a YAML mapping with base, seeds and variants (or grid / dirichlet)"
         )
+    if "base" not in data and {"sources", "stages"} & set(data):
+        raise RecipeError(
+            f"{source_name} is a recipe, not a sweep file: run it with `curate run {source_name}`, or "
+            f"sweep it from a file that starts with `base: {source_name}` (see docs/sweep.md)"
+        )
     try:
         sweep = Sweep.model_validate(data)
     except ValidationError as exc:

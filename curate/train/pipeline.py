@@ -274,6 +274,7 @@ def score_run(
     The returned dict is the report written, plus ``written`` (its path) and, for another eval
     set, ``overlap``: eval records also found in the run's training data (by id or text).
     """
+    from curate.inspect import load_manifest
     from curate.io.writers import read_json
     from curate.recipe import load_recipe
     from curate.train.evalset import load_eval_records
@@ -281,12 +282,8 @@ def score_run(
     from curate.train.score import score_report, write_score_json
 
     run_dir = Path(run_dir)
-    recipe_file = run_dir / "recipe.yaml"
-    if not recipe_file.exists():
-        raise RunDirError(
-            f"{run_dir}: not a run directory (no recipe.yaml); give the directory of a finished run"
-        )
-    recipe = load_recipe(recipe_file, check_inputs=False)
+    load_manifest(run_dir)  # a clear error when run_dir is not a run directory
+    recipe = load_recipe(run_dir / "recipe.yaml", check_inputs=False)
     checkpoint = run_dir / "train" / CHECKPOINT_NAME
     if recipe.train is None or not checkpoint.exists():
         raise RunDirError(

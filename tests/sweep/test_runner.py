@@ -149,9 +149,9 @@ def test_curate_score_on_another_eval_set_counts_training_overlap(swept, tmp_pat
     assert after["metrics"] == before["metrics"] and after["evals"][str(clean)]["overlap"] == 0
 
 
-def test_score_of_a_directory_without_a_checkpoint_is_an_error(tmp_path):
+def test_score_of_a_directory_that_is_no_run_is_a_usage_error(tmp_path):
     out = CliRunner().invoke(app, ["score", str(tmp_path)])
-    assert out.exit_code == 1 and "not a run directory" in out.output
+    assert out.exit_code == 2 and "not a curate run directory (no manifest.json)" in out.output
 
 
 def test_a_stopped_sweep_resumes_with_only_the_missing_work(tmp_path):

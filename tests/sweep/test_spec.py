@@ -78,6 +78,15 @@ def test_sweep_file_errors(project, body, expected):
     assert expected in str(info.value)
 
 
+def test_a_recipe_given_as_a_sweep_file_says_so(project):
+    recipe = project / "recipe.yaml"
+    recipe.write_text("name: r\nsources: [{name: web, path: data/*.jsonl}]\nstages: [clean: {}]\n")
+    with pytest.raises(RecipeError) as info:
+        load_sweep(recipe)
+    assert f"{recipe} is a recipe, not a sweep file: run it with `curate run {recipe}`" in str(info.value)
+    assert f"starts with `base: {recipe}`" in str(info.value)
+
+
 def test_a_changed_tokenizer_is_allowed_per_variant(project):
     plan = load_sweep(
         write_sweep(
