@@ -37,10 +37,8 @@ opening. On the benchmark corpus of man pages and fortunes (mean 4,000 character
 500 characters ran ~7x faster with accuracy 0.949 instead of 0.992, 2,000 characters ~3x faster
 at 0.985: the default reads the whole text.
 
-**NumPy 2.** fastText's Python ``predict`` calls ``np.array(..., copy=False)``, which NumPy 2
-rejects, and the ``multilinePredict`` binding of fasttext-wheel 0.9.2 returns correct
-probabilities only for the top label. curate calls ``multilinePredict`` itself with ``k=1``, so it
-works with NumPy 1 and 2 alike.
+**NumPy 2.** fastText's own Python ``predict`` fails under NumPy 2; curate calls the binding
+itself (see ``curate.fasttext_model``), so it works with NumPy 1 and 2 alike.
 """
 
 from __future__ import annotations
@@ -53,17 +51,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
 import polars as pl
-from fasttext.FastText import _FastText
 from pydantic import Field, field_validator
 
 from curate.errors import StageError
+from curate.fasttext_model import FastTextModel, load_fasttext
 from curate.records import REASON, TEXT, TextView, text_view
 from curate.stages.base import BatchResult, BatchStage, Counters, StageConfig, partition
 
 LANG, LANG_SCORE = "lang", "lang_score"
-LABEL_PREFIX = "__label__"
 BUNDLED_MODEL = "lid.176.ftz"
 
 REASON_EMPTY = "lang_empty"
@@ -250,25 +246,7 @@ def iso639_1(label: str) -> str:
 # The model
 
 
-@dataclass(frozen=True, eq=False)
-class LanguageModel:
-    """A loaded fastText classifier: where it came from, its labels (prefix removed), the binding."""
-
-    path: str
-    labels: tuple[str, ...]
-    binding: Any  # fasttext_pybind.fasttext
-    label_prefix: str = LABEL_PREFIX
-
-    def predict(self, lines: list[str]) -> tuple[list[str | None], np.ndarray]:
-        """Top label and its probability for each line (one line of text each, ending in ``\\n``).
-
-        Probabilities are clipped to 1.0 (fastText's softmax can return 1.000006).
-        """
-        labels, probs = self.binding.multilinePredict(lines, 1, 0.0, "strict")
-        cut = len(self.label_prefix)
-        top = [found[0][cut:] if found else None for found in labels]
-        score = np.fromiter((p[0] if len(p) else 0.0 for p in probs), dtype=np.float32, count=len(lines))
-        return top, np.minimum(score, np.float32(1.0))
+LanguageModel = FastTextModel
 
 
 @functools.lru_cache(maxsize=4)
@@ -283,17 +261,7 @@ def load_model(path: str | None = None) -> LanguageModel:
 
 def _load(file: Path, *, shown: str) -> LanguageModel:
     fix = "set language.model to a fastText language-ID model (lid.176.bin, GlotLID's model.bin) or leave it out"
-    if not file.is_file():
-        raise StageError(f"language: model file {shown} not found (looked at {file.absolute()}); {fix}")
-    try:
-        model = _FastText(model_path=str(file))
-    except ValueError as err:
-        raise StageError(f"language: {shown} is not a fastText model ({err}); {fix}") from err
-    args = model.f.getArgs()
-    labels = tuple(label.removeprefix(args.label) for label in model.get_labels())
-    if not labels:
-        raise StageError(f"language: {shown} is a fastText model without labels (word vectors?); {fix}")
-    return LanguageModel(path=str(file), labels=labels, binding=model.f, label_prefix=args.label)
+    return load_fasttext(file, shown=shown, stage="language", fix=fix)
 
 
 @dataclass(frozen=True)
