@@ -115,6 +115,52 @@ def run(
 
 
 @command
+def train_classifier(
+    model_out: Annotated[Path, typer.Argument(help="Model file to write: .bin, or .ftz to quantize it.")],
+    label: Annotated[
+        list[str],
+        typer.Option(
+            "--label", help="LABEL=PATH_PATTERN: examples of a label (repeat; at least two labels)."
+        ),
+    ],
+    format: Annotated[
+        str, typer.Option(help="Record shape of every input: text, or a chat/preference shape.")
+    ] = "text",
+    text_field: Annotated[str, typer.Option(help="Field holding the text (format text).")] = "text",
+    epochs: Annotated[int, typer.Option(min=1, help="Passes over the examples.")] = 5,
+    lr: Annotated[float, typer.Option(min=0.0, help="Learning rate.")] = 0.1,
+    word_ngrams: Annotated[int, typer.Option(min=1, help="Longest word n-gram used as a feature.")] = 2,
+    dim: Annotated[int, typer.Option(min=1, help="Size of the word vectors.")] = 64,
+    balance: Annotated[
+        bool, typer.Option(help="Use as many examples of each label as the smallest label has.")
+    ] = True,
+    max_per_label: Annotated[
+        int | None, typer.Option(min=1, help="At most this many examples per label.")
+    ] = None,
+    valid: Annotated[float, typer.Option(help="Share of each label held out to score the model.")] = 0.1,
+    seed: Annotated[int, typer.Option(help="Seed of the sampling and of fastText.")] = 0,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing model file.")] = False,
+) -> None:
+    """Train a fastText classifier for the classify stage from examples of each label."""
+    from curate.classifier import ClassifierOptions, label_examples
+    from curate.classifier import train_classifier as train
+
+    examples = label_examples(label, format=format, text_field=text_field)
+    options = ClassifierOptions(
+        epochs=epochs,
+        lr=lr,
+        word_ngrams=word_ngrams,
+        dim=dim,
+        balance=balance,
+        max_per_label=max_per_label,
+        valid_fraction=valid,
+        seed=seed,
+    )
+    report = train(examples, model_out, options=options, overwrite=force)
+    out.print_json(data=report.to_dict())
+
+
+@command
 def sweep(
     sweep_file: Annotated[Path, typer.Argument(help="Sweep YAML file (base recipe, variants, seeds).")],
     out_dir: Annotated[

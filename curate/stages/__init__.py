@@ -5,7 +5,7 @@ Adding a stage is one module and one line here; nothing registers itself on impo
 
 from __future__ import annotations
 
-from curate.stages import decontaminate, dedupe, format, language, mix, quality, tokenize
+from curate.stages import classify, decontaminate, dedupe, format, language, mix, quality, tokenize
 from curate.stages.base import BatchStage, GlobalStage, Stage, StageRegistry
 from curate.stages.clean import CLEAN
 
@@ -14,6 +14,7 @@ REGISTRY: dict[str, Stage] = {
     "quality": quality.STAGE,
     "dedupe": dedupe.STAGE,
     "language": language.STAGE,
+    "classify": classify.STAGE,
     "decontaminate": decontaminate.STAGE,
     "mix": mix.STAGE,
     "format": format.STAGE,

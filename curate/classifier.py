@@ -1,0 +1,221 @@
+"""Training a fastText classifier for the ``classify`` stage, from examples of each label.
+
+The recipe of DCLM's quality filter: texts you want (e.g. curated SFT answers, reference pages)
+as one label, a sample of the raw corpus as the other, a supervised fastText model on word
+n-grams. Each label's examples come from sources read exactly as a recipe reads them (JSONL,
+Parquet, HF; text, chat or preference records through their text view); bad lines are counted
+and reported, not trained on. A held-out share of every label scores the model before it is
+written, so the report says how well it separates the labels.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import fasttext
+import numpy as np
+
+from curate.errors import InputError, UsageError
+from curate.fasttext_model import LABEL_PREFIX, FastTextModel, model_line
+from curate.io.readers import plan_pieces, read_piece
+from curate.io.writers import write_atomic, write_json
+from curate.recipe import Source, check_sources_exist
+from curate.records import text_view
+
+READ_BYTES = 64 << 20
+_LABEL_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+
+@dataclass(frozen=True)
+class ClassifierOptions:
+    """fastText's training options (its names in brackets) and how examples are chosen."""
+
+    epochs: int = 5  # epoch
+    lr: float = 0.1  # lr
+    word_ngrams: int = 2  # wordNgrams
+    dim: int = 64  # dim
+    min_count: int = 1  # minCount
+    bucket: int = 200_000  # bucket: rows of hashed word n-grams (fastText's 2M make a 500 MB .bin)
+    quantize_cutoff: int = 50_000  # cutoff: rows kept when quantizing to .ftz
+    balance: bool = True
+    """Take as many examples of every label as the smallest label has (unbalanced classes pull
+    the classifier towards the large one)."""
+    max_per_label: int | None = None
+    valid_fraction: float = 0.1
+    seed: int = 0
+    threads: int = 1  # thread; 1 keeps training deterministic
+
+
+@dataclass(frozen=True)
+class ClassifierReport:
+    """What was trained on and how the model did on the held-out examples."""
+
+    model: str
+    labels: dict[str, int]
+    """Training examples per label."""
+    held_out: dict[str, int]
+    accuracy: float | None
+    per_label: dict[str, dict[str, float]]
+    """Precision, recall and F1 of each label on the held-out examples."""
+    bad_input: int
+    seconds: float
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def label_examples(
+    specs: Sequence[str], *, format: str = "text", text_field: str = "text"
+) -> dict[str, list[Source]]:
+    """``["hq=good/*.jsonl", "lq=raw/*.jsonl", "hq=more/*.parquet"]`` -> the sources of each label,
+    checked to exist. A label may be given more than once."""
+    examples: dict[str, list[Source]] = {}
+    for spec in specs:
+        label, sep, path = spec.partition("=")
+        if not sep or not path or not _LABEL_RE.match(label):
+            raise UsageError(
+                f"--label {spec!r}: write LABEL=PATH_PATTERN, e.g. hq=good/*.jsonl "
+                "(labels are letters, digits, '_', '.', '-')"
+            )
+        sources = examples.setdefault(label, [])
+        try:
+            source = Source(name=f"{label}-{len(sources)}", path=path, format=format, text_field=text_field)
+        except ValueError as exc:  # pydantic's ValidationError
+            raise UsageError(f"--label {spec!r}: {exc}") from None
+        sources.append(source)
+    check_sources_exist([s for group in examples.values() for s in group])
+    return examples
+
+
+def read_texts(sources: Sequence[Source]) -> tuple[list[str], int]:
+    """The non-blank text views of every record of ``sources``, and how many input lines were bad."""
+    texts: list[str] = []
+    bad = 0
+    for source in sources:
+        for piece in plan_pieces([source], shard_bytes=READ_BYTES):
+            for chunk in read_piece(piece, source, shard_bytes=READ_BYTES):
+                bad += chunk.bad.height
+                texts.extend(t for t in text_view(chunk.records).to_list() if t and t.strip())
+    return texts, bad
+
+
+def train_classifier(
+    examples: Mapping[str, Sequence[Source]],
+    out: str | Path,
+    *,
+    options: ClassifierOptions | None = None,
+    overwrite: bool = False,
+) -> ClassifierReport:
+    """Train a fastText classifier on the examples of each label and write it to ``out`` (``.bin``;
+    ``.ftz`` also quantizes it), with the report beside it as ``<out>.json``."""
+    opts = options or ClassifierOptions()
+    out = Path(out)
+    _check_request(examples, out, opts, overwrite=overwrite)
+    start = time.perf_counter()
+    rng = np.random.default_rng(opts.seed)
+    train_lines: list[str] = []
+    held_out: list[tuple[str, str]] = []
+    counts: dict[str, int] = {}
+    bad_total = 0
+    by_label = {}
+    for label, sources in examples.items():
+        texts, bad = read_texts(sources)
+        bad_total += bad
+        if not texts:
+            names = ", ".join(str(s.path) for s in sources)
+            raise InputError(f"train-classifier: label {label!r} has no usable text in {names}")
+        by_label[label] = texts
+    take = min(len(t) for t in by_label.values()) if opts.balance else None
+    if opts.max_per_label is not None:
+        take = min(take or opts.max_per_label, opts.max_per_label)
+    for label, texts in by_label.items():
+        order = rng.permutation(len(texts))[:take]
+        n_valid = int(len(order) * opts.valid_fraction)
+        held_out += [(label, texts[i]) for i in order[:n_valid]]
+        train_lines += [f"{LABEL_PREFIX}{label} {model_line(texts[i])}" for i in order[n_valid:]]
+        counts[label] = len(order) - n_valid
+    lines = [train_lines[i] for i in rng.permutation(len(train_lines))]
+    with tempfile.TemporaryDirectory() as tmp:
+        train_file = Path(tmp) / "train.txt"
+        train_file.write_text("".join(lines), encoding="utf-8")
+        model = fasttext.train_supervised(
+            input=str(train_file),
+            epoch=opts.epochs,
+            lr=opts.lr,
+            wordNgrams=opts.word_ngrams,
+            dim=opts.dim,
+            minCount=opts.min_count,
+            bucket=opts.bucket,
+            thread=opts.threads,
+            seed=opts.seed,
+            verbose=0,
+        )
+        if out.suffix == ".ftz":
+            model.quantize(input=str(train_file), retrain=False, qnorm=True, cutoff=opts.quantize_cutoff)
+    loaded = FastTextModel(
+        path=str(out),
+        labels=tuple(label.removeprefix(LABEL_PREFIX) for label in model.labels),
+        binding=model.f,
+    )
+    accuracy, per_label = _evaluate(loaded, held_out, list(examples))
+    write_atomic(out, lambda tmp: model.save_model(str(tmp)))
+    report = ClassifierReport(
+        model=str(out),
+        labels=counts,
+        held_out={label: sum(1 for lab, _ in held_out if lab == label) for label in examples},
+        accuracy=accuracy,
+        per_label=per_label,
+        bad_input=bad_total,
+        seconds=round(time.perf_counter() - start, 2),
+    )
+    write_json(report.to_dict(), report_path(out))
+    return report
+
+
+def report_path(model_path: Path) -> Path:
+    return model_path.with_name(model_path.name + ".json")
+
+
+def _check_request(
+    examples: Mapping[str, Sequence[Source]], out: Path, opts: ClassifierOptions, *, overwrite: bool
+) -> None:
+    if len(examples) < 2:
+        raise UsageError(
+            f"train-classifier: give examples of at least two labels (got {sorted(examples) or 'none'}), "
+            "e.g. --label hq=good/*.jsonl --label lq=raw/*.jsonl"
+        )
+    if out.suffix not in (".bin", ".ftz"):
+        raise UsageError(
+            f"train-classifier: the model file must end in .bin or .ftz (quantized), got {str(out)!r}"
+        )
+    if out.exists() and not overwrite:
+        raise UsageError(f"train-classifier: {str(out)!r} exists; pass --force to replace it")
+    if not 0.0 <= opts.valid_fraction < 1.0:
+        raise UsageError(
+            f"train-classifier: the held-out fraction must be in [0, 1), got {opts.valid_fraction}"
+        )
+
+
+def _evaluate(
+    model: FastTextModel, held_out: list[tuple[str, str]], labels: list[str]
+) -> tuple[float | None, dict[str, dict[str, float]]]:
+    """Accuracy of the top label and each label's precision, recall and F1 on ``held_out``."""
+    if not held_out:
+        return None, {}
+    predicted, _ = model.predict([model_line(text) for _, text in held_out])
+    truth = [label for label, _ in held_out]
+    accuracy = sum(p == t for p, t in zip(predicted, truth, strict=True)) / len(truth)
+    per_label = {}
+    for label in labels:
+        hits = sum(p == t == label for p, t in zip(predicted, truth, strict=True))
+        said, real = predicted.count(label), truth.count(label)
+        precision = hits / said if said else 0.0
+        recall = hits / real if real else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        per_label[label] = {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4)}
+    return round(accuracy, 4), per_label
