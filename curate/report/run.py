@@ -9,6 +9,7 @@ has nothing to show (the page lists those at its end). Nothing here fails a run 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,7 +54,8 @@ class Skip:
     why: str
 
 
-SectionResult = Section | Skip
+SectionResult = Section | Skip | None
+"""None: the section is about an optional stage this run does not have; it is not mentioned."""
 
 
 def write_report(
@@ -80,6 +82,8 @@ def render_report(run: RunData, *, options: ReportOptions | None = None) -> str:
     skipped: list[tuple[str, str]] = []
     for build in SECTIONS:
         result = build(run, options)
+        if result is None:
+            continue
         if isinstance(result, Skip):
             skipped.append((result.title, result.why))
         else:
@@ -253,6 +257,36 @@ def languages(run: RunData, options: ReportOptions) -> SectionResult:
     if not body:
         return Skip("Languages", "no language stage ran")
     return Section("languages", "Language distribution", body)
+
+
+_SCORE_BIN = re.compile(r"^(?P<column>\w+)\.p(?P<low>[01]\.\d)$")
+
+
+def classifier_scores(run: RunData, options: ReportOptions) -> SectionResult:
+    """Per classify step: how many records fell in each tenth of probability, per scored label."""
+    body = ""
+    for s in (s for s in run.steps if s.get("stage") == "classify"):
+        counts: dict[str, dict[str, int]] = {}
+        for key, value in (s.get("counters") or {}).items():
+            match = _SCORE_BIN.match(key)
+            if match:
+                counts.setdefault(match["column"], {})[match["low"]] = int(value)
+        if not counts:
+            continue
+        bins = [f"{b / 10:.1f}" for b in range(10)]
+        image = plots.grouped_bars(
+            [f"{b}-{float(b) + 0.1:.1f}" for b in bins],
+            {column: [per_bin.get(b, 0) for b in bins] for column, per_bin in sorted(counts.items())},
+            ylabel="records",
+        )
+        reasons = ", ".join(f"{k}: {v:,}" for k, v in sorted((s.get("reasons") or {}).items())) or "none"
+        body += f"<h3>{esc(s['dir'])}</h3>" + paragraph(f"Removed: {reasons}.")
+        body += figure(image, alt=f"classifier probabilities in {s['dir']}")
+    if not any(s.get("stage") == "classify" for s in run.steps):
+        return None
+    if not body:
+        return Skip("Classifier scores", "the classify step left no score counts")
+    return Section("classifier", "Classifier scores", body)
 
 
 def dedupe(run: RunData, options: ReportOptions) -> SectionResult:
@@ -572,6 +606,7 @@ SECTIONS: tuple[Callable[[RunData, ReportOptions], SectionResult], ...] = (
     removal_reasons,
     lengths,
     languages,
+    classifier_scores,
     dedupe,
     mix,
     tokens,

@@ -8,7 +8,7 @@ import polars as pl
 
 from curate.report.data import RunData, score_metrics, step_tokens, to_samples
 from curate.report.html import esc
-from curate.report.run import ReportOptions, Skip, tokens, training
+from curate.report.run import ReportOptions, Skip, classifier_scores, render_report, tokens, training
 
 # the stats a tokenize step writes (formats branch: fit = tokenizer, finalize = packing)
 TOKENIZE_STEP = {
@@ -114,3 +114,26 @@ def test_samples_show_chat_preference_and_bad_input_records():
     [sample] = to_samples(bad, chars=100)
     assert sample.text == "{oops" and sample.extras == {"error": "x"}
     assert esc(sample.text) == "{oops"
+
+
+CLASSIFY_STEP = {
+    "stage": "classify",
+    "dir": "02-classify",
+    "records": {"in": 10, "out": 7, "dropped": 3, "added": 0},
+    "reasons": {"quality_not_kept": 3},
+    "counters": {"quality_hq.p0.1": 3, "quality_hq.p0.9": 7, "quality_lq.p0.0": 7, "len.kept.6": 7},
+}
+
+
+def test_classifier_scores_show_each_label_and_what_was_removed():
+    section = classifier_scores(run_with([CLASSIFY_STEP]), ReportOptions())
+    assert not isinstance(section, Skip) and section is not None
+    assert "<h3>02-classify</h3>" in section.body and "quality_not_kept: 3" in section.body
+    assert section.body.count("<img") == 1
+
+
+def test_classifier_section_is_absent_without_a_classify_step_and_skipped_without_counts():
+    assert classifier_scores(run_with([TOKENIZE_STEP]), ReportOptions()) is None
+    assert 'id="classifier"' not in render_report(run_with([TOKENIZE_STEP]))
+    bare = {**CLASSIFY_STEP, "counters": {}}
+    assert isinstance(classifier_scores(run_with([bare]), ReportOptions()), Skip)
