@@ -30,7 +30,7 @@ from curate.report.html import Cell, Section, esc, figure, fmt, key_values, page
 
 HIGHER_IS_BETTER = frozenset({"pref_accuracy", "pref_margin", "accuracy"})
 PREFERRED_SORT = ("bpb", "bits_per_byte", "ppl", "nll", "pref_accuracy")
-_RESERVED = {"variant", "seed", "weights", "metrics", "run_dir"}
+_RESERVED = {"variant", "seed", "weights", "realised", "metrics", "run_dir"}
 
 
 @dataclass(frozen=True)
@@ -53,11 +53,15 @@ class Standing:
     seeds: tuple[Any, ...]
     weights: dict[str, float]
     metrics: dict[str, MetricSummary] = field(default_factory=dict)
+    realised: dict[str, float] = field(default_factory=dict)
+    """Mean over seeds of the shares the mix delivered (empty when the rows do not say)."""
 
     def flat(self) -> dict[str, Any]:
-        """One flat row for CSV/Parquet: variant, n_seeds, weight.<source>, <metric>_mean/_ci95/_std."""
+        """One flat row for CSV/Parquet: variant, n_seeds, weight.<source>, realised.<source>,
+        <metric>_mean/_ci95/_std."""
         row: dict[str, Any] = {"variant": self.variant, "n_seeds": len(self.seeds)}
         row.update({f"weight.{k}": v for k, v in self.weights.items()})
+        row.update({f"realised.{k}": v for k, v in self.realised.items()})
         for name, m in self.metrics.items():
             row.update({f"{name}_mean": m.mean, f"{name}_ci95": m.ci95, f"{name}_std": m.std})
         return row
@@ -112,9 +116,8 @@ def leaderboard(
                 values.setdefault(name, []).append(value)
         weights = dict(members[0].get("weights") or {})
         seeds = tuple(row.get("seed") for row in members)
-        standings.append(
-            Standing(variant, seeds, weights, {k: summarize_metric(v) for k, v in values.items()})
-        )
+        metrics = {k: summarize_metric(v) for k, v in values.items()}
+        standings.append(Standing(variant, seeds, weights, metrics, _mean_shares(members)))
     metric = sort_by or default_sort_metric(metric_names(standings))
     if metric is None:
         return standings
@@ -127,6 +130,12 @@ def leaderboard(
         return (0, -m.mean if higher else m.mean)
 
     return sorted(standings, key=key)
+
+
+def _mean_shares(rows: Sequence[Mapping[str, Any]]) -> dict[str, float]:
+    shares = [row["realised"] for row in rows if row.get("realised")]
+    names = list(dict.fromkeys(k for s in shares for k in s))
+    return {k: statistics.fmean(float(s.get(k, 0.0)) for s in shares) for k in names}
 
 
 def metric_names(standings: Sequence[Standing]) -> list[str]:

@@ -185,6 +185,7 @@ class RegressionResult:
     best_observed: dict[str, Any] | None
     extrapolates: list[str]
     warnings: list[str]
+    fitted_on: str = "requested weights"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -195,7 +196,8 @@ class RegressionResult:
         where = "between the tried mixtures" if self.search == "hull" else "over the simplex"
         return (
             f"predicted best {self.metric} {self.predicted_score:.4g} at {mixture} ({where}; "
-            f"{self.model} fit on {self.n_runs} runs / {self.n_mixtures} mixtures, R^2 {self.r2:.3f}{loo})"
+            f"{self.model} fit on the {self.fitted_on} of {self.n_runs} runs / {self.n_mixtures} mixtures, "
+            f"R^2 {self.r2:.3f}{loo})"
         )
 
 
@@ -216,8 +218,10 @@ def mixture_regression(
     usable = [r for r in rows if metric in row_metrics(r) and r.get("weights")]
     if not usable:
         raise ValueError(f"no run has both mix weights and the metric {metric!r}")
-    sources = list(dict.fromkeys(k for r in usable for k in r["weights"]))
-    w = np.array([[float(r["weights"].get(s, 0.0)) for s in sources] for r in usable])
+    # The mixture the model was trained on: what the mix delivered, where every run reports it.
+    on = "realised" if all(r.get("realised") for r in usable) else "weights"
+    sources = list(dict.fromkeys(k for r in usable for k in (*r["weights"], *r[on])))  # recipe order
+    w = np.array([[float(r[on].get(s, 0.0)) for s in sources] for r in usable])
     w = w / w.sum(axis=1, keepdims=True)
     y = np.array([row_metrics(r)[metric] for r in usable])
     spread = w.max(axis=0) - w.min(axis=0)
@@ -259,6 +263,7 @@ def mixture_regression(
         best_observed=observed,
         extrapolates=outside,
         warnings=warnings,
+        fitted_on="realised shares" if on == "realised" else "requested weights",
     )
 
 

@@ -63,6 +63,7 @@ class RunOutcome:
     steps_adopted: int = 0  # adopted from sibling runs, whenever the run was made
     adopted_seconds: float = 0.0  # what the adopted steps took where they were computed
     weights: dict[str, float] = field(default_factory=dict)
+    realised: dict[str, float] = field(default_factory=dict)  # the shares the mix stage delivered
     metrics: dict[str, float] = field(default_factory=dict)
     error: str | None = None
 
@@ -310,11 +311,23 @@ def _outcome(job: _Job, status: RunStatus, seconds: float, error: str | None = N
     steps = manifest["steps"]
     outcome.steps_cached = len(steps) if status == "cached" else sum(bool(s.get("cached")) for s in steps)
     outcome.steps_run = len(steps) - outcome.steps_cached
+    outcome.realised = realised_mix(manifest)
     figures = step_figures(manifest)
     outcome.steps_adopted, outcome.adopted_seconds = figures["adopted"], figures["adopted_seconds"]
     score = read_json(job.run_dir / "score.json")
     outcome.metrics = {k: v for k, v in (score.get("metrics") or {}).items() if isinstance(v, (int, float))}
     return outcome
+
+
+def realised_mix(manifest: dict[str, Any]) -> dict[str, float]:
+    """The shares of the first mix step's output per source, in the mix's unit ({} without a mix).
+    They differ from the requested weights where a cap or a shortfall bound."""
+    for step in manifest.get("steps") or ():
+        if step.get("stage") == "mix" and isinstance(step.get("fit"), dict):
+            unit = step["fit"].get("unit", "tokens")
+            sources = step["fit"].get("sources") or {}
+            return {name: float(s.get(f"share_{unit}") or 0.0) for name, s in sources.items()}
+    return {}
 
 
 def step_figures(manifest: dict[str, Any]) -> dict[str, Any]:
@@ -479,6 +492,7 @@ def _finish(
             "variant": o.variant,
             "seed": o.seed,
             "weights": o.weights,
+            "realised": o.realised,
             "metrics": o.metrics,
             "run_dir": str(o.run_dir),
         }

@@ -98,3 +98,19 @@ def test_hull_search_stays_between_the_tried_mixtures_simplex_search_extrapolate
     anywhere = mixture_regression(rows, metric="bpb", search="simplex", samples=20_000)
     assert anywhere.predicted_best["web"] == pytest.approx(0.5, abs=0.02)
     assert anywhere.extrapolates == ["web"] and any("extrapolation" in m for m in anywhere.warnings)
+
+
+def test_the_fit_uses_the_shares_the_mix_delivered_when_every_run_reports_them():
+    """A cap that binds makes the delivered mixture differ from the requested one: the model was
+    trained on what was delivered, so that is what the metric is regressed on."""
+    rng = np.random.default_rng(3)
+    delivered = rng.dirichlet(np.ones(3), size=12)
+    rows = rows_of(delivered, bowl(delivered))
+    for row in rows:
+        row["realised"], row["weights"] = row["weights"], {"web": 0.6, "chat": 0.3, "code": 0.1}
+    result = mixture_regression(rows, metric="bpb", model="quadratic", samples=10_000)
+    assert result.fitted_on == "realised shares" and result.r2 == pytest.approx(1.0)
+    assert result.sources == ["web", "chat", "code"]
+    rows[0].pop("realised")
+    with pytest.raises(ValueError, match="do not vary"):  # falls back to the (constant) requests
+        mixture_regression(rows, metric="bpb")

@@ -73,6 +73,10 @@ def test_every_variant_and_seed_runs_and_lands_on_the_leaderboard(swept):
     summary = read_json(sweep_dir / "sweep.json")
     assert [r["status"] for r in summary["runs"]] == ["done"] * 4
     assert summary["regression"]["sources"] == ["web", "chat"]
+    assert summary["regression"]["fitted_on"] == "realised shares"
+    for run in summary["runs"]:  # no cap binds here: delivered = requested, to the mix's tolerance
+        assert run["realised"] == pytest.approx(run["weights"], abs=0.01)
+    assert board["realised.web"].to_list() == pytest.approx(board["weight.web"].to_list(), abs=0.01)
 
 
 def test_upstream_steps_run_once_and_are_adopted_by_every_run(swept):
