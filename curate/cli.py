@@ -241,10 +241,12 @@ def score(
 
 @command
 def validate(recipe: Annotated[Path, typer.Argument(help="Recipe YAML file.")]) -> None:
-    """Check a recipe (keys, values, input files) without running it."""
+    """Check a recipe (keys, values, input files, models) without running it."""
+    from curate.exec.pipe import check_recipe
     from curate.recipe import load_recipe
 
     parsed = load_recipe(recipe)
+    check_recipe(parsed)
     stages = ", ".join(name for name, _ in parsed.stage_list()) or "no stages"
     out.print(f"{recipe}: valid ({len(parsed.sources)} source(s); {stages})")
 

@@ -80,6 +80,16 @@ def test_runtime_failure_exits_1_and_debug_shows_the_traceback(small):
         runner.invoke(app, ["--debug", "run", "allbad.yaml", "-q", "--force"], catch_exceptions=False)
 
 
+def test_validate_runs_the_checks_a_run_makes_before_it_starts(small):
+    (small / "lang.yaml").write_text(
+        "name: l\nsources: [{name: web, path: data/*.jsonl}]\nstages:\n  - language: {keep: [en, xx]}\n"
+    )
+    result = invoke("validate", "lang.yaml")
+    assert result.exit_code == 1
+    assert "stages[0].language: keep entry 'xx' matches no label of the model" in result.output
+    assert not (small / "runs").exists()
+
+
 def test_validate_stats_and_inspect(small):
     assert "valid (1 source(s); clean, dedupe, language)" in invoke("validate", "r.yaml").output
     assert invoke("run", "r.yaml", "-q").exit_code == 0

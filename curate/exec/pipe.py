@@ -135,7 +135,16 @@ def preflight(plans: list[StepPlan]) -> None:
             try:
                 check(plan.config)
             except CurateError as exc:
-                raise type(exc)(f"stages[{plan.step.index - 1}].{plan.step.name}: {exc}") from None
+                message = str(exc).removeprefix(f"{plan.step.name}: ")
+                raise type(exc)(f"stages[{plan.step.index - 1}].{plan.step.name}: {message}") from None
+
+
+def check_recipe(recipe: RecipeBase, *, registry: StageRegistry = REGISTRY) -> list[StepPlan]:
+    """The steps of ``recipe`` after every check a run makes before it starts (``curate validate``
+    runs exactly these): models load, their labels and codes match the options, and so on."""
+    plans = plan_steps(recipe, registry=registry)
+    preflight(plans)
+    return plans
 
 
 class Pipe:
@@ -165,8 +174,7 @@ class Pipe:
 
     # -- the loop ------------------------------------------------------------------------------
     def execute(self, *, mode: RunMode = "new") -> RunResult:
-        plans = self.plans = plan_steps(self.recipe, registry=self.registry)
-        preflight(plans)
+        plans = self.plans = check_recipe(self.recipe, registry=self.registry)
         self.run.prepare(mode=mode)
         try:
             write_text(dump_resolved(self.recipe), self.run.root / "recipe.yaml")
