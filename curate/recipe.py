@@ -286,8 +286,8 @@ class RecipeBase(Strict):
                 config.check_source_names(names)
             except ValueError as exc:
                 raise ValueError(f"stages[{i}].{stage}.{exc}") from None
-        base = self.train.init_from.removeprefix("base:") if self.train else None
-        if base is not None and self.train.init_from.startswith("base:") and base not in names:
+        init_from = self.train.init_from if self.train is not None else ""
+        if init_from.startswith("base:") and (base := init_from.removeprefix("base:")) not in names:
             raise ValueError(
                 f"train.init_from names base:{base}, but {base!r} is not a source of this recipe"
                 f"{suggest(base, names)}"

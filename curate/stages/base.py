@@ -61,10 +61,10 @@ class StageConfig(Options):
     def check_source_names(self, known: Sequence[str]) -> None:
         """Raise ValueError, starting with the option's name, if the config names a source that is
         not in ``known``; the recipe calls this so that a typo fails before any work is done."""
-        unknown_source_error("sources", self.sources or (), known)
+        check_known_sources("sources", self.sources or (), known)
 
 
-def unknown_source_error(option: str, names: Iterable[str], known: Sequence[str]) -> None:
+def check_known_sources(option: str, names: Iterable[str], known: Sequence[str]) -> None:
     """Raise ValueError naming the first of ``names`` not in ``known``, with the closest known one."""
     for name in names:
         if name not in known:

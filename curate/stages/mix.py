@@ -48,7 +48,7 @@ from curate.stages.base import (
     ShardInfo,
     StageConfig,
     StageContext,
-    unknown_source_error,
+    check_known_sources,
 )
 from curate.text import cjk_count_expr
 
@@ -210,8 +210,8 @@ class MixConfig(StageConfig):
 
     def check_source_names(self, known: Sequence[str]) -> None:
         super().check_source_names(known)
-        unknown_source_error("weights", self.weights or {}, known)
-        unknown_source_error("per_source", self.per_source, known)
+        check_known_sources("weights", self.weights or {}, known)
+        check_known_sources("per_source", self.per_source, known)
         mixed = [name for name in known if self.applies_to(name)]
         missing = [name for name in mixed if self.weights is not None and name not in self.weights]
         if missing:
