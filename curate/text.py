@@ -32,6 +32,25 @@ _WORD_RE = re.compile(WORD_PATTERN)
 _CJK_RE = re.compile(CJK_CHAR)
 
 
+# Scripts also written without spaces between words, for which curate has no word units (a word
+# segmenter per language would be needed): Thai, Lao, Tibetan, Myanmar, Khmer.
+_UNSEGMENTED_RANGES = (
+    "\u0e00-\u0e7f"  # Thai
+    "\u0e80-\u0eff"  # Lao
+    "\u0f00-\u0fff"  # Tibetan
+    "\u1000-\u109f"  # Myanmar
+    "\u1780-\u17ff"  # Khmer
+    "\u19e0-\u19ff"  # Khmer symbols
+)
+UNSEGMENTED_CHAR = f"[{_UNSEGMENTED_RANGES}]"
+
+
+def unsegmented_share_expr(text: pl.Expr) -> pl.Expr:
+    """Share of non-space characters in Thai, Lao, Tibetan, Myanmar or Khmer script per row."""
+    visible = text.str.len_chars() - text.str.count_matches(r"\s")
+    return pl.when(visible > 0).then(text.str.count_matches(UNSEGMENTED_CHAR) / visible).otherwise(0.0)
+
+
 def words(text: str) -> list[str]:
     """Words of ``text``: whitespace-separated tokens, with every CJK character a word of its own."""
     return _WORD_RE.findall(text)

@@ -137,6 +137,40 @@ def test_c4_rewrites_kept_text_records_only():
     assert unchanged.kept["text"].to_list() == [page]
 
 
+TH_PAGE = (
+    "ตลาดเช้าในหมู่บ้านของเราเปิดตั้งแต่ตีห้า แม่ค้าหลายคนนำผักสดและผลไม้จากสวนมาขาย\n"
+    "ชาวบ้านมักจะมาซื้อของก่อนไปทำงาน เพราะราคาถูกและของสดใหม่ทุกวัน\n"
+    "เมื่อปีที่แล้วเทศบาลได้ซ่อมหลังคาตลาดใหม่ หลังจากพายุพัดกระเบื้องหลุดไปหลายแผ่น"
+)
+
+
+def script_text(first: int, last: int, n: int = 300) -> str:
+    """``n`` characters cycling through a Unicode block, broken by a space every 40 (a stand-in
+    page of a script: the exemption looks at the script, not at the words)."""
+    chars = [chr(first + i % (last - first + 1)) for i in range(n)]
+    return " ".join("".join(chars[i : i + 40]) for i in range(0, n, 40))
+
+
+def test_unsegmented_scripts_pass_unjudged_and_are_counted():
+    pages = [TH_PAGE, script_text(0x0E81, 0x0EAE), script_text(0x1780, 0x17B3), script_text(0x1000, 0x102A)]
+    batch = text_batch([*pages, "Too short an English page.", "Home\n" + TH_PAGE])
+    result = apply_quality(batch, QualityConfig())
+    assert result.kept["id"].to_list() == ["r0", "r1", "r2", "r3", "r5"]
+    assert result.kept["text"][4] == "Home\n" + TH_PAGE  # unjudged: not rewritten by C4 either
+    assert result.dropped["reason"].to_list() == ["gopher_short_doc"]
+    assert result.counters["quality_unjudged"] == 5
+    judged = apply_quality(batch, QualityConfig(unsegmented_share=None))
+    assert judged.kept.height == 0 and "quality_unjudged" not in judged.counters
+
+
+def test_a_page_quoting_some_thai_is_still_judged():
+    mixed = EN_PAGE + "\n" + TH_PAGE.split("\n")[0]
+    result = apply_quality(text_batch([mixed, TH_PAGE]), QualityConfig.model_validate({"gopher": {}}))
+    assert result.kept["id"].to_list() == ["r0", "r1"] and result.counters["quality_unjudged"] == 1
+    only_thai = apply_quality(text_batch([TH_PAGE, TH_PAGE]), QualityConfig())
+    assert only_thai.kept.height == 2 and only_thai.counters["quality_unjudged"] == 2
+
+
 def test_fineweb_judges_the_text_c4_leaves():
     # a menu of short lines fails FineWeb alone; after C4 drops it, what is left passes
     menu = [

@@ -351,7 +351,20 @@ class QualityConfig(StageConfig):
         "longer character n-grams in the repetition rules (`gopher.repetition.cjk_ngram_scale`).",
     )
 
+    unsegmented_share: float | None = Field(
+        default=0.5,
+        description="Records whose text is at least this share (of non-space characters) Thai, Lao, Tibetan, "
+        "Myanmar or Khmer script pass through unjudged, counted as `quality_unjudged`: these scripts put no "
+        "spaces between words and curate has no word units for them, so the word, stop-word and punctuation "
+        "rules would drop every such page. null judges them like any text.",
+    )
+
     _share = field_validator("cjk_word_share")(_fraction)
+
+    @field_validator("unsegmented_share")
+    @classmethod
+    def _optional_share(cls, value: float | None) -> float | None:
+        return None if value is None else _fraction(value)
 
     @model_validator(mode="before")
     @classmethod

@@ -9,6 +9,10 @@ Rules read the record's text view (``view``: which chat roles / preference field
 lines: a kept *text* record gets C4's kept lines as its text (``c4.rewrite``) and FineWeb, after
 it, judges that text; chat and preference records are judged, never rewritten. Dropped records
 keep their original text.
+
+Records mostly in Thai, Lao, Tibetan, Myanmar or Khmer script (``unsegmented_share``) are not
+judged: they pass, counted as ``quality_unjudged``. The rules count words by spaces (CJK by
+character), and these scripts have neither, so judging them would drop them all.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from curate.stages.quality.fineweb import fineweb_reasons
 from curate.stages.quality.gopher import gopher_quality_reasons
 from curate.stages.quality.repetition import gopher_repetition_reasons
 from curate.stages.quality.units import LANG_COL, TEXT_COL
+from curate.text import UNSEGMENTED_CHAR, unsegmented_share_expr
 
 
 def quality_reasons(
@@ -57,6 +62,19 @@ def quality_reasons(
     return reasons, frame[TEXT_COL], counters
 
 
+def _judged(text: pl.Series, unsegmented_share: float | None) -> pl.Series:
+    """False for the texts mostly in an unsegmented script (see the module docs)."""
+    judged = pl.Series([True] * len(text))
+    if unsegmented_share is None:
+        return judged
+    candidates = text.str.contains(UNSEGMENTED_CHAR).fill_null(False)  # one cheap pass; rare hits
+    if not candidates.any():
+        return judged
+    rows = candidates.arg_true()
+    shares = text.gather(rows).to_frame().select(unsegmented_share_expr(pl.col(text.name))).to_series()
+    return judged.scatter(rows, shares < unsegmented_share)
+
+
 def apply_quality(batch: pl.DataFrame, cfg: QualityConfig) -> BatchResult:
     """Split ``batch`` into records passing every enabled rule and records dropped with the rule's name."""
     if batch.height == 0:
@@ -65,7 +83,13 @@ def apply_quality(batch: pl.DataFrame, cfg: QualityConfig) -> BatchResult:
     frame = pl.DataFrame({TEXT_COL: text_view(batch, cfg.view).fill_null("")})
     if cfg.lang_column in batch.columns:
         frame = frame.with_columns(batch[cfg.lang_column].cast(pl.String).alias(LANG_COL))
-    reasons, text, counters = quality_reasons(frame, cfg, rewrite=is_text)
+    judged = _judged(frame[TEXT_COL], cfg.unsegmented_share)
+    reasons, text, counters = quality_reasons(frame.filter(judged), cfg, rewrite=is_text)
+    if not judged.all():
+        rows = judged.arg_true()
+        reasons = pl.Series("reason", [None] * frame.height, dtype=pl.String).scatter(rows, reasons)
+        text = frame[TEXT_COL].scatter(rows, text)
+        counters["quality_unjudged"] = frame.height - len(rows)
     if is_text and cfg.c4 is not None and cfg.c4.rewrite:
         batch = batch.with_columns(pl.when(reasons.is_null()).then(text).otherwise(pl.col(TEXT)).alias(TEXT))
     return partition(batch, reasons, counters)
