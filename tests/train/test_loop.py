@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 import torch
@@ -196,6 +197,18 @@ def test_cpu_device_and_dtype():
         assert resolve_device("auto") in (torch.device("cpu"), torch.device("mps"))
         with pytest.raises(RecipeError, match="no CUDA"):
             resolve_device("cuda")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("cc") is None, reason="torch.compile's CPU backend needs a C compiler")
+# torch's own dynamo/inductor code raises DeprecationWarnings (jit.script_method, autograd.Function)
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_compiled_training_on_cpu_matches_eager(tokens_dir, tmp_path):
+    compiled = train(tokens_dir, micro_config(steps=8, compile=True), out_dir=tmp_path / "c", progress=False)
+    eager = train(tokens_dir, micro_config(steps=8), out_dir=tmp_path / "e", progress=False)
+    assert compiled.losses == pytest.approx(eager.losses, rel=1e-4)
+    ckpt = load_checkpoint(compiled.checkpoint)  # saved from the module, not the compiled wrapper
+    assert not any(k.startswith("_orig_mod") for k in ckpt.model.state_dict())
 
 
 @pytest.mark.gpu
