@@ -43,6 +43,18 @@ def test_run_writes_a_run_directory_and_prints_the_summary(small):
     assert (small / "runs/small/output/README.md").exists()
 
 
+def test_the_library_entry_point_runs_a_recipe_file_like_the_cli(small):
+    import curate
+    from curate.errors import UsageError
+
+    result = curate.run("r.yaml", run_dir="lib-run", workers=1, report=False)
+    assert result.manifest["accounting"]["records_in"] == 33 and result.manifest["accounting"]["balanced"]
+    with pytest.raises(UsageError, match="already exists"):
+        curate.run("r.yaml", run_dir="lib-run")
+    again = curate.run("r.yaml", run_dir="lib-run", mode="resume", report=False)
+    assert all(step["cached"] for step in again.manifest["steps"])
+
+
 def test_existing_run_dir_is_usage_error_then_resume_reuses_everything(small):
     assert invoke("run", "r.yaml", "-q").exit_code == 0
     again = invoke("run", "r.yaml", "-q")
