@@ -28,7 +28,7 @@ import polars as pl
 from pydantic import Field, field_validator, model_validator
 
 from curate.errors import StageError
-from curate.fasttext_model import FastTextModel, load_fasttext, model_line
+from curate.fasttext_model import FastTextModel, file_version, load_fasttext, model_line
 from curate.records import TextView, text_view
 from curate.stages.base import BatchResult, BatchStage, Counters, StageConfig, partition
 
@@ -93,9 +93,13 @@ class ClassifyConfig(StageConfig):
         return self
 
 
-@functools.lru_cache(maxsize=4)
 def load_classifier(path: str) -> FastTextModel:
-    """The fastText model at ``path``, loaded once per process."""
+    """The fastText model at ``path``, loaded once per process and version of the file."""
+    return _cached_classifier(path, file_version(path))
+
+
+@functools.lru_cache(maxsize=4)
+def _cached_classifier(path: str, version: tuple[int, int] | None) -> FastTextModel:
     fix = "set classify.model to a supervised fastText model (see `curate train-classifier --help`)"
     return load_fasttext(Path(path).expanduser(), shown=repr(path), stage="classify", fix=fix)
 

@@ -55,7 +55,7 @@ import polars as pl
 from pydantic import Field, field_validator
 
 from curate.errors import StageError
-from curate.fasttext_model import FastTextModel, load_fasttext
+from curate.fasttext_model import FastTextModel, file_version, load_fasttext
 from curate.records import REASON, TEXT, TextView, text_view
 from curate.stages.base import BatchResult, BatchStage, Counters, StageConfig, partition
 
@@ -249,9 +249,14 @@ def iso639_1(label: str) -> str:
 LanguageModel = FastTextModel
 
 
-@functools.lru_cache(maxsize=4)
 def load_model(path: str | None = None) -> LanguageModel:
-    """The fastText model at ``path`` (the bundled lid.176.ftz if None), loaded once per process."""
+    """The fastText model at ``path`` (the bundled lid.176.ftz if None), loaded once per process
+    and version of the file."""
+    return _cached_model(path, None if path is None else file_version(path))
+
+
+@functools.lru_cache(maxsize=4)
+def _cached_model(path: str | None, version: tuple[int, int] | None) -> LanguageModel:
     if path is None:
         resource = importlib.resources.files("curate") / "resources" / BUNDLED_MODEL
         with importlib.resources.as_file(resource) as file:
@@ -279,11 +284,14 @@ def resolve(cfg: LanguageConfig) -> LabelPlan:
     Raises StageError if the model cannot be loaded or a keep entry matches none of its labels;
     call it before any work starts to report those early.
     """
-    return _resolve(cfg.model, cfg.keep, cfg.codes)
+    version = None if cfg.model is None else file_version(cfg.model)
+    return _resolve(cfg.model, version, cfg.keep, cfg.codes)
 
 
 @functools.lru_cache(maxsize=16)
-def _resolve(model_path: str | None, keep: tuple[str, ...] | None, codes: Codes) -> LabelPlan:
+def _resolve(
+    model_path: str | None, version: tuple[int, int] | None, keep: tuple[str, ...] | None, codes: Codes
+) -> LabelPlan:
     model = load_model(model_path)
     kept = None if keep is None else kept_labels(model, keep)
     output_code = {label: iso639_1(label) for label in model.labels} if codes == "iso639_1" else None

@@ -23,6 +23,7 @@ from curate.stages.language import (
     REASON_NOT_KEPT,
     LanguageCode,
     LanguageConfig,
+    _cached_model,
     apply,
     iso639_1,
     load_model,
@@ -309,10 +310,10 @@ def test_preference_view_identifies_the_chosen_fields():
 def test_a_model_is_loaded_once_per_process():
     assert load_model() is load_model()
     apply(text_batch({"a": PARAGRAPHS["en"]}), LanguageConfig())
-    misses = load_model.cache_info().misses
+    misses = _cached_model.cache_info().misses
     for _ in range(3):
         apply(text_batch({"a": PARAGRAPHS["de"]}), LanguageConfig())
-    assert load_model.cache_info().misses == misses
+    assert _cached_model.cache_info().misses == misses
 
 
 def test_a_model_given_by_path_is_used(tmp_path):
