@@ -25,7 +25,7 @@ from curate.fasttext_model import LABEL_PREFIX, FastTextModel, model_line
 from curate.io.readers import plan_pieces, read_piece
 from curate.io.writers import write_atomic, write_json
 from curate.recipe import Source, check_sources_exist
-from curate.records import text_view
+from curate.records import TextView, text_view
 
 READ_BYTES = 64 << 20
 _LABEL_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
@@ -92,15 +92,16 @@ def label_examples(
     return examples
 
 
-def read_texts(sources: Sequence[Source]) -> tuple[list[str], int]:
-    """The non-blank text views of every record of ``sources``, and how many input lines were bad."""
+def read_texts(sources: Sequence[Source], *, view: TextView | None = None) -> tuple[list[str], int]:
+    """The non-blank text views of every record of ``sources`` (chat and preference records
+    through ``view``), and how many input lines were bad."""
     texts: list[str] = []
     bad = 0
     for source in sources:
         for piece in plan_pieces([source], shard_bytes=READ_BYTES):
             for chunk in read_piece(piece, source, shard_bytes=READ_BYTES):
                 bad += chunk.bad.height
-                texts.extend(t for t in text_view(chunk.records).to_list() if t and t.strip())
+                texts.extend(t for t in text_view(chunk.records, view).to_list() if t and t.strip())
     return texts, bad
 
 
@@ -109,10 +110,12 @@ def train_classifier(
     out: str | Path,
     *,
     options: ClassifierOptions | None = None,
+    view: TextView | None = None,
     overwrite: bool = False,
 ) -> ClassifierReport:
     """Train a fastText classifier on the examples of each label and write it to ``out`` (``.bin``;
-    ``.ftz`` also quantizes it), with the report beside it as ``<out>.json``."""
+    ``.ftz`` also quantizes it), with the report beside it as ``<out>.json``. ``view`` picks the
+    turns or fields of chat and preference records to learn from: give the classify stage the same."""
     opts = options or ClassifierOptions()
     out = Path(out)
     _check_request(examples, out, opts, overwrite=overwrite)
@@ -124,7 +127,7 @@ def train_classifier(
     bad_total = 0
     by_label = {}
     for label, sources in examples.items():
-        texts, bad = read_texts(sources)
+        texts, bad = read_texts(sources, view=view)
         bad_total += bad
         if not texts:
             names = ", ".join(str(s.path) for s in sources)

@@ -6,7 +6,7 @@ import functools
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 
 import typer
 from rich.console import Console
@@ -127,6 +127,14 @@ def train_classifier(
         str, typer.Option(help="Record shape of every input: text, or a chat/preference shape.")
     ] = "text",
     text_field: Annotated[str, typer.Option(help="Field holding the text (format text).")] = "text",
+    role: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--role",
+            help="Chat inputs: learn from these roles' turns only (repeat; default all). Give the "
+            "classify stage the same view.",
+        ),
+    ] = None,
     epochs: Annotated[int, typer.Option(min=1, help="Passes over the examples.")] = 5,
     lr: Annotated[float, typer.Option(min=0.0, help="Learning rate.")] = 0.1,
     word_ngrams: Annotated[int, typer.Option(min=1, help="Longest word n-gram used as a feature.")] = 2,
@@ -144,6 +152,7 @@ def train_classifier(
     """Train a fastText classifier for the classify stage from examples of each label."""
     from curate.classifier import ClassifierOptions, label_examples
     from curate.classifier import train_classifier as train
+    from curate.records import Role, TextView
 
     examples = label_examples(label, format=format, text_field=text_field)
     options = ClassifierOptions(
@@ -156,7 +165,11 @@ def train_classifier(
         valid_fraction=valid,
         seed=seed,
     )
-    report = train(examples, model_out, options=options, overwrite=force)
+    unknown = [r for r in role or () if r not in get_args(Role)]
+    if unknown:
+        raise UsageError(f"--role {unknown[0]!r} is not a chat role; choose from {', '.join(get_args(Role))}")
+    view = TextView(roles=tuple(role)) if role else None
+    report = train(examples, model_out, options=options, view=view, overwrite=force)
     out.print_json(data=report.to_dict())
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 
 import polars as pl
 import pytest
@@ -16,7 +17,7 @@ from curate.errors import InputError, StageError, UsageError
 from curate.exec.pipe import run_recipe
 from curate.recipe import parse_recipe
 from curate.records import MESSAGES_DTYPE, REASON
-from curate.stages import classify
+from curate.stages import classify, language
 from tests.conftest import write_jsonl
 
 PROSE = [
@@ -213,6 +214,61 @@ stages:
         report=False,
     )
     assert again.manifest["steps"][1]["key"] != step["key"] and not again.manifest["steps"][1]["cached"]
+
+
+def test_a_classifier_learns_from_the_chosen_turns_of_chats(tmp_path):
+    """Prompts are spam in both labels, answers differ: trained on the assistant turns the model
+    separates the labels, trained on the user turns it cannot; the stage scores with the same view."""
+
+    def chats(answers: list[str], seed: int) -> list[dict]:
+        prompts = sentences(SPAM, len(answers), seed=seed)
+        return [
+            {"conversations": [{"from": "human", "value": p}, {"from": "gpt", "value": a}]}
+            for p, a in zip(prompts, answers, strict=True)
+        ]
+
+    write_jsonl(tmp_path / "good.jsonl", chats(sentences(PROSE, 60, seed=20), seed=21))
+    write_jsonl(tmp_path / "bad.jsonl", chats(sentences(SPAM, 60, seed=22), seed=23))
+    args = ["train-classifier", str(tmp_path / "m.bin"), "--format", "sharegpt", "--role", "assistant"]
+    args += [
+        "--label",
+        f"good={tmp_path}/good.jsonl",
+        "--label",
+        f"bad={tmp_path}/bad.jsonl",
+        "--epochs",
+        "10",
+    ]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["accuracy"] == 1.0
+    messages = [
+        [{"role": "user", "content": sentences(SPAM, 1, seed=24)[0]}, {"role": "assistant", "content": a}]
+        for a in sentences(PROSE, 3, seed=25)
+    ]
+    batch = pl.DataFrame(
+        {"id": ["c0", "c1", "c2"], "source": "chat", "messages": pl.Series(messages, dtype=MESSAGES_DTYPE)}
+    )
+    cfg = classify.ClassifyConfig(
+        model=str(tmp_path / "m.bin"), keep={"good": 0.5}, view={"roles": ["assistant"]}
+    )
+    assert classify.apply(batch, cfg).kept.height == 3
+    prompts_only = [*args[:4], "--role", "user", *args[6:], "--force"]
+    assert json.loads(CliRunner().invoke(app, prompts_only).output)["accuracy"] < 0.9
+    bad_role = CliRunner().invoke(app, [*args[:4], "--role", "bot", *args[6:]])
+    assert bad_role.exit_code == 2 and "'bot' is not a chat role" in bad_role.output
+
+
+def test_a_model_file_replaced_on_disk_is_loaded_again(trained, tmp_path):
+    """Models are cached per process, by path and file version: a retrained classifier (or a
+    replaced language model) at the same path must not be served from the cache."""
+    root, _ = trained
+    path = tmp_path / "model.bin"
+    shutil.copy(language.load_model().path, path)
+    assert "en" in language.load_model(str(path)).labels
+    assert "en" in classify.load_classifier(str(path)).labels
+    shutil.copy(root / "quality.bin", path)
+    assert sorted(language.load_model(str(path)).labels) == ["hq", "lq"]
+    assert sorted(classify.load_classifier(str(path)).labels) == ["hq", "lq"]
 
 
 def test_cli_trains_a_model_and_refuses_to_overwrite_it(trained, tmp_path):
