@@ -57,16 +57,6 @@ class FastTextModel:
         return np.minimum(out, np.float32(1.0))
 
 
-def file_version(path: str | Path) -> tuple[int, int] | None:
-    """(mtime in ns, size) of a file, or None if it cannot be read: part of a model cache key, so
-    that a model file replaced on disk (a retrained classifier) is loaded again in this process."""
-    try:
-        stat = Path(path).expanduser().stat()
-    except OSError:
-        return None
-    return stat.st_mtime_ns, stat.st_size
-
-
 def load_fasttext(file: Path, *, shown: str, stage: str, fix: str) -> FastTextModel:
     """The fastText classifier in ``file``, or a StageError that names ``shown`` and says ``fix``."""
     if not file.is_file():

@@ -13,11 +13,23 @@ import glob
 import os
 import posixpath
 import re
+from pathlib import Path
 from typing import Any, BinaryIO
 
 from curate.errors import RecipeError
 
 _URL = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://")
+
+
+def file_version(path: str | Path) -> tuple[int, int] | None:
+    """(mtime in ns, size) of a local file, or None if it cannot be read: part of the key of a
+    per-process cache of something loaded from it, so that a file replaced on disk (a retrained
+    model) is loaded again."""
+    try:
+        stat = Path(path).expanduser().stat()
+    except OSError:
+        return None
+    return stat.st_mtime_ns, stat.st_size
 
 
 def is_url(path: str) -> bool:

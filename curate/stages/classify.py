@@ -28,7 +28,8 @@ import polars as pl
 from pydantic import Field, field_validator, model_validator
 
 from curate.errors import StageError
-from curate.fasttext_model import FastTextModel, file_version, load_fasttext, model_line
+from curate.fasttext_model import FastTextModel, load_fasttext, model_line
+from curate.io.fs import file_version
 from curate.records import TextView, text_view
 from curate.stages.base import BatchResult, BatchStage, Counters, StageConfig, partition
 

@@ -55,7 +55,8 @@ import polars as pl
 from pydantic import Field, field_validator
 
 from curate.errors import StageError
-from curate.fasttext_model import FastTextModel, file_version, load_fasttext
+from curate.fasttext_model import FastTextModel, load_fasttext
+from curate.io.fs import file_version
 from curate.records import REASON, TEXT, TextView, text_view
 from curate.stages.base import BatchResult, BatchStage, Counters, StageConfig, partition
 

@@ -38,6 +38,7 @@ import xxhash
 from pydantic import Field, field_validator, model_validator
 
 from curate.errors import StageError
+from curate.io.fs import file_version
 from curate.records import ID, REASON, text_view
 from curate.stages.base import (
     BatchResult,
@@ -256,8 +257,13 @@ def estimate_tokens(texts: pl.Series) -> np.ndarray:
     return (other_bytes + (BYTES_PER_TOKEN - 1)) // BYTES_PER_TOKEN + TOKENS_PER_CJK_CHAR * cjk
 
 
-@lru_cache(maxsize=4)
 def _load_sentencepiece(path: str) -> Any:
+    """The sentencepiece model at ``path``, loaded once per process and version of the file."""
+    return _cached_sentencepiece(path, file_version(path))
+
+
+@lru_cache(maxsize=4)
+def _cached_sentencepiece(path: str, version: tuple[int, int] | None) -> Any:
     import sentencepiece as spm
 
     if not Path(path).is_file():

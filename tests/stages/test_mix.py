@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import json
 import pickle
+import shutil
 import string
 from collections import Counter
 from pathlib import Path
@@ -636,6 +637,27 @@ def test_real_tokens_with_a_sentencepiece_model(sentencepiece_model):
     assert fitted.stats["token_count"] == f"sentencepiece: {sentencepiece_model}"
     assert fitted.stats["sources"]["chat"]["tokens_out"] == 2 * sum(expected)
     assert kept.height == 2 * frame.height
+
+
+def test_a_tokenizer_replaced_on_disk_counts_with_the_new_model(sentencepiece_model, tmp_path):
+    frame = SOURCES["chat"]
+    path = tmp_path / "tok.model"
+    shutil.copy(sentencepiece_model, path)
+    before = mix.record_tokens(frame, tokenizer=str(path))
+    prefix = tmp_path / "small"
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(frame["text"].to_list()),
+        model_prefix=str(prefix),
+        vocab_size=60,
+        model_type="char",
+        minloglevel=2,
+    )
+    shutil.copy(f"{prefix}.model", path)
+    expected = [
+        len(ids) for ids in spm.SentencePieceProcessor(model_file=str(path)).encode(frame["text"].to_list())
+    ]
+    after = mix.record_tokens(frame, tokenizer=str(path))
+    assert after.tolist() == expected and after.tolist() != before.tolist()
 
 
 def test_missing_tokenizer_model_is_a_clear_error(tmp_path):
