@@ -13,7 +13,9 @@ from __future__ import annotations
 import re
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from array import array
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -28,6 +30,7 @@ from curate.recipe import Source, check_sources_exist
 from curate.records import TextView, text_view
 
 READ_BYTES = 64 << 20
+EVAL_CHUNK = 10_000
 _LABEL_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
@@ -92,17 +95,41 @@ def label_examples(
     return examples
 
 
-def read_texts(sources: Sequence[Source], *, view: TextView | None = None) -> tuple[list[str], int]:
-    """The non-blank text views of every record of ``sources`` (chat and preference records
-    through ``view``), and how many input lines were bad."""
-    texts: list[str] = []
-    bad = 0
-    for source in sources:
-        for piece in plan_pieces([source], shard_bytes=READ_BYTES):
-            for chunk in read_piece(piece, source, shard_bytes=READ_BYTES):
-                bad += chunk.bad.height
-                texts.extend(t for t in text_view(chunk.records, view).to_list() if t and t.strip())
-    return texts, bad
+@dataclass(frozen=True)
+class _Spilled:
+    """One label's examples on disk: fastText lines (newlines flattened), and where each starts."""
+
+    path: Path
+    offsets: array  # n + 1 byte offsets
+    bad: int
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def lines(self, indices: Sequence[int]) -> Iterator[bytes]:
+        """The lines at ``indices``, in that order."""
+        with open(self.path, "rb") as f:
+            for i in indices:
+                f.seek(self.offsets[i])
+                yield f.read(self.offsets[i + 1] - self.offsets[i])
+
+
+def spill_texts(sources: Sequence[Source], path: Path, *, view: TextView | None = None) -> _Spilled:
+    """Write the non-blank text view of every record of ``sources`` (chat and preference records
+    through ``view``) to ``path`` as one fastText line each, streaming: only the line offsets
+    stay in memory. Bad input lines are counted."""
+    offsets, bad = array("q", [0]), 0
+    with open(path, "wb") as f:
+        for source in sources:
+            for piece in plan_pieces([source], shard_bytes=READ_BYTES):
+                for chunk in read_piece(piece, source, shard_bytes=READ_BYTES):
+                    bad += chunk.bad.height
+                    for text in text_view(chunk.records, view).to_list():
+                        if text and text.strip():
+                            data = model_line(text).encode("utf-8")
+                            f.write(data)
+                            offsets.append(offsets[-1] + len(data))
+    return _Spilled(path, offsets, bad)
 
 
 def train_classifier(
@@ -115,37 +142,33 @@ def train_classifier(
 ) -> ClassifierReport:
     """Train a fastText classifier on the examples of each label and write it to ``out`` (``.bin``;
     ``.ftz`` also quantizes it), with the report beside it as ``<out>.json``. ``view`` picks the
-    turns or fields of chat and preference records to learn from: give the classify stage the same."""
+    turns or fields of chat and preference records to learn from: give the classify stage the same.
+
+    Examples stream through temporary files, so memory holds 8 bytes per example, not the texts."""
     opts = options or ClassifierOptions()
     out = Path(out)
     _check_request(examples, out, opts, overwrite=overwrite)
     start = time.perf_counter()
     rng = np.random.default_rng(opts.seed)
-    train_lines: list[str] = []
-    held_out: list[tuple[str, str]] = []
-    counts: dict[str, int] = {}
-    bad_total = 0
-    by_label = {}
-    for label, sources in examples.items():
-        texts, bad = read_texts(sources, view=view)
-        bad_total += bad
-        if not texts:
-            names = ", ".join(str(s.path) for s in sources)
-            raise InputError(f"train-classifier: label {label!r} has no usable text in {names}")
-        by_label[label] = texts
-    take = min(len(t) for t in by_label.values()) if opts.balance else None
-    if opts.max_per_label is not None:
-        take = min(take or opts.max_per_label, opts.max_per_label)
-    for label, texts in by_label.items():
-        order = rng.permutation(len(texts))[:take]
-        n_valid = int(len(order) * opts.valid_fraction)
-        held_out += [(label, texts[i]) for i in order[:n_valid]]
-        train_lines += [f"{LABEL_PREFIX}{label} {model_line(texts[i])}" for i in order[n_valid:]]
-        counts[label] = len(order) - n_valid
-    lines = [train_lines[i] for i in rng.permutation(len(train_lines))]
     with tempfile.TemporaryDirectory() as tmp:
+        spilled = {}
+        for i, (label, sources) in enumerate(examples.items()):
+            spilled[label] = spill_texts(sources, Path(tmp) / f"label-{i}.txt", view=view)
+            if not len(spilled[label]):
+                names = ", ".join(str(s.path) for s in sources)
+                raise InputError(f"train-classifier: label {label!r} has no usable text in {names}")
+        take = min(len(s) for s in spilled.values()) if opts.balance else None
+        if opts.max_per_label is not None:
+            take = min(take or opts.max_per_label, opts.max_per_label)
+        train_rows: list[tuple[str, int]] = []
+        held_out: dict[str, list[int]] = {}
+        for label, spill in spilled.items():
+            order = rng.permutation(len(spill))[:take].tolist()
+            n_valid = int(len(order) * opts.valid_fraction)
+            held_out[label] = order[:n_valid]
+            train_rows += [(label, i) for i in order[n_valid:]]
         train_file = Path(tmp) / "train.txt"
-        train_file.write_text("".join(lines), encoding="utf-8")
+        _write_training_file(train_file, spilled, [train_rows[i] for i in rng.permutation(len(train_rows))])
         model = fasttext.train_supervised(
             input=str(train_file),
             epoch=opts.epochs,
@@ -160,24 +183,36 @@ def train_classifier(
         )
         if out.suffix == ".ftz":
             model.quantize(input=str(train_file), retrain=False, qnorm=True, cutoff=opts.quantize_cutoff)
-    loaded = FastTextModel(
-        path=str(out),
-        labels=tuple(label.removeprefix(LABEL_PREFIX) for label in model.labels),
-        binding=model.f,
-    )
-    accuracy, per_label = _evaluate(loaded, held_out, list(examples))
-    write_atomic(out, lambda tmp: model.save_model(str(tmp)))
+        loaded = FastTextModel(
+            path=str(out),
+            labels=tuple(label.removeprefix(LABEL_PREFIX) for label in model.labels),
+            binding=model.f,
+        )
+        accuracy, per_label = _evaluate(loaded, spilled, held_out)
+    write_atomic(out, lambda tmp_path: model.save_model(str(tmp_path)))
     report = ClassifierReport(
         model=str(out),
-        labels=counts,
-        held_out={label: sum(1 for lab, _ in held_out if lab == label) for label in examples},
+        labels={label: sum(1 for lab, _ in train_rows if lab == label) for label in examples},
+        held_out={label: len(rows) for label, rows in held_out.items()},
         accuracy=accuracy,
         per_label=per_label,
-        bad_input=bad_total,
+        bad_input=sum(s.bad for s in spilled.values()),
         seconds=round(time.perf_counter() - start, 2),
     )
     write_json(report.to_dict(), report_path(out))
     return report
+
+
+def _write_training_file(
+    path: Path, spilled: Mapping[str, _Spilled], rows: Sequence[tuple[str, int]]
+) -> None:
+    """fastText's input: ``__label__<label> <text>`` per line, in the order of ``rows``."""
+    with ExitStack() as stack, open(path, "wb") as f:
+        handles = {label: stack.enter_context(open(s.path, "rb")) for label, s in spilled.items()}
+        for label, i in rows:
+            offsets, source = spilled[label].offsets, handles[label]
+            source.seek(offsets[i])
+            f.write(f"{LABEL_PREFIX}{label} ".encode() + source.read(offsets[i + 1] - offsets[i]))
 
 
 def report_path(model_path: Path) -> Path:
@@ -205,16 +240,21 @@ def _check_request(
 
 
 def _evaluate(
-    model: FastTextModel, held_out: list[tuple[str, str]], labels: list[str]
+    model: FastTextModel, spilled: Mapping[str, _Spilled], held_out: Mapping[str, list[int]]
 ) -> tuple[float | None, dict[str, dict[str, float]]]:
-    """Accuracy of the top label and each label's precision, recall and F1 on ``held_out``."""
-    if not held_out:
+    """Accuracy of the top label and each label's precision, recall and F1 on the held-out lines."""
+    truth: list[str] = []
+    predicted: list[str | None] = []
+    for label, rows in held_out.items():
+        for start in range(0, len(rows), EVAL_CHUNK):
+            lines = [line.decode("utf-8") for line in spilled[label].lines(rows[start : start + EVAL_CHUNK])]
+            predicted += model.predict(lines)[0]
+            truth += [label] * len(lines)
+    if not truth:
         return None, {}
-    predicted, _ = model.predict([model_line(text) for _, text in held_out])
-    truth = [label for label, _ in held_out]
     accuracy = sum(p == t for p, t in zip(predicted, truth, strict=True)) / len(truth)
     per_label = {}
-    for label in labels:
+    for label in held_out:
         hits = sum(p == t == label for p, t in zip(predicted, truth, strict=True))
         said, real = predicted.count(label), truth.count(label)
         precision = hits / said if said else 0.0
