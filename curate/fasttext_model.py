@@ -16,11 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import polars as pl
 from fasttext.FastText import _FastText
 
 from curate.errors import StageError
 
 LABEL_PREFIX = "__label__"
+_TEXT = "text"
 
 
 @dataclass(frozen=True, eq=False)
@@ -75,3 +77,13 @@ def load_fasttext(file: Path, *, shown: str, stage: str, fix: str) -> FastTextMo
 def model_line(text: str) -> str:
     """What fastText reads for a text: one line (newlines become spaces) ending in ``\\n``."""
     return text.replace("\n", " ") + "\n"
+
+
+def model_lines(texts: pl.Series, *, max_chars: int | None = None) -> pl.Series:
+    """What fastText is given for each text: one line ending in ``\\n``; null for blank texts."""
+    text = pl.col(_TEXT)
+    if max_chars is not None:
+        text = text.str.strip_chars_start().str.slice(0, max_chars)
+    line = pl.concat_str([text.str.replace_all("\n", " ", literal=True), pl.lit("\n")])
+    nonblank = pl.col(_TEXT).str.contains(r"\S")
+    return texts.rename(_TEXT).to_frame().select(pl.when(nonblank).then(line).alias(_TEXT)).to_series()

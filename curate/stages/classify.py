@@ -124,7 +124,7 @@ def score(
     values = [t if t is None or max_chars is None else t.lstrip()[:max_chars] for t in texts.to_list()]
     present = [i for i, t in enumerate(values) if t is not None and t.strip()]
     out = np.full((len(values), len(labels)), np.nan, dtype=np.float32)
-    if present:
+    if present:  # lines built in Python: str.replace beats polars' replace + concat + to_list here
         out[present] = model.probabilities([model_line(values[i]) for i in present], labels)
     return out
 

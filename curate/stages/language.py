@@ -55,9 +55,9 @@ import polars as pl
 from pydantic import Field, field_validator
 
 from curate.errors import StageError
-from curate.fasttext_model import FastTextModel, load_fasttext
+from curate.fasttext_model import FastTextModel, load_fasttext, model_lines
 from curate.io.fs import file_version
-from curate.records import REASON, TEXT, TextView, text_view
+from curate.records import REASON, TextView, text_view
 from curate.stages.base import BatchResult, BatchStage, Counters, StageConfig, partition
 
 LANG, LANG_SCORE = "lang", "lang_score"
@@ -319,16 +319,6 @@ def kept_labels(model: LanguageModel, keep: Sequence[str]) -> frozenset[str]:
 
 # ----------------------------------------------------------------------------------------------
 # The stage
-
-
-def model_lines(texts: pl.Series, *, max_chars: int | None = None) -> pl.Series:
-    """What fastText is given for each text: one line ending in ``\\n``; null for blank texts."""
-    text = pl.col(TEXT)
-    if max_chars is not None:
-        text = text.str.strip_chars_start().str.slice(0, max_chars)
-    line = pl.concat_str([text.str.replace_all("\n", " ", literal=True), pl.lit("\n")])
-    nonblank = pl.col(TEXT).str.contains(r"\S")
-    return texts.rename(TEXT).to_frame().select(pl.when(nonblank).then(line).alias(TEXT)).to_series()
 
 
 def identify(texts: pl.Series, model: LanguageModel, *, max_chars: int | None = None) -> pl.DataFrame:
