@@ -49,6 +49,9 @@ def _main(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks."
 def _fail(exc: BaseException) -> None:
     if _state["debug"]:
         raise exc
+    if isinstance(exc, KeyboardInterrupt):
+        err.print("interrupted: finished work is kept; continue with --resume", highlight=False)
+        raise typer.Exit(130)
     if isinstance(exc, CurateError):
         # escaped: messages hold brackets (pip install "curate[ray]", stages[2].dedupe) that rich would eat
         err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, markup=True, soft_wrap=True)
@@ -348,8 +351,8 @@ def schema(
 def main() -> None:
     try:
         app()
-    except KeyboardInterrupt:
-        err.print("interrupted; continue with --resume")
+    except KeyboardInterrupt:  # outside a command (while parsing): nothing to resume
+        err.print("interrupted")
         sys.exit(130)
 
 

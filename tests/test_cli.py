@@ -92,6 +92,19 @@ def test_runtime_failure_exits_1_and_debug_shows_the_traceback(small):
         runner.invoke(app, ["--debug", "run", "allbad.yaml", "-q", "--force"], catch_exceptions=False)
 
 
+def test_ctrl_c_exits_130_with_how_to_resume(small, monkeypatch):
+    import curate.exec.pipe
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(curate.exec.pipe, "run_recipe", interrupted)
+    result = invoke("run", "r.yaml")
+    assert result.exit_code == 130
+    assert "interrupted: finished work is kept; continue with --resume" in result.output
+    assert "internal error" not in result.output and "Traceback" not in result.output
+
+
 def test_validate_runs_the_checks_a_run_makes_before_it_starts(small):
     (small / "lang.yaml").write_text(
         "name: l\nsources: [{name: web, path: data/*.jsonl}]\nstages:\n  - language: {keep: [en, xx]}\n"
