@@ -18,6 +18,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import fasttext
 import numpy as np
@@ -106,12 +107,16 @@ class _Spilled:
     def __len__(self) -> int:
         return len(self.offsets) - 1
 
+    def line(self, f: BinaryIO, i: int) -> bytes:
+        """Line ``i``, read from ``f`` (this label's file, opened for reading in binary)."""
+        f.seek(self.offsets[i])
+        return f.read(self.offsets[i + 1] - self.offsets[i])
+
     def lines(self, indices: Sequence[int]) -> Iterator[bytes]:
         """The lines at ``indices``, in that order."""
         with open(self.path, "rb") as f:
             for i in indices:
-                f.seek(self.offsets[i])
-                yield f.read(self.offsets[i + 1] - self.offsets[i])
+                yield self.line(f, i)
 
 
 def spill_texts(sources: Sequence[Source], path: Path, *, view: TextView | None = None) -> _Spilled:
@@ -210,9 +215,7 @@ def _write_training_file(
     with ExitStack() as stack, open(path, "wb") as f:
         handles = {label: stack.enter_context(open(s.path, "rb")) for label, s in spilled.items()}
         for label, i in rows:
-            offsets, source = spilled[label].offsets, handles[label]
-            source.seek(offsets[i])
-            f.write(f"{LABEL_PREFIX}{label} ".encode() + source.read(offsets[i + 1] - offsets[i]))
+            f.write(f"{LABEL_PREFIX}{label} ".encode() + spilled[label].line(handles[label], i))
 
 
 def report_path(model_path: Path) -> Path:
