@@ -10,11 +10,12 @@ written, so the report says how well it separates the labels.
 
 from __future__ import annotations
 
+import functools
 import re
 import tempfile
 import time
 from array import array
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -22,6 +23,8 @@ from typing import BinaryIO
 
 import fasttext
 import numpy as np
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from curate.errors import InputError, UsageError
 from curate.fasttext_model import LABEL_PREFIX, FastTextModel, model_line
@@ -119,10 +122,16 @@ class _Spilled:
                 yield self.line(f, i)
 
 
-def spill_texts(sources: Sequence[Source], path: Path, *, view: TextView | None = None) -> _Spilled:
+def spill_texts(
+    sources: Sequence[Source],
+    path: Path,
+    *,
+    view: TextView | None = None,
+    on_chunk: Callable[[int], None] | None = None,
+) -> _Spilled:
     """Write the non-blank text view of every record of ``sources`` (chat and preference records
     through ``view``) to ``path`` as one fastText line each, streaming: only the line offsets
-    stay in memory. Bad input lines are counted."""
+    stay in memory. Bad input lines are counted; ``on_chunk`` hears the examples so far."""
     offsets, bad = array("q", [0]), 0
     with open(path, "wb") as f:
         for source in sources:
@@ -134,6 +143,8 @@ def spill_texts(sources: Sequence[Source], path: Path, *, view: TextView | None 
                             data = model_line(text).encode("utf-8")
                             f.write(data)
                             offsets.append(offsets[-1] + len(data))
+                    if on_chunk is not None:
+                        on_chunk(len(offsets) - 1)
     return _Spilled(path, offsets, bad)
 
 
@@ -144,6 +155,7 @@ def train_classifier(
     options: ClassifierOptions | None = None,
     view: TextView | None = None,
     overwrite: bool = False,
+    progress: bool = False,
 ) -> ClassifierReport:
     """Train a fastText classifier on the examples of each label and write it to ``out`` (``.bin``;
     ``.ftz`` also quantizes it), with the report beside it as ``<out>.json``. ``view`` picks the
@@ -155,10 +167,18 @@ def train_classifier(
     _check_request(examples, out, opts, overwrite=overwrite)
     start = time.perf_counter()
     rng = np.random.default_rng(opts.seed)
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, _progress(progress) as bar:
         spilled = {}
         for i, (label, sources) in enumerate(examples.items()):
-            spilled[label] = spill_texts(sources, Path(tmp) / f"label-{i}.txt", view=view)
+            task = bar.add_task(f"reading {label}", total=None, count="")
+            update = functools.partial(bar.update, task)
+            spilled[label] = spill_texts(
+                sources,
+                Path(tmp) / f"label-{i}.txt",
+                view=view,
+                on_chunk=lambda n, update=update: update(count=f"{n:,} examples"),
+            )
+            update(total=1, completed=1, count=f"{len(spilled[label]):,} examples")
             if not len(spilled[label]):
                 names = ", ".join(str(s.path) for s in sources)
                 raise InputError(f"train-classifier: label {label!r} has no usable text in {names}")
@@ -174,6 +194,9 @@ def train_classifier(
             train_rows += [(label, i) for i in order[n_valid:]]
         train_file = Path(tmp) / "train.txt"
         _write_training_file(train_file, spilled, [train_rows[i] for i in rng.permutation(len(train_rows))])
+        training = bar.add_task(
+            f"fastText, {opts.epochs} epochs", total=None, count=f"{len(train_rows):,} examples"
+        )
         model = fasttext.train_supervised(
             input=str(train_file),
             epoch=opts.epochs,
@@ -186,6 +209,7 @@ def train_classifier(
             seed=opts.seed,
             verbose=0,
         )
+        bar.update(training, total=1, completed=1)
         if out.suffix == ".ftz":
             model.quantize(input=str(train_file), retrain=False, qnorm=True, cutoff=opts.quantize_cutoff)
         loaded = FastTextModel(
@@ -216,6 +240,18 @@ def _write_training_file(
         handles = {label: stack.enter_context(open(s.path, "rb")) for label, s in spilled.items()}
         for label, i in rows:
             f.write(f"{LABEL_PREFIX}{label} ".encode() + spilled[label].line(handles[label], i))
+
+
+def _progress(enabled: bool) -> Progress:
+    """A spinner per phase, with the examples read so far, on stderr (a no-op when disabled)."""
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TextColumn("{task.fields[count]}"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        disable=not enabled,
+    )
 
 
 def report_path(model_path: Path) -> Path:

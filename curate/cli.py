@@ -172,7 +172,7 @@ def train_classifier(
     if unknown:
         raise UsageError(f"--role {unknown[0]!r} is not a chat role; choose from {', '.join(get_args(Role))}")
     view = TextView(roles=tuple(role)) if role else None
-    report = train(examples, model_out, options=options, view=view, overwrite=force)
+    report = train(examples, model_out, options=options, view=view, overwrite=force, progress=True)
     out.print_json(data=report.to_dict())
 
 

@@ -240,7 +240,7 @@ def test_a_classifier_learns_from_the_chosen_turns_of_chats(tmp_path):
     ]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output)["accuracy"] == 1.0
+    assert json.loads(result.stdout)["accuracy"] == 1.0
     messages = [
         [{"role": "user", "content": sentences(SPAM, 1, seed=24)[0]}, {"role": "assistant", "content": a}]
         for a in sentences(PROSE, 3, seed=25)
@@ -253,7 +253,7 @@ def test_a_classifier_learns_from_the_chosen_turns_of_chats(tmp_path):
     )
     assert classify.apply(batch, cfg).kept.height == 3
     prompts_only = [*args[:4], "--role", "user", *args[6:], "--force"]
-    assert json.loads(CliRunner().invoke(app, prompts_only).output)["accuracy"] < 0.9
+    assert json.loads(CliRunner().invoke(app, prompts_only).stdout)["accuracy"] < 0.9
     bad_role = CliRunner().invoke(app, [*args[:4], "--role", "bot", *args[6:]])
     assert bad_role.exit_code == 2 and "'bot' is not a chat role" in bad_role.output
 
@@ -283,7 +283,7 @@ def test_cli_trains_a_model_and_refuses_to_overwrite_it(trained, tmp_path):
     ]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output)["labels"] == {"hq": 72, "lq": 72}
+    assert json.loads(result.stdout)["labels"] == {"hq": 72, "lq": 72}
     again = CliRunner().invoke(app, args)
     assert again.exit_code == 2 and "pass --force" in again.output
     missing = CliRunner().invoke(
