@@ -167,7 +167,10 @@ class TrainConfig(_Frozen):
     )
     log_every: int = Field(10, ge=1, description="Steps between lines of metrics.jsonl.")
     checkpoint_every: int = Field(
-        0, ge=0, description="Steps between resumable checkpoints (0: only at the end)."
+        1000,
+        ge=0,
+        description="Steps between resumable checkpoints: a killed run resumes from the last one. "
+        "0: only at the end (a killed run trains again from step 0).",
     )
     save_optimizer: bool = Field(
         True, description="Keep the optimizer state in checkpoints (needed to resume a run)."
