@@ -62,17 +62,18 @@ def quality_reasons(
     return reasons, frame[TEXT_COL], counters
 
 
-def _judged(text: pl.Series, unsegmented_share: float | None) -> pl.Series:
-    """False for the texts mostly in an unsegmented script (see the module docs)."""
-    judged = pl.Series([True] * len(text))
+def _unjudged(text: pl.Series, unsegmented_share: float | None) -> pl.Series | None:
+    """True for the texts mostly in an unsegmented script (see the module docs); None when there
+    are none, the usual case, so that the batch is judged as it is, without a filtered copy."""
     if unsegmented_share is None:
-        return judged
+        return None
     candidates = text.str.contains(UNSEGMENTED_CHAR).fill_null(False)  # one cheap pass; rare hits
     if not candidates.any():
-        return judged
+        return None
     rows = candidates.arg_true()
     shares = text.gather(rows).to_frame().select(unsegmented_share_expr(pl.col(text.name))).to_series()
-    return judged.scatter(rows, shares < unsegmented_share)
+    unjudged = candidates.scatter(rows, shares >= unsegmented_share)
+    return unjudged if unjudged.any() else None
 
 
 def apply_quality(batch: pl.DataFrame, cfg: QualityConfig) -> BatchResult:
@@ -83,10 +84,12 @@ def apply_quality(batch: pl.DataFrame, cfg: QualityConfig) -> BatchResult:
     frame = pl.DataFrame({TEXT_COL: text_view(batch, cfg.view).fill_null("")})
     if cfg.lang_column in batch.columns:
         frame = frame.with_columns(batch[cfg.lang_column].cast(pl.String).alias(LANG_COL))
-    judged = _judged(frame[TEXT_COL], cfg.unsegmented_share)
-    reasons, text, counters = quality_reasons(frame.filter(judged), cfg, rewrite=is_text)
-    if not judged.all():
-        rows = judged.arg_true()
+    unjudged = _unjudged(frame[TEXT_COL], cfg.unsegmented_share)
+    if unjudged is None:
+        reasons, text, counters = quality_reasons(frame, cfg, rewrite=is_text)
+    else:
+        rows = (~unjudged).arg_true()
+        reasons, text, counters = quality_reasons(frame.filter(~unjudged), cfg, rewrite=is_text)
         reasons = pl.Series("reason", [None] * frame.height, dtype=pl.String).scatter(rows, reasons)
         text = frame[TEXT_COL].scatter(rows, text)
         counters["quality_unjudged"] = frame.height - len(rows)
