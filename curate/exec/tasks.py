@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import math
-import os
 import pickle
 import time
 from collections import Counter
@@ -22,6 +21,7 @@ import polars as pl
 
 from curate.errors import CurateError, StageError
 from curate.exec.rundir import PARTIALS, RunDir, Step
+from curate.io.fs import file_version
 from curate.io.readers import Piece, read_piece
 from curate.io.writers import write_atomic, write_json, write_parquet
 from curate.recipe import Source
@@ -208,7 +208,7 @@ def _length_histogram(frame: pl.DataFrame, label: str) -> dict[str, float]:
 
 
 @functools.lru_cache(maxsize=2)
-def _load_state_cached(path: str, mtime: float) -> Any:
+def _load_state_cached(path: str, version: tuple[int, int] | None) -> Any:
     with open(path, "rb") as f:
         return pickle.load(f)
 
@@ -217,4 +217,4 @@ def load_state(path: str | None) -> Any:
     """A global stage's state, loaded once per worker process."""
     if path is None:
         return None
-    return _load_state_cached(path, os.path.getmtime(path))
+    return _load_state_cached(path, file_version(path))

@@ -18,6 +18,7 @@ import polars as pl
 from pydantic import Field
 
 from curate.errors import StageError
+from curate.io.fs import file_version
 from curate.records import ID, TURN_SEPARATOR, TextView, text_view
 from curate.stages.base import BatchResult, BatchStage, StageConfig, partition
 
@@ -69,7 +70,9 @@ def _normalised(texts: pl.Series) -> pl.Series:
 
 
 @functools.lru_cache(maxsize=4)
-def _fingerprints(files: tuple[str, ...], stamps: tuple[float, ...]) -> tuple[frozenset[str], pl.Series]:
+def _fingerprints(
+    files: tuple[str, ...], versions: tuple[tuple[int, int] | None, ...]
+) -> tuple[frozenset[str], pl.Series]:
     from curate.train.evalset import read_eval_records
 
     records = read_eval_records(list(files))
@@ -81,7 +84,7 @@ def _fingerprints(files: tuple[str, ...], stamps: tuple[float, ...]) -> tuple[fr
 def eval_fingerprints(cfg: DecontaminateConfig) -> tuple[frozenset[str], pl.Series]:
     """Ids and hashes of normalised texts of the eval set (loaded once per process)."""
     files = eval_files(cfg)
-    return _fingerprints(tuple(files), tuple(os.path.getmtime(f) for f in files))
+    return _fingerprints(tuple(files), tuple(file_version(f) for f in files))
 
 
 def apply(batch: pl.DataFrame, cfg: DecontaminateConfig) -> BatchResult:
