@@ -186,12 +186,14 @@ def train_classifier(
         if opts.max_per_label is not None:
             take = min(take or opts.max_per_label, opts.max_per_label)
         train_rows: list[tuple[str, int]] = []
+        trained: dict[str, int] = {}
         held_out: dict[str, list[int]] = {}
         for label, spill in spilled.items():
             order = rng.permutation(len(spill))[:take].tolist()
             n_valid = int(len(order) * opts.valid_fraction)
             held_out[label] = order[:n_valid]
             train_rows += [(label, i) for i in order[n_valid:]]
+            trained[label] = len(order) - n_valid
         train_file = Path(tmp) / "train.txt"
         _write_training_file(train_file, spilled, [train_rows[i] for i in rng.permutation(len(train_rows))])
         training = bar.add_task(
@@ -221,7 +223,7 @@ def train_classifier(
     write_atomic(out, lambda tmp_path: model.save_model(str(tmp_path)))
     report = ClassifierReport(
         model=str(out),
-        labels={label: sum(1 for lab, _ in train_rows if lab == label) for label in examples},
+        labels=trained,
         held_out={label: len(rows) for label, rows in held_out.items()},
         accuracy=accuracy,
         per_label=per_label,
