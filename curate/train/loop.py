@@ -29,6 +29,7 @@ import torch
 import xxhash
 
 from curate.errors import RecipeError
+from curate.io.cache import build_entry, default_cache_dir
 from curate.io.tokens import TokenIndex, index_path, open_tokens
 from curate.train.checkpoint import (
     FORMAT_VERSION,
@@ -459,11 +460,6 @@ def train(
 # -- base models ---------------------------------------------------------------------------------
 
 
-def default_cache_dir() -> Path:
-    """Where base models are cached: ``$CURATE_CACHE_DIR``, else ``~/.cache/curate``."""
-    return Path(os.environ.get("CURATE_CACHE_DIR") or Path.home() / ".cache" / "curate")
-
-
 def base_train_config(cfg: TrainConfig) -> TrainConfig:
     """The config of the base model behind a fine-tune config: same shape and batch; ``base_steps``
     steps at ``base_lr`` from scratch, seed 0 whatever the fine-tune's seed (so that every seed of
@@ -496,22 +492,6 @@ def base_key(
     )[:16]
 
 
-@contextlib.contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
-    """An exclusive lock, so parallel sweep workers train a base model once (POSIX only)."""
-    try:
-        import fcntl
-    except ImportError:  # Windows: no lock; concurrent trainings would just repeat work
-        yield
-        return
-    with path.open("w") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
-
-
 def base_checkpoint(
     name: str,
     tokens_dir: str | os.PathLike,
@@ -531,16 +511,14 @@ def base_checkpoint(
         / "base"
         / f"{name}-{base_key(name, tokens_dir, cfg, tokenizer_path)}"
     )
-    done = directory / "_SUCCESS"
-    if done.exists():
-        return directory / CHECKPOINT_NAME
-    directory.mkdir(parents=True, exist_ok=True)
-    with _file_lock(directory / ".lock"):
-        if not done.exists():  # another process may have finished it while we waited
-            train(tokens_dir, cfg, out_dir=directory, tokenizer_path=tokenizer_path, progress=progress)
-            done.write_text(
-                json.dumps(
-                    {"name": name, "tokens": str(tokens_dir), "config": config_fingerprint(cfg)}, indent=2
-                )
-            )
+
+    def build(out_dir: Path) -> None:
+        (out_dir / ".lock").unlink(missing_ok=True)  # the lock file of an entry built in place (older curate)
+        train(tokens_dir, cfg, out_dir=out_dir, tokenizer_path=tokenizer_path, progress=progress)
+        (out_dir / "_SUCCESS").write_text(
+            json.dumps({"name": name, "tokens": str(tokens_dir), "config": config_fingerprint(cfg)}, indent=2)
+        )
+
+    # a training killed half way is continued by the next process that asks for this base model
+    build_entry(directory, build, resume=True)
     return directory / CHECKPOINT_NAME

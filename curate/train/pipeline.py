@@ -52,8 +52,10 @@ def template_chat_encoder(model_path: Path, template: str, system_prompt: str | 
 
 def base_tokens(source: Source, tokenizer_model: Path, seq_len: int, cache_dir: Path) -> Path:
     """The raw text of ``source`` encoded with the run's tokenizer and packed for pretraining,
-    cached by (source files, tokenizer, seq_len)."""
+    cached by (source files, tokenizer, seq_len): built once, whatever the number of runs asking
+    for it at the same time."""
     from curate.io import fs
+    from curate.io.cache import build_entry
     from curate.io.readers import plan_pieces, read_piece, source_files
     from curate.tokenize.encoder import Tokenizer
     from curate.tokenize.spm import read_model
@@ -69,25 +71,26 @@ def base_tokens(source: Source, tokenizer_model: Path, seq_len: int, cache_dir: 
         ).encode()
         + hashlib.sha256(model).digest()
     ).hexdigest()[:20]
-    directory = cache_dir / "base-tokens" / f"{source.name}-{key}"
-    if (directory / "index.json").exists():
-        return directory
-    tokenizer = Tokenizer(model)
     shard_bytes = 32_000_000
-    writer = TokenWriter(
-        directory, vocab_size=tokenizer.vocab_size, seq_len=seq_len, special_ids=tokenizer.ids_info()
-    )
-    carry = np.zeros(0, dtype=np.uint32)
-    for piece in plan_pieces([source], shard_bytes=shard_bytes):
-        for chunk in read_piece(piece, source, shard_bytes=shard_bytes):
-            ids, _, _ = tokenizer.encode_documents(chunk.records["text"].to_list())
-            stream = np.concatenate([carry, ids])
-            whole = stream.size // seq_len * seq_len
-            rows = stream[:whole].reshape(-1, seq_len)
-            writer.write(rows, np.ones_like(rows, dtype=np.uint8))
-            carry = stream[whole:]
-    writer.close(stats={"source": source.name, "dropped_tail_tokens": int(carry.size)})
-    return directory
+
+    def build(directory: Path) -> None:
+        tokenizer = Tokenizer(model)
+        writer = TokenWriter(
+            directory, vocab_size=tokenizer.vocab_size, seq_len=seq_len, special_ids=tokenizer.ids_info()
+        )
+        carry = np.zeros(0, dtype=np.uint32)
+        for piece in plan_pieces([source], shard_bytes=shard_bytes):
+            for chunk in read_piece(piece, source, shard_bytes=shard_bytes):
+                ids, _, _ = tokenizer.encode_documents(chunk.records["text"].to_list())
+                stream = np.concatenate([carry, ids])
+                whole = stream.size // seq_len * seq_len
+                rows = stream[:whole].reshape(-1, seq_len)
+                writer.write(rows, np.ones_like(rows, dtype=np.uint8))
+                carry = stream[whole:]
+        writer.close(stats={"source": source.name, "dropped_tail_tokens": int(carry.size)})
+
+    directory = cache_dir / "base-tokens" / f"{source.name}-{key}"
+    return build_entry(directory, build)
 
 
 def resolve_init(
@@ -100,7 +103,8 @@ def resolve_init(
         if not Path(cfg.init_from).is_file():
             raise RecipeError(f"train.init_from: checkpoint {cfg.init_from!r} does not exist")
         return cfg.init_from
-    from curate.train.loop import base_checkpoint, base_train_config, default_cache_dir
+    from curate.io.cache import default_cache_dir
+    from curate.train.loop import base_checkpoint, base_train_config
 
     name = cfg.init_from.removeprefix("base:")
     by_name = {s.name: s for s in sources}
