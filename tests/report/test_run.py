@@ -8,7 +8,6 @@ import io
 import json
 import re
 import shutil
-import time
 
 import pytest
 
@@ -37,24 +36,21 @@ SECTIONS = {
 
 @pytest.fixture(scope="module")
 def report(runs):
-    started = time.perf_counter()
     path = write_report(runs.a)
-    seconds = time.perf_counter() - started
-    return path, path.read_text(encoding="utf-8"), seconds
+    return path, path.read_text(encoding="utf-8")
 
 
 def test_report_has_every_section_and_a_table_of_contents(runs, report):
-    path, page, seconds = report
+    path, page = report
     assert path == runs.a / "report.html"
     for anchor, title in SECTIONS.items():
         assert f'<section id="{anchor}"><h2>{esc(title)}</h2>' in page, anchor
         assert f'<a href="#{anchor}">{esc(title)}</a>' in page, anchor
     assert 'id="not-shown"' not in page  # nothing was skipped
-    print(f"report of {runs.a.name}: {seconds:.2f} s, {len(page) / 1e3:.0f} kB")
 
 
 def test_report_is_self_contained(report):
-    _, page, _ = report
+    _, page = report
     assert "<script" not in page.lower()  # no script of ours, and record text is escaped
     assert not re.search(r'(src|href)="(https?:)?//', page)  # no CDN, no remote image or font
     assert "<link" not in page and "@import" not in page and "url(" not in page
@@ -70,7 +66,7 @@ def test_report_is_self_contained(report):
 
 def test_figures_match_the_stats(runs, report):
     """The tables show the run's own numbers (a report that drifted from its stats would fail)."""
-    _, page, _ = report
+    _, page = report
     run = load_run(runs.a)
     for step in run.steps:
         r = step["records"]
@@ -91,7 +87,7 @@ def test_figures_match_the_stats(runs, report):
 
 
 def test_hostile_record_text_is_escaped(runs, report):
-    _, page, _ = report
+    _, page = report
     assert SCRIPT not in page and "<img src=x" not in page
     assert esc(SCRIPT) in page  # the kept page with a script tag shows it as text
     assert esc(IMG) in page  # the removed injection attempt too
@@ -140,8 +136,8 @@ def test_an_incomplete_run_says_so(runs, tmp_path):
     assert '<section id="funnel">' in page and '<section id="dedupe">' not in page
 
 
-def test_report_is_fast(runs, report):
-    _, page, seconds = report
-    # a small run takes well under 2 s on an idle core; the bound leaves room for a busy machine
-    assert seconds < 10, seconds
+def test_report_stays_small(report):
+    _, page = report
+    # no wall-clock bound (a busy machine fails one for reasons that are not bugs): the page's
+    # size is what a browser has to load
     assert len(page) < 2_000_000
