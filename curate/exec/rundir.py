@@ -4,7 +4,7 @@
 
     runs/<name>/
       .curate-run  recipe.yaml  manifest.json  .lock
-      stages/NN-<stage>/part-XXXXX-YYYY.parquet  _done/<shard>.json  _KEY  _SUCCESS  (+ _partials/, _state.pkl)
+      stages/NN-<stage>/part-XXXXX-YYYY.parquet  _done/<shard>.json  _KEY  _SUCCESS  (+ _partials/*.npz, _state.npz)
       rejected/NN-<stage>/part-XXXXX-YYYY.parquet
       stats/NN-<stage>.json
       output/part-XXXXX-YYYY.parquet  README.md
@@ -29,15 +29,18 @@ import json
 import os
 import re
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+import xxhash
+
 from curate.errors import UsageError
 from curate.io.writers import read_json, write_json, write_text
 
-SUCCESS, KEY, DONE, PARTIALS, STATE = "_SUCCESS", "_KEY", "_done", "_partials", "_state.pkl"
-ARTIFACTS = "_ARTIFACTS"
+SUCCESS, KEY, DONE, PARTIALS, STATE = "_SUCCESS", "_KEY", "_done", "_partials", "_state.npz"
+ARTIFACTS, CONTENT = "_ARTIFACTS", "_CONTENT"
 MARKER = ".curate-run"
 MARKER_VERSION = 1
 STEP_DIRS = ("stages", "rejected")
@@ -52,6 +55,9 @@ _TEMP = re.compile(r"\.(tmp(-\d+)?|adopting)$")
 """Names of files being written (``write_atomic``'s ``.tmp-<pid>``, ``.tmp``) or adopted."""
 _STEP_DIR = re.compile(r"^\d{2,}-[A-Za-z0-9_]+$")
 _STATS_FILE = re.compile(r"^\d{2,}-[A-Za-z0-9_]+\.json$")
+UNHASHED_ARTIFACTS = frozenset({"score.json"})
+"""Artifacts left out of a step's content record: ``score.json`` is a report that ``curate score``
+rewrites (the checkpoint it scores is hashed)."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,8 @@ class RunDir:
     def __init__(self, root: str | os.PathLike) -> None:
         self.root = Path(root)
         self._lock: IO[str] | None = None
+        self.notes: list[str] = []
+        """Why a completed step elsewhere was not adopted (its files differ from their record)."""
 
     # --- layout -------------------------------------------------------------------------------
     def stage(self, step: Step) -> Path:
@@ -211,7 +219,9 @@ class RunDir:
             write_text(step.key, directory / KEY)
 
     def finish(self, step: Step, stats: dict) -> None:
+        """Mark a step complete: its stats, the content hash of every file it wrote, ``_SUCCESS``."""
         write_json(stats, self.stats(step))
+        write_json(content_hashes(self.root, step.dirname), self.stage(step) / CONTENT)
         write_text(step.key, self.stage(step) / SUCCESS)
 
     def discard(self, step: Step) -> None:
@@ -243,7 +253,7 @@ class RunDir:
         """Reuse a completed step with the same key, here under another number or in a sibling run."""
         if self.is_complete(step):
             return True
-        found = self._find_completed(step, search)
+        found = self._find_verified(step, search)
         if found is None:
             return False
         src_run, src_dirname = found
@@ -260,7 +270,28 @@ class RunDir:
         write_json(stats, self.stats(step))
         return True
 
-    def _find_completed(self, step: Step, search: list[Path] | None) -> tuple[Path, str] | None:
+    def _find_verified(self, step: Step, search: list[Path] | None) -> tuple[Path, str] | None:
+        """The first completed copy of ``step`` whose files match the hashes it recorded when it
+        finished; a copy that does not (changed, added or missing files) is skipped, with a note."""
+        for src_run, src_dirname in self._find_completed(step, search):
+            recorded = _read_content(src_run / "stages" / src_dirname / CONTENT)
+            where = str(src_run / "stages" / src_dirname)
+            if recorded is None:
+                self.notes.append(
+                    f"not reusing {where}: it records no content hashes (an older curate made it)"
+                )
+                continue
+            differ = _differences(recorded, content_hashes(src_run, src_dirname))
+            if differ:
+                shown = ", ".join(differ[:3]) + (f" and {len(differ) - 3} more" if len(differ) > 3 else "")
+                self.notes.append(
+                    f"not reusing {where}: its files changed since it finished ({shown}); recomputing"
+                )
+                continue
+            return src_run, src_dirname
+        return None
+
+    def _find_completed(self, step: Step, search: list[Path] | None) -> Iterator[tuple[Path, str]]:
         candidates = [self.root]
         parent = self.root.parent
         if search is None and parent.exists():
@@ -277,8 +308,54 @@ class RunDir:
                     continue
                 complete = (directory / SUCCESS).exists() and _read_key(directory) == step.key
                 if complete and (run / "stats" / f"{directory.name}.json").exists():
-                    return run, directory.name
+                    yield run, directory.name
+
+
+def content_hashes(run_root: Path, dirname: str) -> dict[str, str]:
+    """xxh3-128 of every file a step wrote: its stage directory (``stage/...``), its rejected
+    records (``rejected/...``) and the artifacts it names (``<artifact>/...``), by relative path."""
+    stage = run_root / "stages" / dirname
+    roots = {"stage": stage, "rejected": run_root / "rejected" / dirname}
+    artifacts = stage / ARTIFACTS
+    if artifacts.is_file():
+        for name in artifacts.read_text(encoding="utf-8").split():
+            roots[name] = run_root / name
+    hashes: dict[str, str] = {}
+    for label, top in roots.items():
+        files = (
+            [top]
+            if top.is_file()
+            else sorted(p for p in top.rglob("*") if p.is_file())
+            if top.is_dir()
+            else []
+        )
+        for path in files:
+            if label in UNHASHED_ARTIFACTS or (path.parent == stage and path.name in (CONTENT, SUCCESS)):
+                continue
+            rel = label if path == top else f"{label}/{path.relative_to(top).as_posix()}"
+            hashes[rel] = _file_hash(path)
+    return hashes
+
+
+def _file_hash(path: Path) -> str:
+    h = xxhash.xxh3_128()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _read_content(path: Path) -> dict[str, str] | None:
+    try:
+        content = read_json(path)
+    except (OSError, ValueError):
         return None
+    return content if isinstance(content, dict) else None
+
+
+def _differences(recorded: dict[str, str], now: dict[str, str]) -> list[str]:
+    """Relative paths whose content differs, that appeared, or that went missing."""
+    return sorted(k for k in recorded.keys() | now.keys() if recorded.get(k) != now.get(k))
 
 
 def is_run_dir(path: Path) -> bool:

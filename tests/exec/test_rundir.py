@@ -1,14 +1,17 @@
-"""The run directory never deletes what curate did not write: --force and --resume on a home
-directory, a directory that is not a run, a run holding the user's own files."""
+"""The run directory never deletes what curate did not write (--force and --resume on a home
+directory, a directory that is not a run, a run holding the user's own files), never runs code
+from its files (swapped state files) and never adopts a sibling's step whose files changed."""
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
+import polars as pl
 import pytest
 
-from curate.errors import UsageError
-from curate.exec.rundir import MARKER
+from curate.errors import RunDirError, UsageError
+from curate.exec.rundir import CONTENT, MARKER
 from tests.exec.test_pipe import make_corpus, recipe_for, run, tree_bytes
 
 
@@ -125,3 +128,100 @@ def test_resume_of_a_new_or_empty_directory_starts_a_run(tmp_path):
     for run_dir in (tmp_path / "empty", tmp_path / "missing"):
         result = run(recipe_for(data), run_dir, workers=1, mode="resume")
         assert result.manifest["accounting"]["balanced"] and (run_dir / MARKER).is_file()
+
+
+class Payload:
+    """A pickle that creates a file when it is loaded."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = str(path)
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+def _reopen_step(run_dir: Path, dirname: str) -> None:
+    """Make a finished step look killed halfway: no _SUCCESS, one shard left to do."""
+    stage = run_dir / "stages" / dirname
+    (stage / "_SUCCESS").unlink()
+    next((stage / "_done").glob("*.json")).unlink()
+
+
+def test_a_swapped_state_file_runs_no_code_on_resume(tmp_path):
+    data = make_corpus(tmp_path, files=2)
+    run_dir = tmp_path / "runs/a"
+    run(recipe_for(data), run_dir, workers=1)
+    _reopen_step(run_dir, "02-exact")
+    target = tmp_path / "pwned"
+    (run_dir / "stages/02-exact/_state.npz").write_bytes(pickle.dumps(Payload(target)))
+    with pytest.raises(RunDirError, match=r"_state\.npz is not a readable curate state file"):
+        run(recipe_for(data), run_dir, workers=1, mode="resume")
+    assert not target.exists()
+
+
+def test_swapped_partials_run_no_code_on_resume(tmp_path):
+    data = make_corpus(tmp_path, files=2)
+    run_dir = tmp_path / "runs/a"
+    run(recipe_for(data), run_dir, workers=1)
+    _reopen_step(run_dir, "02-exact")
+    stage = run_dir / "stages/02-exact"
+    (stage / "_state.npz").unlink()  # the fit reads the partials again
+    target = tmp_path / "pwned"
+    for partial in (stage / "_partials").iterdir():
+        partial.write_bytes(pickle.dumps(Payload(target)))
+    with pytest.raises(RunDirError, match="not a readable curate state file"):
+        run(recipe_for(data), run_dir, workers=1, mode="resume")
+    assert not target.exists()
+
+
+def test_a_run_with_pickled_state_from_an_older_curate_resumes_without_reading_it(tmp_path):
+    data = make_corpus(tmp_path, files=2)
+    reference = run(recipe_for(data), tmp_path / "ref/run", workers=1).run_dir
+    run_dir = tmp_path / "runs/a"
+    run(recipe_for(data), run_dir, workers=1)
+    _reopen_step(run_dir, "02-exact")
+    stage = run_dir / "stages/02-exact"
+    target = tmp_path / "pwned"
+    for path in [stage / "_state.npz", *(stage / "_partials").iterdir()]:
+        path.unlink()
+        path.with_suffix(".pkl").write_bytes(pickle.dumps(Payload(target)))
+    run(recipe_for(data), run_dir, workers=1, mode="resume")
+    assert not target.exists()
+    assert tree_bytes(run_dir / "output") == tree_bytes(reference / "output")
+
+
+def _tamper(part: Path) -> None:
+    frame = pl.read_parquet(part)
+    frame.with_columns(pl.col("text").str.replace("document", "TAMPERED")).write_parquet(part)
+
+
+def test_a_tampered_sibling_step_is_recomputed_not_adopted(tmp_path):
+    data = make_corpus(tmp_path, files=1)
+    run(recipe_for(data), tmp_path / "runs/a", workers=1)
+    _tamper(next((tmp_path / "runs/a/stages/00-read").glob("part-*.parquet")))
+    b = run(recipe_for(data, min_chars=20), tmp_path / "runs/b", workers=1)
+    assert [s["cached"] for s in b.steps] == [False, False, False, False]
+    assert "runs/a/stages/00-read: its files changed" in b.steps[0]["not_reused"][0]
+    out = pl.read_parquet(sorted((tmp_path / "runs/b/output").glob("*.parquet")))
+    assert not out["text"].str.contains("TAMPERED").any()
+
+
+def test_a_tampered_sibling_output_is_recomputed_and_the_rest_adopted(tmp_path):
+    data = make_corpus(tmp_path, files=1)
+    run(recipe_for(data), tmp_path / "runs/a", workers=1)
+    _tamper(next((tmp_path / "runs/a/output").glob("part-*.parquet")))
+    b = run(recipe_for(data), tmp_path / "runs/b", workers=1)
+    assert [s["cached"] for s in b.steps] == [True, True, True, False]
+    assert "output/part-" in b.steps[3]["not_reused"][0]
+    out = pl.read_parquet(sorted((tmp_path / "runs/b/output").glob("*.parquet")))
+    assert out.height > 0 and not out["text"].str.contains("TAMPERED").any()
+
+
+def test_a_sibling_step_without_content_hashes_is_recomputed(tmp_path):
+    data = make_corpus(tmp_path, files=1)
+    run(recipe_for(data), tmp_path / "runs/a", workers=1)
+    for content in (tmp_path / "runs/a/stages").glob(f"*/{CONTENT}"):
+        content.unlink()
+    b = run(recipe_for(data), tmp_path / "runs/b", workers=1)
+    assert not any(s["cached"] for s in b.steps)
+    assert "records no content hashes" in b.steps[0]["not_reused"][0]
