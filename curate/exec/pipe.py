@@ -23,7 +23,6 @@ from typing import Any, Literal
 import polars as pl
 import xxhash
 from pydantic import BaseModel
-from rich.markup import escape
 
 import curate
 from curate.errors import CurateError, InputError, StageError
@@ -48,6 +47,7 @@ from curate.progress import StepProgress
 from curate.recipe import RecipeBase, dump_resolved
 from curate.stages import REGISTRY, StageRegistry
 from curate.stages.base import GlobalStage, ShardInfo, StageContext
+from curate.terminal import markup_safe
 
 RunMode = Literal["new", "resume", "force"]
 MB = 1_000_000
@@ -208,7 +208,8 @@ class Pipe:
             write_report(self.run.root)
         except Exception as exc:
             self.progress.console.print(
-                f"[yellow]warning:[/] report.html not written: {type(exc).__name__}: {exc}"
+                f"[yellow]warning:[/] report.html not written: {type(exc).__name__}: {markup_safe(exc)}",
+                highlight=False,
             )
 
     def _run_step(self, plan: StepPlan) -> dict[str, Any]:
@@ -222,7 +223,7 @@ class Pipe:
             return stats
         cache_notes = list(self.run.notes)
         for note in cache_notes:
-            self.progress.console.print(f"[yellow]warning:[/] {escape(note)}", highlight=False)
+            self.progress.console.print(f"[yellow]warning:[/] {markup_safe(note)}", highlight=False)
         self.run.begin(step)
         started = time.perf_counter()
         extra: dict[str, Any] = {}
