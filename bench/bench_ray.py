@@ -159,11 +159,10 @@ def growth(args: argparse.Namespace, ray_executor: Any, single_executor: Any) ->
 def synthetic_partials(records: int, shard_rows: int, out: Path, seed: int = 0) -> list[Path]:
     """Partials of ``records`` records: 14 band keys each, 30% of records in families of ~3 near
     duplicates (a band key shared with the family with probability 0.6), 10% exact duplicates."""
-    import pickle
-
     import numpy as np
     import polars as pl
 
+    from curate.io import state as state_file
     from curate.stages.dedupe import DedupePartial
     from curate.stages.dedupe.shingles import U64, splitmix64, token_hash_fingerprint
 
@@ -189,17 +188,16 @@ def synthetic_partials(records: int, shard_rows: int, out: Path, seed: int = 0) 
             unsigned=np.zeros(0, dtype=np.int64),
             hash_fingerprint=token_hash_fingerprint(),
         )
-        path = out / f"{shard:05d}.pkl"
-        path.write_bytes(pickle.dumps(part, protocol=pickle.HIGHEST_PROTOCOL))
+        path = state_file.save(part, out / f"{shard:05d}.npz")
         files.append(path)
     return files
 
 
 def fit_at_scale(args: argparse.Namespace, ray_executor: Any) -> list[dict[str, Any]]:
     import gc
-    import pickle
     import tracemalloc
 
+    from curate.io import state as state_file
     from curate.stages.base import StageContext
     from curate.stages.dedupe import DedupeConfig, fit, partitioned
 
@@ -217,7 +215,7 @@ def fit_at_scale(args: argparse.Namespace, ray_executor: Any) -> list[dict[str, 
             tracemalloc.start()
             started = time.perf_counter()
             if mode == "single":
-                parts = [pickle.loads(f.read_bytes()) for f in files]
+                parts = [state_file.load(f) for f in files]
                 result = fit(parts, cfg)
                 del parts
             else:

@@ -10,9 +10,9 @@ from typing import Annotated, Any, get_args
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 
 from curate.errors import CurateError, UsageError
+from curate.terminal import markup_safe
 
 app = typer.Typer(
     add_completion=False,
@@ -54,10 +54,11 @@ def _fail(exc: BaseException) -> None:
         raise typer.Exit(130)
     if isinstance(exc, CurateError):
         # escaped: messages hold brackets (pip install "curate[ray]", stages[2].dedupe) that rich would eat
-        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, markup=True, soft_wrap=True)
+        # and made printable: messages may quote record text holding terminal escapes
+        err.print(f"[bold red]error:[/] {markup_safe(exc)}", highlight=False, markup=True, soft_wrap=True)
         raise typer.Exit(exc.exit_code)
     err.print(
-        f"[bold red]internal error:[/] {type(exc).__name__}: {escape(str(exc))}\n(run with --debug for the traceback)",
+        f"[bold red]internal error:[/] {type(exc).__name__}: {markup_safe(exc)}\n(run with --debug for the traceback)",
         highlight=False,
         soft_wrap=True,
     )

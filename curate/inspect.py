@@ -8,13 +8,13 @@ from typing import Any
 
 import polars as pl
 from rich.console import Console
-from rich.markup import escape
 from rich.panel import Panel
 from rich.text import Text
 
 from curate.errors import UsageError
 from curate.io.writers import read_json
 from curate.records import ID, REASON, SOURCE, text_view
+from curate.terminal import markup_safe, printable
 
 
 def load_manifest(run_dir: str | os.PathLike) -> dict[str, Any]:
@@ -74,13 +74,14 @@ def render_records(frame: pl.DataFrame, console: Console, *, chars: int = 400) -
         texts = frame["raw"].to_list() if "raw" in frame.columns else [None] * frame.height
     shown = {ID, SOURCE, REASON, "text", "messages", "prompt", "chosen", "rejected", "raw", "meta"}
     for row, text in zip(frame.iter_rows(named=True), texts, strict=True):
+        # record data may hold terminal escapes (clear screen, window title): shown, never sent
         title = f"{row.get(ID)}  [{row.get(SOURCE)}]"
         if row.get(REASON):
             title += f"  reason: {row[REASON]}"
         extras = {k: v for k, v in row.items() if k not in shown and v is not None}
         body = Text()
         if extras:
-            body.append("  ".join(f"{k}={v}" for k, v in extras.items()) + "\n", style="dim")
+            body.append(printable("  ".join(f"{k}={v}" for k, v in extras.items())) + "\n", style="dim")
         preview = (text or "")[:chars]
-        body.append(preview + ("…" if text and len(text) > chars else ""))
-        console.print(Panel(body, title=escape(title), title_align="left"))
+        body.append(printable(preview + ("…" if text and len(text) > chars else "")))
+        console.print(Panel(body, title=markup_safe(title), title_align="left"))

@@ -6,10 +6,12 @@ from typing import Any
 
 from rich.table import Table
 
+from curate.terminal import markup_safe
+
 
 def _top_reasons(reasons: dict[str, int], n: int = 3) -> str:
     items = sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
-    lines = [f"{count:>6,} {name}" for name, count in items]
+    lines = [f"{count:>6,} {markup_safe(name)}" for name, count in items]
     if len(reasons) > n:
         lines.append(
             f"{sum(reasons.values()) - sum(c for _, c in items):>6,} other ({len(reasons) - n} rules)"
@@ -32,7 +34,7 @@ def _train_row(step: dict[str, Any]) -> list[str]:
         )
     rate = report.get("tokens_per_s")
     return [
-        step["dir"],
+        markup_safe(step["dir"]),
         f"{report.get('tokens_seen') or 0:,} tok",
         "-",
         "-",
@@ -43,7 +45,7 @@ def _train_row(step: dict[str, Any]) -> list[str]:
 
 
 def summary_table(manifest: dict[str, Any]) -> Table:
-    table = Table(title=f"curate run: {manifest['name']}", title_justify="left", show_lines=True)
+    table = Table(title=f"curate run: {markup_safe(manifest['name'])}", title_justify="left", show_lines=True)
     for column, justify in [
         ("step", "left"),
         ("in", "right"),
@@ -62,7 +64,7 @@ def summary_table(manifest: dict[str, Any]) -> Table:
         kept = f"{100 * r['out'] / r['in']:.1f}" if r["in"] else "-"
         rate = step.get("records_per_s")
         table.add_row(
-            step["dir"],
+            markup_safe(step["dir"]),
             f"{r['in']:,}",
             f"{r['out']:,}",
             kept,

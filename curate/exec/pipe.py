@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import pickle
 import platform
 import time
 from collections import Counter
@@ -29,15 +28,26 @@ import curate
 from curate.errors import CurateError, InputError, StageError
 from curate.exec.executor import Executor, make_executor
 from curate.exec.rundir import ARTIFACTS, PARTIALS, STATE, RunDir, Step
-from curate.exec.tasks import ReadTask, ShardTask, run_apply, run_read, run_rescan, run_summarize, shard_file
+from curate.exec.tasks import (
+    ReadTask,
+    ShardTask,
+    partial_file,
+    run_apply,
+    run_read,
+    run_rescan,
+    run_summarize,
+    shard_file,
+)
 from curate.io import fs
+from curate.io import state as state_file
 from curate.io.readers import Piece, plan_pieces, source_files
-from curate.io.writers import read_json, write_atomic, write_json, write_text
+from curate.io.writers import read_json, write_json, write_text
 from curate.output import write_output
 from curate.progress import StepProgress
 from curate.recipe import RecipeBase, dump_resolved
 from curate.stages import REGISTRY, StageRegistry
 from curate.stages.base import GlobalStage, ShardInfo, StageContext
+from curate.terminal import markup_safe
 
 RunMode = Literal["new", "resume", "force"]
 MB = 1_000_000
@@ -198,17 +208,22 @@ class Pipe:
             write_report(self.run.root)
         except Exception as exc:
             self.progress.console.print(
-                f"[yellow]warning:[/] report.html not written: {type(exc).__name__}: {exc}"
+                f"[yellow]warning:[/] report.html not written: {type(exc).__name__}: {markup_safe(exc)}",
+                highlight=False,
             )
 
     def _run_step(self, plan: StepPlan) -> dict[str, Any]:
         step = plan.step
+        self.run.notes.clear()
         if self.run.adopt(step, search=self.search):
             stats = read_json(self.run.stats(step))
             stats["cached"] = True
             self._load_shards_after(plan)
             self.progress.cached(step, stats)
             return stats
+        cache_notes = list(self.run.notes)
+        for note in cache_notes:
+            self.progress.console.print(f"[yellow]warning:[/] {markup_safe(note)}", highlight=False)
         self.run.begin(step)
         started = time.perf_counter()
         extra: dict[str, Any] = {}
@@ -228,6 +243,8 @@ class Pipe:
                 extra.update(self._finalize(plan))
         stats = _aggregate(step, markers, time.perf_counter() - started)
         stats.update(extra)
+        if cache_notes:
+            stats["not_reused"] = cache_notes
         self.run.finish(step, stats)
         self.progress.finished(step, stats)
         return stats
@@ -324,14 +341,14 @@ class Pipe:
                 raise StageError(
                     f"stage {plan.step.name!r} asked for a rescan but has no rescan/refit functions"
                 )
-            first_path = directory / "_state_first.pkl"
-            _pickle_to(first_path, result.state)
+            first_path = directory / "_state_first.npz"
+            state_file.save(result.state, first_path)
             rescans = self._partials(
                 plan, run_rescan, directory / "_rescan", "rescan", state_path=str(first_path)
             )
             self.progress.note(plan.step, "refit")
             result = stage.refit(rescans, plan.config, result.state, self._context(plan, rescans.paths))
-        _pickle_to(state_path, result.state)
+        state_file.save(result.state, state_path)
         fit_stats = {**result.stats, "fit_seconds": time.perf_counter() - started}
         write_json(fit_stats, fit_stats_path)
         return {"fit": fit_stats}
@@ -344,15 +361,15 @@ class Pipe:
         phase: str,
         state_path: str | None = None,
     ) -> _PartialList:
-        """Run a per-shard pass whose results are pickled under ``directory``; they load lazily.
+        """Run a per-shard pass whose results are stored under ``directory``; they load lazily.
         Shards of sources the stage does not apply to take no part."""
         selected = [t for t in self._shard_tasks(plan, state_path) if plan.config.applies_to(t.shard.source)]
-        tasks = [t for t in selected if not (directory / f"{t.name}.pkl").exists()]
+        tasks = [t for t in selected if not partial_file(directory, t.name).exists()]
         total = len(selected)
         self.progress.start(plan.step, total=total, completed=total - len(tasks), unit="shards", phase=phase)
         for marker in self.executor.map_unordered(task_fn, tasks):
             self.progress.advance(plan.step, marker)
-        return _PartialList([directory / f"{t.name}.pkl" for t in selected])
+        return _PartialList([partial_file(directory, t.name) for t in selected])
 
     def _finalize(self, plan: StepPlan) -> dict[str, Any]:
         stage: GlobalStage = plan.stage
@@ -448,16 +465,11 @@ class _PartialList(Sequence):
     def __getitem__(self, i):  # type: ignore[override]
         if isinstance(i, slice):
             return [self[j] for j in range(*i.indices(len(self)))]
-        with open(self.paths[i], "rb") as f:
-            return pickle.load(f)
+        return state_file.load(self.paths[i])
 
     def __iter__(self) -> Iterator[Any]:
         for i in range(len(self)):
             yield self[i]
-
-
-def _pickle_to(path: Path, obj: Any) -> None:
-    write_atomic(path, lambda tmp: tmp.write_bytes(pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)))
 
 
 def _piece_bytes(piece: Piece) -> int:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import math
-import pickle
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -21,9 +20,10 @@ import polars as pl
 
 from curate.errors import CurateError, StageError
 from curate.exec.rundir import PARTIALS, RunDir, Step
+from curate.io import state as state_file
 from curate.io.fs import file_version
 from curate.io.readers import Piece, read_piece
-from curate.io.writers import write_atomic, write_json, write_parquet
+from curate.io.writers import write_json, write_parquet
 from curate.recipe import Source
 from curate.records import REASON, text_view
 from curate.stages.base import BatchResult, BatchStage, GlobalStage, ShardInfo, StageConfig, empty_dropped
@@ -31,6 +31,11 @@ from curate.stages.base import BatchResult, BatchStage, GlobalStage, ShardInfo, 
 
 def shard_file(directory: Path, shard: str) -> Path:
     return directory / f"part-{shard}.parquet"
+
+
+def partial_file(directory: Path, shard: str) -> Path:
+    """Where a global stage's per-shard partial (or rescan result) is stored."""
+    return directory / f"{shard}.npz"
 
 
 @dataclass(frozen=True)
@@ -110,18 +115,19 @@ def run_read(task: ReadTask) -> dict[str, Any]:
 
 
 def _pass(task: ShardTask, directory: str, compute: Callable[[pl.DataFrame], Any]) -> dict[str, Any]:
-    """Run ``compute`` on the task's input shard and pickle the result as ``<directory>/<shard>.pkl``."""
+    """Run ``compute`` on the task's input shard and store the result as ``<directory>/<shard>.npz``
+    (``curate.io.state``: no pickle, nothing read back from a run directory can run code)."""
     run = RunDir(task.run_root)
     batch = pl.read_parquet(shard_file(run.stage(task.prev), task.name))
-    path = run.stage(task.step) / directory / f"{task.name}.pkl"
+    path = partial_file(run.stage(task.step) / directory, task.name)
     result = compute(batch)
-    write_atomic(path, lambda tmp: tmp.write_bytes(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)))
+    state_file.save(result, path)
     return {"shard": task.name, "in": batch.height}
 
 
 @_explained(lambda t: f"stage {t.step.dirname} (summarize) on shard {t.name} of source {t.shard.source}")
 def run_summarize(task: ShardTask) -> dict[str, Any]:
-    """Global stage, pass 1: a small partial per shard, pickled next to the stage's shards."""
+    """Global stage, pass 1: a small partial per shard, stored next to the stage's shards."""
     stage = task.stage
     assert isinstance(stage, GlobalStage)
     return _pass(task, PARTIALS, lambda batch: stage.summarize(batch, task.config, task.shard))
@@ -209,8 +215,7 @@ def _length_histogram(frame: pl.DataFrame, label: str) -> dict[str, float]:
 
 @functools.lru_cache(maxsize=2)
 def _load_state_cached(path: str, version: tuple[int, int] | None) -> Any:
-    with open(path, "rb") as f:
-        return pickle.load(f)
+    return state_file.load(path)
 
 
 def load_state(path: str | None) -> Any:

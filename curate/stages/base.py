@@ -4,7 +4,7 @@ Two kinds of stage (DESIGN.md), both plain functions plus a frozen pydantic conf
 
 - ``BatchStage``: ``apply(batch, cfg) -> BatchResult``. Stateless, so any shard can run anywhere.
 - ``GlobalStage``: ``summarize`` runs on every shard the stage applies to (see
-  ``StageConfig.sources``) and returns a small picklable partial (e.g. band keys, counts, a text
+  ``StageConfig.sources``) and returns a small partial (storable by ``curate.io.state``: plain data, numpy, polars, registered dataclasses) (e.g. band keys, counts, a text
   sample); ``fit`` turns all partials, in shard order, into a state (a drop set, a sampling plan, a
   tokenizer) — a partial that must know its shard carries ``shard.index`` itself; ``apply`` is then a batch stage that also gets the state and the
   shard. Only partials and the state cross shards, never the texts. ``finalize`` optionally
@@ -134,7 +134,8 @@ class StageContext:
     workers: int = 1
     """How many tasks the executor runs at once (a hint for how finely to split work)."""
     partial_files: Sequence[Path] = ()
-    """The pickled partials handed to ``fit``/``refit``, same order (empty when not on disk)."""
+    """The files of the partials handed to ``fit``/``refit``, same order (empty when not on disk):
+    read them with ``curate.io.state.load``."""
 
 
 @dataclass(frozen=True)

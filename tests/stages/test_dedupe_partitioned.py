@@ -7,7 +7,6 @@ join through another partition, exact duplicates, unsigned records and empty sha
 
 from __future__ import annotations
 
-import pickle
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from curate.errors import StageError
+from curate.io import state as state_file
 from curate.stages.base import FitResult, ShardInfo, StageContext
 from curate.stages.dedupe import DedupeConfig, DedupePartial, apply, fit, partitioned, summarize
 from curate.stages.dedupe.partitioned import PARTITION_BYTES, fit_partitions, read_cells, write_cells
@@ -42,9 +42,9 @@ def context(tmp: Path, files: list[Path], workers: int) -> StageContext:
 def save(tmp: Path, partials: list[DedupePartial]) -> list[Path]:
     files = []
     for i, part in enumerate(partials):
-        path = tmp / "partials" / f"{i:04d}.pkl"
+        path = tmp / "partials" / f"{i:04d}.npz"
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(pickle.dumps(part))
+        state_file.save(part, path)
         files.append(path)
     return files
 
@@ -178,7 +178,7 @@ def test_when_the_fit_is_partitioned(tmp_path, monkeypatch):
     assert fit_partitions(context(tmp_path, files, 4), cfg, 3) == 1  # partials not all on disk
     verify = DedupeConfig(minhash={"verify": True})
     assert fit_partitions(context(tmp_path, files, 4), verify, 2) == 1
-    big = tmp_path / "big.pkl"
+    big = tmp_path / "big.npz"
     with open(big, "wb") as f:
         f.truncate(3 * PARTITION_BYTES)
     assert fit_partitions(context(tmp_path, [big], 1), cfg, 1) == 3

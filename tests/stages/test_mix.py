@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import pickle
 import shutil
 import string
 from collections import Counter
@@ -26,6 +25,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from curate.errors import RecipeError, StageError
+from curate.io import state as state_file
 from curate.recipe import parse_recipe
 from curate.records import MESSAGES_DTYPE, REASON
 from curate.stages import REGISTRY, mix
@@ -516,14 +516,15 @@ def test_repeat_epochs_come_in_blocks():
     assert kept.filter(pl.col("epoch") == 0)["id"].to_list() == SOURCES["chat"]["id"].to_list()
 
 
-def test_state_and_partials_survive_pickling():
+def test_state_and_partials_survive_a_state_file():
     cfg = mix.MixConfig(target={"records": 1000})
     info = ShardInfo(0, "chat", "text")
     partial = mix.summarize(SOURCES["chat"], cfg, info)
-    again = pickle.loads(pickle.dumps(partial))
+    again = state_file.loads(state_file.dumps(partial))
     assert again.records == 500 and (again.bucket_tokens == partial.bucket_tokens).all()
+    assert again.buckets.dtype == partial.buckets.dtype
     fitted = mix.fit([partial], cfg, context(["chat"], [(info, None)]))
-    assert pickle.loads(pickle.dumps(fitted.state)) == fitted.state
+    assert state_file.loads(state_file.dumps(fitted.state)) == fitted.state
     json.dumps(fitted.stats)  # the stats file is JSON
 
 

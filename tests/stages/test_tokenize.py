@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import pickle
 import re
 import shutil
 from collections import Counter
@@ -18,6 +17,7 @@ from pydantic import ValidationError
 
 from curate.errors import StageError
 from curate.formats.templates import EOD, get_template
+from curate.io import state as state_file
 from curate.io.tokens import open_tokens, read_index
 from curate.records import BASE_SCHEMA, MESSAGES_DTYPE, REASON, kind_of
 from curate.stages import REGISTRY, tokenize
@@ -211,8 +211,8 @@ def test_no_text_at_all_is_a_clear_error(tmp_path):
 
 def test_the_state_carries_the_tokenizer_so_workers_need_no_shared_files(tmp_path, monkeypatch):
     result = fitted([DOCS], TokenizeConfig(train=TRAIN), tmp_path)
-    state = pickle.loads(pickle.dumps(result.state))
-    assert len(pickle.dumps(state)) < 2 * len(state.model)
+    state = state_file.loads(state_file.dumps(result.state))
+    assert state == result.state and len(state_file.dumps(state)) < 2 * len(state.model)
     shutil.rmtree(tmp_path / "tokenizer")
     monkeypatch.setattr(tokenize, "_TOKENIZERS", {})
     out = apply(DOCS.head(2), TokenizeConfig(train=TRAIN), state, shard(0, DOCS))

@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import math
 import os
-import pickle
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -150,8 +149,9 @@ def distinct_pairs(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.
 
 
 def _load(path: str) -> Any:
-    with open(path, "rb") as f:
-        return pickle.load(f)
+    from curate.io.state import load
+
+    return load(path)
 
 
 # ---------------------------------------------------------------------------------------------
