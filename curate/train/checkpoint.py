@@ -121,7 +121,17 @@ def save_checkpoint(
     try:
         return write_atomic(path, lambda tmp: torch.save(state, tmp))
     except (OSError, RuntimeError) as exc:  # torch reports a short write as a RuntimeError
-        raise _disk_full(path, state, exc) or exc from exc
+        failed = getattr(exc, "errno", None)
+        if failed not in _NO_SPACE and not isinstance(exc, RuntimeError):
+            raise
+        reason = exc
+    # Out of the except block, the failed writer's frames are gone, and with them its open file
+    # (torch keeps the unlinked temporary file open until then): the free space is measured after.
+    full = _disk_full(path, state, failed)
+    if full is None:
+        raise reason
+    del reason
+    raise full from None
 
 
 _NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
@@ -143,14 +153,14 @@ def _mb(n: int) -> str:
     return f"{n / 1e6:,.1f} MB"
 
 
-def _disk_full(path: Path, state: dict[str, Any], exc: BaseException) -> RunDirError | None:
-    """A clear error if ``exc`` (raised writing ``path``) came from a full device, else None."""
+def _disk_full(path: Path, state: dict[str, Any], failed: int | None) -> RunDirError | None:
+    """A clear error if writing ``path`` failed (with errno ``failed``) on a full device, else None."""
     needed = state_nbytes(state) + _ARCHIVE_OVERHEAD
     try:
         free = shutil.disk_usage(path.parent).free  # the partial temporary file is gone by now
     except OSError:
         free = None
-    if getattr(exc, "errno", None) not in _NO_SPACE and (free is None or free >= needed):
+    if failed not in _NO_SPACE and (free is None or free >= needed):
         return None
     kept = (
         f"the previous checkpoint {path} is kept as it was"
