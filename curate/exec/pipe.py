@@ -24,6 +24,7 @@ from typing import Any, Literal
 import polars as pl
 import xxhash
 from pydantic import BaseModel
+from rich.markup import escape
 
 import curate
 from curate.errors import CurateError, InputError, StageError
@@ -334,6 +335,8 @@ class Pipe:
         _pickle_to(state_path, result.state)
         fit_stats = {**result.stats, "fit_seconds": time.perf_counter() - started}
         write_json(fit_stats, fit_stats_path)
+        for warning in fit_stats.get("warnings", []):  # also kept in the step's stats
+            self.progress.console.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
         return {"fit": fit_stats}
 
     def _partials(
