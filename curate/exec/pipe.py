@@ -145,6 +145,10 @@ def check_recipe(recipe: RecipeBase, *, registry: StageRegistry = REGISTRY) -> l
     runs exactly these): models load, their labels and codes match the options, and so on."""
     plans = plan_steps(recipe, registry=registry)
     preflight(plans)
+    if recipe.train is not None and recipe.train.eval.path is not None:
+        from curate.train.evalset import check_eval_set
+
+        check_eval_set(recipe.train.eval)  # scoring would otherwise fail only after training
     return plans
 
 
