@@ -149,6 +149,9 @@ def check_recipe(recipe: RecipeBase, *, registry: StageRegistry = REGISTRY) -> l
         from curate.train.evalset import check_eval_set
 
         check_eval_set(recipe.train.eval)  # scoring would otherwise fail only after training
+    from curate.train.memory import check_memory
+
+    check_memory(recipe)  # refuse what cannot fit, rather than be killed by the kernel hours later
     return plans
 
 
