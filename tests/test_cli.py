@@ -110,8 +110,10 @@ def test_validate_runs_the_checks_a_run_makes_before_it_starts(small):
         "name: l\nsources: [{name: web, path: data/*.jsonl}]\nstages:\n  - language: {keep: [en, xx]}\n"
     )
     result = invoke("validate", "lang.yaml")
-    assert result.exit_code == 1
-    assert "stages[0].language: keep entry 'xx' matches no label of the model" in result.output
+    assert result.exit_code == 2  # a recipe error, with the line of the key
+    assert "stages[0].language.keep (line 4): keep entry 'xx' matches no label of the model" in result.output
+    result = invoke("run", "lang.yaml")
+    assert result.exit_code == 2 and "keep entry 'xx' matches no label" in result.output
     assert not (small / "runs").exists()
 
 

@@ -11,6 +11,7 @@ module only when Ray is asked for, so a local run never imports ray.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -29,6 +30,24 @@ class Executor(Protocol):
     def close(self) -> None: ...
 
 
+def _die_with_parent(parent: int) -> None:
+    """Worker initializer: on Linux, the kernel kills this worker when its parent dies (even by
+    SIGKILL or the OOM killer), so no orphaned worker goes on computing for minutes."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    PR_SET_PDEATHSIG = 1
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # no prctl: workers still exit when their queues close
+        return
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+
 class LocalExecutor:
     """Process-pool executor; ``workers=1`` runs tasks inline (no pickling, easy debugging)."""
 
@@ -42,7 +61,12 @@ class LocalExecutor:
             # threads (this process imported polars already, so it is not affected).
             threads = str(max(1, (os.cpu_count() or 1) // self.workers))
             os.environ.setdefault("POLARS_MAX_THREADS", threads)
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=get_context("spawn"))
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers,
+                mp_context=get_context("spawn"),
+                initializer=_die_with_parent,
+                initargs=(os.getpid(),),
+            )
         return self._pool
 
     def map_unordered(self, fn: Callable[[Any], Any], tasks: Sequence[Any]) -> Iterator[Any]:

@@ -23,6 +23,7 @@ from typing import Any, Literal
 import polars as pl
 import xxhash
 from pydantic import BaseModel
+from rich.markup import escape
 
 import curate
 from curate.errors import CurateError, InputError, StageError
@@ -154,6 +155,13 @@ def check_recipe(recipe: RecipeBase, *, registry: StageRegistry = REGISTRY) -> l
     runs exactly these): models load, their labels and codes match the options, and so on."""
     plans = plan_steps(recipe, registry=registry)
     preflight(plans)
+    if recipe.train is not None and recipe.train.eval.path is not None:
+        from curate.train.evalset import check_eval_set
+
+        check_eval_set(recipe.train.eval)  # scoring would otherwise fail only after training
+    from curate.train.memory import check_memory
+
+    check_memory(recipe)  # refuse what cannot fit, rather than be killed by the kernel hours later
     return plans
 
 
@@ -351,6 +359,8 @@ class Pipe:
         state_file.save(result.state, state_path)
         fit_stats = {**result.stats, "fit_seconds": time.perf_counter() - started}
         write_json(fit_stats, fit_stats_path)
+        for warning in fit_stats.get("warnings", []):  # also kept in the step's stats
+            self.progress.console.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
         return {"fit": fit_stats}
 
     def _partials(

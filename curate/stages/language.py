@@ -52,9 +52,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import polars as pl
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
-from curate.errors import StageError
+from curate.errors import RecipeError
 from curate.fasttext_model import FastTextModel, load_fasttext, model_lines
 from curate.io.fs import file_version
 from curate.records import REASON, TextView, text_view
@@ -75,6 +75,14 @@ _CODE_RE = re.compile(r"^[A-Za-z0-9]+(?:[_-][A-Za-z0-9]+)*$")
 class LanguageConfig(StageConfig):
     """Options of the ``language`` stage."""
 
+    # before keep: keep's validator checks its codes against the labels of this model
+    model: str | None = Field(
+        default=None,
+        description=(
+            "Path to a fastText language-ID model (lid.176.bin, GlotLID's model.bin, ...). "
+            "null uses the bundled lid.176.ftz (CC BY-SA 3.0, see curate/resources/NOTICE.md)."
+        ),
+    )
     keep: tuple[str, ...] | None = Field(
         default=None,
         description=(
@@ -92,13 +100,6 @@ class LanguageConfig(StageConfig):
             "Lowest probability of the top language for a record to be kept; lower ones are dropped "
             "as lang_low_score. 0.65 is datatrove's LanguageFilter default (language_threshold). "
             "0 only labels."
-        ),
-    )
-    model: str | None = Field(
-        default=None,
-        description=(
-            "Path to a fastText language-ID model (lid.176.bin, GlotLID's model.bin, ...). "
-            "null uses the bundled lid.176.ftz (CC BY-SA 3.0, see curate/resources/NOTICE.md)."
         ),
     )
     view: TextView = Field(
@@ -130,7 +131,9 @@ class LanguageConfig(StageConfig):
 
     @field_validator("keep")
     @classmethod
-    def _codes_look_like_codes(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+    def _codes_look_like_codes(
+        cls, value: tuple[str, ...] | None, info: ValidationInfo
+    ) -> tuple[str, ...] | None:
         if value is None:
             return None
         if not value:
@@ -140,6 +143,13 @@ class LanguageConfig(StageConfig):
         for code in value:
             if not _CODE_RE.match(code):
                 raise ValueError(f"{code!r} is not a language code; write ISO codes like en, deu or zh_Hant")
+        if "model" in info.data and info.data["model"] is None:
+            # The bundled model loads in milliseconds: check the codes now, so that a typo is a recipe
+            # error with its line. A user's model (maybe gigabytes) is checked before the run starts.
+            try:
+                kept_labels(load_model(None), value)
+            except UnknownLanguageError as exc:
+                raise ValueError(exc.entry_message) from None
         return value
 
 
@@ -299,6 +309,14 @@ def _resolve(
     return LabelPlan(model=model, kept=kept, output_code=output_code)
 
 
+class UnknownLanguageError(RecipeError):
+    """A keep entry that names none of the model's labels: the recipe is wrong (exit code 2)."""
+
+    def __init__(self, message: str, entry_message: str | None = None) -> None:
+        super().__init__(message)
+        self.entry_message = entry_message or message
+
+
 def kept_labels(model: LanguageModel, keep: Sequence[str]) -> frozenset[str]:
     """The model labels that the keep entries accept (see the module docs on code matching)."""
     parsed = [(label, LanguageCode.parse(label)) for label in model.labels]
@@ -308,11 +326,12 @@ def kept_labels(model: LanguageModel, keep: Sequence[str]) -> frozenset[str]:
         hits = {label for label, code in parsed if wanted.accepts(code)}
         if not hits:
             examples = ", ".join(model.labels[:8])
-            raise StageError(
-                f"language: keep entry {entry!r} matches no label of the model {model.path} "
+            message = (
+                f"keep entry {entry!r} matches no label of the model {model.path} "
                 f"({len(model.labels)} labels such as {examples}); write the language as one of them "
                 "or its ISO 639-1/639-3 code"
             )
+            raise UnknownLanguageError(f"language: {message}", message)
         kept |= hits
     return frozenset(kept)
 

@@ -339,6 +339,9 @@ def fit(partials: Sequence[Sample], cfg: TokenizeConfig, ctx: StageContext) -> F
             f"{cfg.template!r} needs: train one (tokenize.train) or load a model trained with these user_defined_symbols"
         )
     save_tokenizer(model, Path(ctx.run_dir) / TOKENIZER_DIR)
+    if cfg.model is None and tokenizer.vocab_size < train.vocab_size:
+        stats["vocab_capped"] = {"requested": train.vocab_size, "trained": tokenizer.vocab_size}
+        stats["warnings"] = [vocab_cap_warning(train, tokenizer.vocab_size, stats)]
     stats.update(
         vocab_size=tokenizer.vocab_size,
         sha256=sha256(model),
@@ -346,6 +349,17 @@ def fit(partials: Sequence[Sample], cfg: TokenizeConfig, ctx: StageContext) -> F
         seconds=round(time.perf_counter() - started, 3),
     )
     return FitResult(state=TokenizerState(model, sha256(model)), stats=stats)
+
+
+def vocab_cap_warning(train: TokenizerTrainConfig, trained: int, stats: dict[str, Any]) -> str:
+    """Why the tokenizer is smaller than asked, and what to do about it."""
+    return (
+        f"tokenize: train.vocab_size is {train.vocab_size:,} but the tokenizer has {trained:,} tokens: "
+        f"sentencepiece found no more pieces in its sample ({stats['sample_sentences']:,} sentences, "
+        f"{stats['sample_bytes'] / 1e6:,.1f} MB), so it capped the vocabulary (hard_vocab_limit is off). "
+        "Give it more text (train.input_sentence_size, more data), ask for a smaller vocab_size, or set "
+        "hard_vocab_limit: true to fail instead"
+    )
 
 
 _TOKENIZERS: dict[tuple[str, int], Tokenizer] = {}

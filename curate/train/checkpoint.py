@@ -15,13 +15,16 @@ with ``weights_only=True``)::
     loader, rng    data loader position and torch RNG state (optional: only needed to resume)
     extra          free metadata (e.g. the training fingerprint)
 
-Writes go to a temporary name and are renamed into place.
+Writes go to a temporary name and are renamed into place, so a failed write (a full disk) leaves
+the previous checkpoint as it was; a full disk is reported as such, with the size needed.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -115,7 +118,60 @@ def save_checkpoint(
         "rng": rng,
         "extra": dict(extra or {}),
     }
-    return write_atomic(path, lambda tmp: torch.save(state, tmp))
+    try:
+        return write_atomic(path, lambda tmp: torch.save(state, tmp))
+    except (OSError, RuntimeError) as exc:  # torch reports a short write as a RuntimeError
+        failed = getattr(exc, "errno", None)
+        if failed not in _NO_SPACE and not isinstance(exc, RuntimeError):
+            raise
+        reason = exc
+    # Out of the except block, the failed writer's frames are gone, and with them its open file
+    # (torch keeps the unlinked temporary file open until then): the free space is measured after.
+    full = _disk_full(path, state, failed)
+    if full is None:
+        raise reason
+    del reason
+    raise full from None
+
+
+_NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
+_ARCHIVE_OVERHEAD = 1 << 16  # zip headers and pickled metadata besides the tensor bytes
+
+
+def state_nbytes(obj: Any) -> int:
+    """Bytes of the tensors in a (nested) checkpoint state: about the size of its file."""
+    if isinstance(obj, torch.Tensor):
+        return obj.numel() * obj.element_size()
+    if isinstance(obj, dict):
+        return sum(state_nbytes(v) for v in obj.values())
+    if isinstance(obj, (list, tuple)):
+        return sum(state_nbytes(v) for v in obj)
+    return 0
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1e6:,.1f} MB"
+
+
+def _disk_full(path: Path, state: dict[str, Any], failed: int | None) -> RunDirError | None:
+    """A clear error if writing ``path`` failed (with errno ``failed``) on a full device, else None."""
+    needed = state_nbytes(state) + _ARCHIVE_OVERHEAD
+    try:
+        free = shutil.disk_usage(path.parent).free  # the partial temporary file is gone by now
+    except OSError:
+        free = None
+    if failed not in _NO_SPACE and (free is None or free >= needed):
+        return None
+    kept = (
+        f"the previous checkpoint {path} is kept as it was"
+        if path.exists()
+        else "no earlier checkpoint exists"
+    )
+    where = f"{path.parent} has {_mb(free)} free" if free is not None else f"on the device of {path.parent}"
+    return RunDirError(
+        f"no space left on device writing checkpoint {path}: it needs about {_mb(needed)}, {where}; "
+        f"{kept}. Free some space (or give --out on a larger disk) and rerun with --resume"
+    )
 
 
 def load_checkpoint(path: str | os.PathLike, *, device: torch.device | str = "cpu") -> Checkpoint:

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 import orjson
 
-from curate.errors import InputError
+from curate.errors import InputError, RecipeError
 from curate.train.config import EvalConfig
 
 EvalKind = Literal["text", "chat", "preference"]
@@ -72,6 +72,66 @@ def eval_kind(records: Sequence[Mapping[str, Any]]) -> EvalKind:
     if len(kinds) > 1:
         raise InputError(f"the eval set mixes record kinds {sorted(kinds)}: score each kind separately")
     return kinds.pop()
+
+
+ROLES = ("system", "user", "assistant")
+
+
+def _turns_problem(value: Any, field: str, *, needs_assistant: bool) -> str | None:
+    if not isinstance(value, list) or not value:
+        return f"{field} is {type(value).__name__}, not a list of turns"
+    for turn in value:
+        if not isinstance(turn, Mapping) or not isinstance(turn.get("content"), str):
+            return f"{field} has a turn {str(turn)[:80]!r} without a string 'content' (turns are {{role, content}})"
+        if turn.get("role") not in ROLES:
+            return f"{field} has a turn with role {turn.get('role')!r}; roles are {', '.join(ROLES)}"
+    if needs_assistant and not any(t["role"] == "assistant" for t in value):
+        return f"{field} has no assistant turn, so nothing of it is scored"
+    return None
+
+
+def _record_problem(kind: EvalKind, record: Mapping[str, Any]) -> str | None:
+    """Why scoring could not use ``record`` of an eval set of ``kind``, or None."""
+    if kind == "text":
+        text = record["text"]
+        return None if isinstance(text, str) and text else f"text is {text!r}, not a non-empty string"
+    if kind == "chat":
+        return _turns_problem(record["messages"], "messages", needs_assistant=True)
+    prompt = record.get("prompt")
+    if prompt is not None and not isinstance(prompt, str):
+        problem = _turns_problem(prompt, "prompt", needs_assistant=False)
+        if problem:
+            return problem
+    for side in ("chosen", "rejected"):
+        value = record[side]
+        if not (isinstance(value, str) and value):
+            problem = _turns_problem(value, side, needs_assistant=False)
+            if problem:
+                return problem
+    return None
+
+
+def check_eval_set(cfg: EvalConfig) -> None:
+    """Before any work starts: the eval set has the shape scoring needs (one kind of record, chats
+    as role/content turns with an assistant turn...), so that it does not fail after training.
+    An eval path that matches no file is left to the checks of the stages that read it."""
+    patterns = [cfg.path] if isinstance(cfg.path, str) else list(cfg.path or [])
+    if not patterns or not all(glob.glob(str(p)) for p in patterns):
+        return
+    where = f"train.eval.path ({', '.join(map(str, patterns))})"
+    try:
+        records = load_eval_records(cfg)
+        kind = eval_kind(records)
+    except InputError as exc:
+        raise RecipeError(f"{where}: {exc}") from None
+    for i, record in enumerate(records, 1):
+        problem = _record_problem(kind, record)
+        if problem:
+            raise RecipeError(
+                f"{where}: record {i} of this {kind} eval set cannot be scored: {problem}. Fix the eval "
+                "file (text records: {text}; chats: {messages: [{role, content}, ...]}; pairs: "
+                "{prompt, chosen, rejected})"
+            )
 
 
 # -- encoding ------------------------------------------------------------------------------------

@@ -42,6 +42,7 @@ from curate.train.checkpoint import (
 from curate.train.config import DTypeName, EvalConfig, TrainConfig, config_fingerprint
 from curate.train.data import Batch, TokenLoader
 from curate.train.evalset import load_eval_records
+from curate.train.memory import check_train_memory
 from curate.train.model import GPT, GPTConfig, count_params, preset_config
 from curate.train.score import (
     encode_records,
@@ -358,6 +359,7 @@ def train(
 
     # Model, optimizer, data; then the state of an interrupted run of the same fingerprint.
     data = open_tokens(tokens_dir)
+    check_train_memory(cfg, vocab_size=data.index.vocab_size, seq_len=data.index.seq_len)
     init_ckpt = _resolve_init(cfg, init)
     if init_ckpt is not None:
         init_ckpt.check_tokenizer(tokenizer_path)

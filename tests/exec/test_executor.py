@@ -4,8 +4,11 @@ ray, and a clear error when Ray is asked for but not installed. None of these ne
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 from typer.testing import CliRunner
@@ -81,3 +84,39 @@ def test_an_address_without_ray_is_a_recipe_error(tmp_path):
 def test_unknown_executor_on_the_command_line(tmp_path):
     result = CliRunner().invoke(app, ["run", str(tmp_path / "r.yaml"), "--executor", "spark"])
     assert result.exit_code == 2 and "local or ray" in result.output
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie nobody reaped yet counts as gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="parent-death signal is Linux only")
+def test_workers_die_with_their_parent(tmp_path):
+    """SIGKILL a process whose pool is busy: its workers must not live on."""
+    code = (
+        "import sys, time; from curate.exec.executor import LocalExecutor; "
+        "ex = LocalExecutor(2); pool = ex._ensure_pool(); "
+        "futures = [pool.submit(time.sleep, 600) for _ in range(2)]; "
+        "[time.sleep(0.05) for _ in iter(lambda: len(pool._processes) < 2 "
+        "or not all(f.running() for f in futures), False)]; "
+        "print(*pool._processes, flush=True); time.sleep(600)"
+    )
+    with subprocess.Popen(
+        [sys.executable, "-c", code], cwd=REPO, stdout=subprocess.PIPE, text=True
+    ) as parent:
+        workers = [int(pid) for pid in parent.stdout.readline().split()]
+        assert len(workers) == 2 and all(_alive(pid) for pid in workers)
+        parent.kill()
+    for _ in range(600):  # the kernel signals them at once; allow a slow machine a minute to reap
+        if not any(_alive(pid) for pid in workers):
+            break
+        time.sleep(0.1)
+    left = [pid for pid in workers if _alive(pid)]
+    for pid in left:  # do not leave them behind if the test fails
+        os.kill(pid, signal.SIGKILL)
+    assert not left, f"workers {left} outlived their killed parent"

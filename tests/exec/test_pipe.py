@@ -12,7 +12,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from curate.errors import InputError, StageError, UsageError
+from curate.errors import InputError, RecipeError, StageError, UsageError
 from curate.exec.pipe import run_recipe
 from curate.recipe import parse_recipe
 from tests.conftest import REPO, write_jsonl
@@ -200,10 +200,13 @@ def test_a_global_stage_can_ask_for_a_rescan_pass(tmp_path):
 
 def test_stage_preflight_fails_before_any_work(tmp_path):
     from curate.stages import REGISTRY as REAL
+    from curate.stages.language import load_model
 
     write_jsonl(tmp_path / "data/a.jsonl", [{"text": "hello world"}])
-    text = f'name: p\nsources: [{{name: w, path: "{tmp_path}/data/*.jsonl"}}]\nstages:\n  - language: {{keep: [en, xx]}}\n'
-    with pytest.raises(StageError, match=r"stages\[0\]\.language: .*'xx'"):
+    model = tmp_path / "my-lid.ftz"  # a user's model is checked at preflight (the bundled one when read)
+    model.write_bytes(Path(load_model().path).read_bytes())
+    text = f'name: p\nsources: [{{name: w, path: "{tmp_path}/data/*.jsonl"}}]\nstages:\n  - language: {{keep: [en, xx], model: "{model}"}}\n'
+    with pytest.raises(RecipeError, match=r"stages\[0\]\.language: .*'xx'"):
         run_recipe(parse_recipe(text, registry=REAL), run_dir=tmp_path / "runs/p", workers=1)
     assert not (tmp_path / "runs/p").exists()
 

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from curate.errors import CurateError, StageError
+from curate.errors import CurateError, RecipeError, StageError
 from curate.records import MESSAGES_DTYPE, TextView
 from curate.stages import REGISTRY
 from curate.stages.language import (
@@ -340,11 +340,18 @@ def test_a_file_that_is_no_model_is_a_clear_error_naming_the_path(tmp_path):
 
 
 @pytest.mark.parametrize("entry", ["xx", "zh_Hant", "english"])
-def test_a_keep_entry_no_label_matches_is_an_error(entry):
-    cfg = LanguageConfig(keep=["en", entry])
-    with pytest.raises(StageError, match=f"keep entry '{entry}' matches no label"):
+def test_a_keep_entry_no_label_matches_is_an_error(entry, tmp_path):
+    # the bundled model: when the config is read (a recipe error with its line)
+    with pytest.raises(ValidationError, match=f"keep entry '{entry}' matches no label") as raised:
+        LanguageConfig(keep=["en", entry])
+    assert raised.value.errors()[0]["loc"] == ("keep",)
+    # a model of the user's: before any work starts, still a recipe error (exit code 2)
+    path = tmp_path / "my-lid.ftz"
+    shutil.copy(load_model().path, path)
+    cfg = LanguageConfig(keep=["en", entry], model=str(path))
+    with pytest.raises(RecipeError, match=f"keep entry '{entry}' matches no label"):
         resolve(cfg)  # what a run can call before any work starts
-    with pytest.raises(StageError, match=f"keep entry '{entry}' matches no label"):
+    with pytest.raises(RecipeError, match=f"keep entry '{entry}' matches no label"):
         apply(text_batch({"a": PARAGRAPHS["en"]}), cfg)
 
 

@@ -426,3 +426,33 @@ def test_a_failed_finalize_leaves_no_index_and_no_temporary_files(tmp_path):
     assert not (tmp_path / "tokens" / "index.json").exists()
     assert not (tmp_path / "tokens" / "train.parquet").exists()
     assert not list((tmp_path / "tokens").glob("*.tmp"))
+
+
+def test_a_vocabulary_smaller_than_asked_is_reported_with_the_cap_and_why(tmp_path):
+    asked = TokenizerTrainConfig(vocab_size=200_000)
+    result = fitted([DOCS], TokenizeConfig(train=asked), tmp_path / "big")
+    trained = result.stats["vocab_size"]
+    assert trained < 200_000
+    assert result.stats["vocab_capped"] == {"requested": 200_000, "trained": trained}
+    (warning,) = result.stats["warnings"]
+    assert f"train.vocab_size is 200,000 but the tokenizer has {trained:,} tokens" in warning
+    assert "hard_vocab_limit" in warning and "sample" in warning
+    exact = fitted([DOCS], TokenizeConfig(train=TRAIN), tmp_path / "exact")
+    assert "warnings" not in exact.stats and "vocab_capped" not in exact.stats
+
+
+def test_a_run_prints_the_vocabulary_cap_and_keeps_it_in_the_stats(tmp_path, capsys):
+    from curate.exec.pipe import run_recipe
+    from curate.io.writers import read_json
+    from curate.recipe import parse_recipe
+    from tests.conftest import write_jsonl
+
+    write_jsonl(tmp_path / "data.jsonl", DOCS.select("text").to_dicts())
+    recipe = parse_recipe(
+        f"name: cap\nsources: [{{name: web, path: {tmp_path / 'data.jsonl'}}}]\n"
+        "stages:\n  - tokenize: {train: {vocab_size: 200000}, seq_len: 64}\n"
+    )
+    run_recipe(recipe, run_dir=tmp_path / "run", workers=1, progress=False, report=False)
+    assert "warning: tokenize: train.vocab_size is 200,000 but the tokenizer has" in capsys.readouterr().err
+    (stats,) = [s for s in read_json(tmp_path / "run/manifest.json")["steps"] if s["stage"] == "tokenize"]
+    assert stats["fit"]["vocab_capped"]["requested"] == 200_000

@@ -1,10 +1,21 @@
 from __future__ import annotations
 
+import errno
+import os
+import re
+import subprocess
+
 import pytest
 import torch
 
 from curate.errors import RunDirError
-from curate.train.checkpoint import FORMAT_VERSION, file_sha256, load_checkpoint, save_checkpoint
+from curate.train.checkpoint import (
+    FORMAT_VERSION,
+    file_sha256,
+    load_checkpoint,
+    save_checkpoint,
+    state_nbytes,
+)
 from curate.train.model import GPT, GPTConfig
 from curate.train.score import score
 
@@ -56,3 +67,57 @@ def test_newer_format_is_refused(tmp_path):
     torch.save(state, path)
     with pytest.raises(RunDirError, match="upgrade curate"):
         load_checkpoint(path)
+
+
+@pytest.fixture
+def tiny_device(tmp_path):
+    """A real 512 KB file system (tmpfs; mounting needs root)."""
+    mount = tmp_path / "small"
+    mount.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(mount)], capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs to fill ({done.stderr.strip() or 'mount failed'})")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], check=True)  # busy if a failed write left a file open
+
+
+def _fill(directory):
+    """Write a file until the device is full."""
+    fd = os.open(directory / "filler", os.O_WRONLY | os.O_CREAT)
+    try:
+        with pytest.raises(OSError) as full:
+            while True:
+                os.write(fd, b"\0" * 4096)
+    finally:
+        os.close(fd)
+    assert full.value.errno == errno.ENOSPC
+
+
+def test_full_disk_keeps_the_last_checkpoint_and_says_so(tiny_device):
+    model = GPT(GPTConfig(vocab_size=256, seq_len=8, n_layer=1, n_head=2, n_embd=32))
+    path = save_checkpoint(tiny_device / "checkpoint.pt", model, step=1)
+    _fill(tiny_device)
+    optimizer = torch.optim.AdamW(model.parameters())
+    model(torch.zeros(1, 8, dtype=torch.long), torch.zeros(1, 8, dtype=torch.long)).backward()
+    optimizer.step()  # optimizer state: the checkpoint grows
+    with pytest.raises(RunDirError) as error:
+        save_checkpoint(path, model, step=2, optimizer=optimizer)
+    message = str(error.value)
+    assert "no space left on device" in message and str(path) in message
+    needed = re.search(r"needs about ([\d.,]+) MB", message)
+    assert needed and float(needed.group(1)) >= state_nbytes(model.state_dict()) / 1e6
+    assert "previous checkpoint" in message and "kept" in message
+    assert load_checkpoint(path).step == 1  # the last good checkpoint survives
+    assert sorted(p.name for p in tiny_device.iterdir()) == ["checkpoint.pt", "filler"]  # no partial file
+
+
+def test_other_write_errors_are_not_called_a_full_disk(tmp_path):
+    model = GPT(GPTConfig(vocab_size=10, seq_len=4, n_layer=1, n_head=1, n_embd=8))
+    (tmp_path / "file").write_text("")
+    with pytest.raises(OSError) as error:
+        save_checkpoint(tmp_path / "file" / "checkpoint.pt", model, step=0)  # parent is a file
+    assert "no space" not in str(error.value)

@@ -140,3 +140,40 @@ def test_dpo_needs_preference_pairs_in_the_output(tmp_path):
     pl.DataFrame({"text": ["a"]}).write_parquet(tmp_path / "output/part-0.parquet")
     with pytest.raises(RecipeError, match=r"format: \{kind: preference\}"):
         output_pairs(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("record", "problem"),
+    [
+        (
+            {"messages": [{"role": "human", "content": "hi"}, {"role": "gpt", "content": "hello"}]},
+            "role 'human'",
+        ),
+        ({"messages": [{"from": "human", "value": "hi"}]}, "without a string 'content'"),
+        ({"messages": [{"role": "user", "content": "only a question"}]}, "no assistant turn"),
+        ({"messages": "hello"}, "not a list of turns"),
+        ({"prompt": "q", "chosen": 3, "rejected": "b"}, "chosen is int"),
+    ],
+)
+def test_an_eval_set_scoring_cannot_use_is_refused_before_any_work(tmp_path, record, problem):
+    from curate.exec.pipe import check_recipe
+
+    parsed = recipe(tmp_path, steps=5)
+    write_jsonl(tmp_path / "eval.jsonl", [record])
+    with pytest.raises(RecipeError, match=f"train.eval.path .*record 1 .*cannot be scored: .*{problem}"):
+        check_recipe(parsed)  # what `curate validate` runs
+    with pytest.raises(RecipeError, match="cannot be scored"):
+        run_recipe(parsed, run_dir=tmp_path / "run", workers=1, progress=False)
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_well_shaped_chat_eval_set_passes_the_check(tmp_path):
+    from curate.exec.pipe import check_recipe
+
+    parsed = recipe(tmp_path, steps=5)
+    chat = {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]}
+    write_jsonl(tmp_path / "eval.jsonl", [chat])
+    check_recipe(parsed)
+    write_jsonl(tmp_path / "eval.jsonl", [chat, {"text": "a document"}])
+    with pytest.raises(RecipeError, match="mixes record kinds"):
+        check_recipe(parsed)
