@@ -115,6 +115,8 @@ def run(
         out.print(summary_table(result.manifest))
         out.print(accounting_line(result.manifest))
         out.print(f"output: {result.run_dir / 'output'}")
+    for warning in result.manifest.get("warnings") or ():
+        err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
 
 
 @command
