@@ -294,6 +294,23 @@ class RecipeBase(Strict):
             )
         return self
 
+    @model_validator(mode="after")
+    def _format_fits_sources(self) -> RecipeBase:
+        """A format stage that would drop every record of a source by its kind (known from the
+        source's ``format:``) is a mistake to report now, not after the steps before it ran."""
+        for i, (stage, config) in enumerate(self.stage_list()):
+            if stage != "format":
+                continue
+            kind = getattr(config, "kind", None)
+            for source in self.sources:
+                if not config.applies_to(source.name):  # type: ignore[attr-defined]
+                    continue
+                why = _format_drops(kind, source.kind, config)
+                if why:
+                    raise ValueError(f"stages[{i}].format.kind: {why.format(source=source)}")
+            break  # a later format stage sees formatted records
+        return self
+
     def stage_list(self) -> list[tuple[str, BaseModel]]:
         """(stage name, config) pairs in recipe order."""
         pairs = []
@@ -304,6 +321,40 @@ class RecipeBase(Strict):
 
     def source(self, name: str) -> Source:
         return next(s for s in self.sources if s.name == name)
+
+
+_CHAT_FIX = (
+    "set the source's `format:` to its chat shape ({chats}){extra}, or list only the sources that "
+    "fit in this stage's `sources:`"
+)
+
+
+def _format_drops(kind: str | None, source_kind: str, config: Any) -> str | None:
+    """Why a format stage of ``kind`` would drop every record of a source of ``source_kind``."""
+    chats = ", ".join(CHAT_FORMATS)
+    if kind == "sft" and source_kind == "text" and not getattr(config, "keep_text", False):
+        return (
+            "kind sft makes conversations, but source {source.name!r} is plain text (format: {source.format}), "
+            "so every record of it would be dropped: "
+            + _CHAT_FIX.format(chats=chats, extra=", add keep_text: true to train on its text")
+        )
+    if kind == "preference" and source_kind in ("text", "chat"):
+        shapes = ", ".join(PREFERENCE_FORMATS)
+        return (
+            "kind preference makes pairs, but source {source.name!r} is "
+            + ("plain text" if source_kind == "text" else "a chat")
+            + " (format: {source.format}), so every record of it would be dropped: set the source's "
+            f"`format:` to its comparison shape ({shapes}), or list only the sources that fit in this "
+            "stage's `sources:`"
+        )
+    if kind == "sft" and source_kind == "preference" and not getattr(config, "preference_to_sft", True):
+        return (
+            "kind sft with preference_to_sft: false drops comparisons, and source {source.name!r} is "
+            "one (format: {source.format}), so every record of it would be dropped: set "
+            "preference_to_sft: true, or leave the source out of "
+            "this stage's `sources:`"
+        )
+    return None
 
 
 @functools.lru_cache(maxsize=8)
