@@ -35,7 +35,7 @@ from curate.io.readers import Piece, plan_pieces, source_files
 from curate.io.writers import read_json, write_atomic, write_json, write_text
 from curate.output import write_output
 from curate.progress import StepProgress
-from curate.recipe import RecipeBase, dump_resolved
+from curate.recipe import RecipeBase, check_train_inputs, dump_resolved, input_warnings
 from curate.stages import REGISTRY, StageRegistry
 from curate.stages.base import GlobalStage, ShardInfo, StageContext
 
@@ -158,6 +158,7 @@ def check_recipe(recipe: RecipeBase, *, registry: StageRegistry = REGISTRY) -> l
     """The steps of ``recipe`` after every check a run makes before it starts (``curate validate``
     runs exactly these): models load, their labels and codes match the options, and so on."""
     plans = plan_steps(recipe, registry=registry)
+    check_train_inputs(recipe)  # before the implied decontaminate stage reads the eval set
     preflight(plans)
     return plans
 
@@ -186,10 +187,12 @@ class Pipe:
         self.shard_names: list[str] = []
         self.step_stats: list[dict[str, Any]] = []
         self.plans: list[StepPlan] = []
+        self.input_warnings: list[str] = []
 
     # -- the loop ------------------------------------------------------------------------------
     def execute(self, *, mode: RunMode = "new") -> RunResult:
         plans = self.plans = check_recipe(self.recipe, registry=self.registry)
+        self.input_warnings = input_warnings(self.recipe.sources)
         self.run.prepare(mode=mode)
         try:
             write_text(dump_resolved(self.recipe), self.run.root / "recipe.yaml")
@@ -479,7 +482,7 @@ class Pipe:
             "seconds": seconds,
             "keys": {p.step.dirname: p.step.key for p in plans},
             "score": None if score is None else score.get("metrics"),
-            "warnings": [w for s in steps for w in s.get("warnings") or ()],
+            "warnings": self.input_warnings + [w for s in steps for w in s.get("warnings") or ()],
             "steps": steps,
             "accounting": {
                 "records_in": records_in,
