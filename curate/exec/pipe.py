@@ -587,9 +587,10 @@ def _read_hint(reasons: dict[str, int], source: Any) -> str:
 
 
 def step_warnings(stats: dict[str, Any]) -> list[str]:
-    """Warnings about a step's removals a user would want to know of: one rule removing an unusual
-    share (``UNUSUAL_REMOVAL_SHARE``) of the step's input, or every record of one source."""
-    warnings = []
+    """Warnings about a step a user would want to know of: one rule removing an unusual share
+    (``UNUSUAL_REMOVAL_SHARE``) of the step's input, every record of one source removed, or (the
+    train step) training that repeats its data many times."""
+    warnings = list((stats.get("train") or {}).get("warnings") or ())
     name, records = stats["dir"], stats["records"]
     reasons = {k: v for k, v in (stats.get("reasons") or {}).items() if k not in CHOSEN_REMOVALS}
     if records["in"] and reasons:
