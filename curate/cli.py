@@ -116,6 +116,8 @@ def run(
         out.print(summary_table(result.manifest))
         out.print(accounting_line(result.manifest))
         out.print(f"output: {result.run_dir / 'output'}")
+    for warning in result.manifest.get("warnings") or ():
+        err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
 
 
 @command
@@ -260,10 +262,12 @@ def score(
 def validate(recipe: Annotated[Path, typer.Argument(help="Recipe YAML file.")]) -> None:
     """Check a recipe (keys, values, input files, models) without running it."""
     from curate.exec.pipe import check_recipe
-    from curate.recipe import load_recipe
+    from curate.recipe import input_warnings, load_recipe
 
     parsed = load_recipe(recipe)
     check_recipe(parsed)
+    for warning in input_warnings(parsed.sources):
+        err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
     stages = ", ".join(name for name, _ in parsed.stage_list()) or "no stages"
     out.print(f"{recipe}: valid ({len(parsed.sources)} source(s); {stages})")
 

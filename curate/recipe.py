@@ -8,7 +8,10 @@ model of the stage with that name in the registry, so an unknown key is reported
 
 from __future__ import annotations
 
+import copy
 import functools
+import glob
+import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -65,9 +68,11 @@ class Source(Strict):
 
     name: str = Field(description="Short name used in ids, stats and mix weights (letters, digits, _ . -).")
     path: str | list[str] = Field(
-        description="Glob pattern(s) of input files, relative to the working directory, or fsspec URLs "
+        description="Glob pattern(s) of input files, or fsspec URLs "
         "(s3://bucket/web/*.jsonl.zst, gs://..., file://...; needs the protocol's package, e.g. s3fs); or an HF "
-        "`save_to_disk` directory (type hf_disk); or a dataset name/builder for `datasets.load_dataset` (type hf)."
+        "`save_to_disk` directory (type hf_disk); or a dataset name/builder for `datasets.load_dataset` (type hf). "
+        "A relative path is looked up in the working directory, then in the recipe file's directory (the first "
+        "place it matches is used; an error names both).",
     )
     type: SourceType | None = Field(
         default=None,
@@ -101,7 +106,8 @@ class Source(Strict):
     split: str = Field(default="train", description="Split to read for type hf / hf_disk DatasetDict.")
     data_files: str | list[str] | None = Field(
         default=None,
-        description="data_files for type hf with a builder such as json/parquet/csv (local files only).",
+        description="data_files for type hf with a builder such as json/parquet/csv (local files only; relative "
+        "paths are looked up as for path).",
     )
     ratings_pairs: Literal["best_worst", "all"] = Field(
         default="best_worst",
@@ -294,6 +300,23 @@ class RecipeBase(Strict):
             )
         return self
 
+    @model_validator(mode="after")
+    def _format_fits_sources(self) -> RecipeBase:
+        """A format stage that would drop every record of a source by its kind (known from the
+        source's ``format:``) is a mistake to report now, not after the steps before it ran."""
+        for i, (stage, config) in enumerate(self.stage_list()):
+            if stage != "format":
+                continue
+            kind = getattr(config, "kind", None)
+            for source in self.sources:
+                if not config.applies_to(source.name):  # type: ignore[attr-defined]
+                    continue
+                why = _format_drops(kind, source.kind, config)
+                if why:
+                    raise ValueError(f"stages[{i}].format.kind: {why.format(source=source)}")
+            break  # a later format stage sees formatted records
+        return self
+
     def stage_list(self) -> list[tuple[str, BaseModel]]:
         """(stage name, config) pairs in recipe order."""
         pairs = []
@@ -304,6 +327,40 @@ class RecipeBase(Strict):
 
     def source(self, name: str) -> Source:
         return next(s for s in self.sources if s.name == name)
+
+
+_CHAT_FIX = (
+    "set the source's `format:` to its chat shape ({chats}){extra}, or list only the sources that "
+    "fit in this stage's `sources:`"
+)
+
+
+def _format_drops(kind: str | None, source_kind: str, config: Any) -> str | None:
+    """Why a format stage of ``kind`` would drop every record of a source of ``source_kind``."""
+    chats = ", ".join(CHAT_FORMATS)
+    if kind == "sft" and source_kind == "text" and not getattr(config, "keep_text", False):
+        return (
+            "kind sft makes conversations, but source {source.name!r} is plain text (format: {source.format}), "
+            "so every record of it would be dropped: "
+            + _CHAT_FIX.format(chats=chats, extra=", add keep_text: true to train on its text")
+        )
+    if kind == "preference" and source_kind in ("text", "chat"):
+        shapes = ", ".join(PREFERENCE_FORMATS)
+        return (
+            "kind preference makes pairs, but source {source.name!r} is "
+            + ("plain text" if source_kind == "text" else "a chat")
+            + " (format: {source.format}), so every record of it would be dropped: set the source's "
+            f"`format:` to its comparison shape ({shapes}), or list only the sources that fit in this "
+            "stage's `sources:`"
+        )
+    if kind == "sft" and source_kind == "preference" and not getattr(config, "preference_to_sft", True):
+        return (
+            "kind sft with preference_to_sft: false drops comparisons, and source {source.name!r} is "
+            "one (format: {source.format}), so every record of it would be dropped: set "
+            "preference_to_sft: true, or leave the source out of "
+            "this stage's `sources:`"
+        )
+    return None
 
 
 @functools.lru_cache(maxsize=8)
@@ -348,9 +405,13 @@ def load_recipe(
     """Read, validate and (optionally) check the inputs of a recipe file; raise RecipeError with
     every problem, each with its path in the recipe and its line."""
     path = Path(path)
-    recipe = parse_recipe(read_config_file(path, "recipe"), source_name=str(path), registry=registry)
+    data, root = load_yaml(read_config_file(path, "recipe"), source_name=str(path))
+    if isinstance(data, dict):
+        data = resolve_paths(data, base_dir=path.parent)
+    recipe = parse_recipe_data(data, source_name=str(path), root=root, registry=registry)
     if check_inputs:
-        check_sources_exist(recipe.sources)
+        check_sources_exist(recipe.sources, base_dir=path.parent)
+        check_train_inputs(recipe, root=root, base_dir=path.parent, source_name=str(path))
     return recipe
 
 
@@ -358,6 +419,12 @@ def parse_recipe(
     text: str, *, source_name: str = "<recipe>", registry: StageRegistry = REGISTRY
 ) -> RecipeBase:
     data, root = load_yaml(text, source_name=source_name)
+    return parse_recipe_data(data, source_name=source_name, root=root, registry=registry)
+
+
+def parse_recipe_data(
+    data: Any, *, source_name: str, root: yaml.Node | None, registry: StageRegistry = REGISTRY
+) -> RecipeBase:
     if not isinstance(data, dict):
         raise RecipeError(
             f"{source_name}: a recipe is a YAML mapping with name, sources and stages; got {type(data).__name__}"
@@ -449,23 +516,184 @@ def resolve_implied(recipe: RecipeBase, *, registry: StageRegistry = REGISTRY) -
     return type(recipe).model_validate(data)
 
 
-def check_sources_exist(sources: Sequence[Source]) -> None:
-    """Every local pattern must match something, before any work starts."""
+# ---------------------------------------------------------------------------------------------
+# Paths and inputs
+#
+# A relative path in a recipe is looked up in the working directory first (the shipped recipes
+# live in recipes/ and name sample_data/... from the repository root), then in the directory of
+# the recipe file; the first place where it matches is used, and an error names both places.
+
+# The stage options that name files, by stage.
+STAGE_PATH_FIELDS: dict[str, tuple[str, ...]] = {
+    "language": ("model",),
+    "classify": ("model",),
+    "tokenize": ("model",),
+    "decontaminate": ("eval",),
+}
+
+
+def _matches(pattern: str) -> bool:
+    return bool(glob.glob(pattern, recursive=True)) or os.path.exists(pattern)
+
+
+def _relocated(value: Any, base_dir: Path) -> Any:
+    """``value`` (a path, a list of them, anything else) with each relative path that matches
+    nothing in the working directory but something in ``base_dir`` joined to ``base_dir``."""
+    if isinstance(value, list):
+        return [_relocated(v, base_dir) for v in value]
+    if not isinstance(value, str) or not value or is_url(value) or os.path.isabs(value):
+        return value
+    if _matches(value):
+        return value
+    moved = os.path.join(base_dir, value)
+    return moved if _matches(moved) else value
+
+
+def resolve_paths(data: dict[str, Any], *, base_dir: str | os.PathLike) -> dict[str, Any]:
+    """A copy of recipe ``data`` in which every relative path (sources' path and data_files, the
+    eval set, an init_from checkpoint, stage models and eval files) that matches nothing in the
+    working directory but matches in ``base_dir`` (the recipe file's directory) points there."""
+    base = Path(base_dir)
+    if base.resolve() == Path.cwd().resolve():
+        return data
+    data = copy.deepcopy(data)
+    for source in data.get("sources") or ():
+        if isinstance(source, dict):
+            for key in ("path", "data_files"):
+                if key in source:
+                    source[key] = _relocated(source[key], base)
+    train = data.get("train")
+    if isinstance(train, dict):
+        init = train.get("init_from")
+        if isinstance(init, str) and init != "scratch" and not init.startswith("base:"):
+            train["init_from"] = _relocated(init, base)
+        if isinstance(train.get("eval"), dict) and "path" in train["eval"]:
+            train["eval"]["path"] = _relocated(train["eval"]["path"], base)
+    for entry in data.get("stages") or ():
+        if isinstance(entry, dict) and len(entry) == 1:
+            ((name, config),) = entry.items()
+            if isinstance(config, dict):
+                for key in STAGE_PATH_FIELDS.get(name, ()):
+                    if key in config:
+                        config[key] = _relocated(config[key], base)
+    return data
+
+
+def looked_in(pattern: str, base_dir: str | os.PathLike | None = None) -> str:
+    """Where a relative path was looked for: ' (looked in CWD and in DIR, the recipe's directory)'."""
+    if is_url(pattern) or os.path.isabs(pattern):
+        return ""
+    cwd = Path.cwd().resolve()
+    if base_dir is None or Path(base_dir).resolve() == cwd:
+        return f" (looked in {cwd})"
+    return f" (looked in {cwd} and in {Path(base_dir).resolve()}, the recipe's directory)"
+
+
+EMPTY_PROBE_BYTES = 1 << 16
+
+
+def empty_file(path: str) -> bool:
+    """A local input file that holds no record: 0 bytes, a plain JSONL file of blank lines only, or
+    a Parquet file of 0 rows. Compressed and remote files are left to the reader."""
+    if is_url(path):
+        return False
+    try:
+        size = os.path.getsize(path)
+        if size == 0:
+            return True
+        if path.lower().endswith(".parquet"):
+            import pyarrow.parquet as pq
+
+            return pq.read_metadata(path).num_rows == 0
+        if path.lower().endswith((".jsonl", ".json", ".ndjson")) and size <= EMPTY_PROBE_BYTES:
+            return not Path(path).read_bytes().strip()
+    except Exception:  # unreadable or corrupt: the read step quarantines it with its reason
+        return False
+    return False
+
+
+def check_sources_exist(sources: Sequence[Source], *, base_dir: str | os.PathLike | None = None) -> None:
+    """Every local pattern must match something, and some file of each source must hold records,
+    before any work starts. ``base_dir``: the recipe's directory, named in the error."""
     problems = []
     for source in sources:
         kind = source.resolved_type()
         if kind == "hf":
             continue
+        files: list[str] = []
         for pattern in source.patterns:
             if kind == "hf_disk":
                 if not Path(pattern).is_dir():
                     problems.append(
                         f"sources.{source.name}: {pattern!r} is not a directory saved with datasets' save_to_disk"
+                        f"{looked_in(pattern, base_dir)}"
                     )
-            elif not glob_files(pattern):
-                problems.append(f"sources.{source.name}: path pattern {pattern!r} matched no file")
+                continue
+            matched = glob_files(pattern)
+            if not matched:
+                problems.append(
+                    f"sources.{source.name}: path pattern {pattern!r} matched no file{looked_in(pattern, base_dir)}"
+                )
+            files += matched
+        if files and all(empty_file(f) for f in files):
+            shown = ", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
+            problems.append(
+                f"sources.{source.name}: {'the file' if len(files) == 1 else 'every file'} it reads is empty "
+                f"(no record): {shown}"
+            )
     if problems:
         raise RecipeError("missing input:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+def input_warnings(sources: Sequence[Source]) -> list[str]:
+    """Empty files among the files of a source that has others (a source with only empty files is
+    an error of ``check_sources_exist``)."""
+    warnings = []
+    for source in sources:
+        if source.resolved_type() in ("hf", "hf_disk"):
+            continue
+        files = sorted({f for pattern in source.patterns for f in glob_files(pattern)})
+        empty = [f for f in files if empty_file(f)]
+        if empty and len(empty) < len(files):
+            warnings += [f"sources.{source.name}: input file {f} is empty (no record)" for f in empty]
+    return warnings
+
+
+def check_train_inputs(
+    recipe: RecipeBase,
+    *,
+    root: yaml.Node | None = None,
+    base_dir: str | os.PathLike | None = None,
+    source_name: str | None = None,
+) -> None:
+    """The eval set (``train.eval.path``) exists and reads as eval records, and an init_from
+    checkpoint exists; errors name the key (and its line when ``root`` is the recipe's YAML)."""
+    from curate.errors import InputError
+    from curate.train.evalset import eval_kind, read_eval_records
+
+    train = recipe.train
+    if train is None:
+        return
+    prefix = f"{source_name}: " if source_name else ""
+
+    def at(*parts: str) -> str:
+        line = yaml_line(root, ["train", *parts]) if root is not None else None
+        return f"{prefix}train.{'.'.join(parts)}" + (f" (line {line})" if line else "")
+
+    if train.eval.path is not None:
+        patterns = [train.eval.path] if isinstance(train.eval.path, str) else list(train.eval.path)
+        for pattern in patterns:
+            if not is_url(pattern) and not _matches(pattern):
+                raise RecipeError(
+                    f"{at('eval', 'path')}: eval set {pattern!r} matches no file{looked_in(pattern, base_dir)}"
+                )
+        try:
+            eval_kind(read_eval_records(patterns)[: train.eval.max_records])
+        except InputError as exc:
+            raise InputError(f"{at('eval', 'path')}: {exc}") from None
+    init = train.init_from
+    if init != "scratch" and not init.startswith("base:") and not Path(init).is_file():
+        raise RecipeError(f"{at('init_from')}: checkpoint {init!r} does not exist{looked_in(init, base_dir)}")
 
 
 def _display_loc(loc: tuple[Any, ...]) -> tuple[list[Any], str]:

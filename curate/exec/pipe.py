@@ -45,13 +45,28 @@ from curate.io.readers import Piece, plan_pieces, source_files
 from curate.io.writers import read_json, write_json, write_text
 from curate.output import write_output
 from curate.progress import StepProgress
-from curate.recipe import RecipeBase, dump_resolved
+from curate.recipe import RecipeBase, check_train_inputs, dump_resolved, input_warnings
 from curate.stages import REGISTRY, StageRegistry
 from curate.stages.base import GlobalStage, ShardInfo, StageContext
 from curate.terminal import markup_safe
 
 RunMode = Literal["new", "resume", "force"]
 MB = 1_000_000
+# A step whose single most frequent removal reason takes at least this share of its input gets a
+# warning in the run output, the manifest and the run card: such a share is rarely intended.
+UNUSUAL_REMOVAL_SHARE = 0.9
+# Removal reasons that are the recipe's own choice of how much to keep, never a surprise.
+CHOSEN_REMOVALS = ("mix_not_sampled",)
+# What a user can check when a source loses every record at the read step to one of these reasons.
+_READ_HINTS = {
+    "bad_input:missing_text": "is the source's text_field ({text_field!r}) the field that holds the text?",
+    "bad_input:null_text": "is the source's text_field ({text_field!r}) the field that holds the text?",
+    "bad_input:not_a_string": "is the source's text_field ({text_field!r}) the field that holds the text?",
+    "bad_input:empty_text": "is the source's text_field ({text_field!r}) the field that holds the text?",
+    "bad_input:missing_id": "is the source's id_field ({id_field!r}) in every record?",
+    "bad_chat": "does the source's format ({format!r}) match the shape of its records?",
+    "bad_pair": "does the source's format ({format!r}) match the shape of its records?",
+}
 
 
 @dataclass
@@ -154,6 +169,7 @@ def check_recipe(recipe: RecipeBase, *, registry: StageRegistry = REGISTRY) -> l
     """The steps of ``recipe`` after every check a run makes before it starts (``curate validate``
     runs exactly these): models load, their labels and codes match the options, and so on."""
     plans = plan_steps(recipe, registry=registry)
+    check_train_inputs(recipe)  # before the implied decontaminate stage reads the eval set
     preflight(plans)
     if recipe.train is not None and recipe.train.eval.path is not None:
         from curate.train.evalset import check_eval_set
@@ -189,18 +205,22 @@ class Pipe:
         self.shard_names: list[str] = []
         self.step_stats: list[dict[str, Any]] = []
         self.plans: list[StepPlan] = []
+        self.input_warnings: list[str] = []
 
     # -- the loop ------------------------------------------------------------------------------
     def execute(self, *, mode: RunMode = "new") -> RunResult:
         plans = self.plans = check_recipe(self.recipe, registry=self.registry)
+        self.input_warnings = input_warnings(self.recipe.sources)
         self.run.prepare(mode=mode)
         try:
             write_text(dump_resolved(self.recipe), self.run.root / "recipe.yaml")
             self.run.prune([p.step for p in plans])
             started = time.perf_counter()
             for plan in plans:
-                self.step_stats.append(self._run_step(plan))
+                stats = self._run_step(plan)
+                self.step_stats.append(stats)
                 self._write_manifest(plans, time.perf_counter() - started, complete=False)
+                self._stop_if_nothing_left(plan, stats)
             manifest = self._write_manifest(plans, time.perf_counter() - started, complete=True)
             if self.report:
                 self._write_report()
@@ -253,6 +273,7 @@ class Pipe:
         stats.update(extra)
         if cache_notes:
             stats["not_reused"] = cache_notes
+        stats["warnings"] = step_warnings(stats)
         self.run.finish(step, stats)
         self.progress.finished(step, stats)
         return stats
@@ -276,13 +297,51 @@ class Pipe:
             self.progress.advance(plan.step, marker)
         markers = [done[p.name] for p in pieces]
         self._set_shards(markers)
-        if not self.shards or sum(m["out"] for m in markers) == 0:
-            bad = sum(m["dropped"] for m in markers)
-            raise InputError(
-                f"no usable record in the input: {bad} records were all quarantined as bad input; "
-                f"see {self.run.rejected(plan.step)} (`curate inspect {self.run.root} --stage read --rejected`)"
-            )
         return markers
+
+    def _stop_if_nothing_left(self, plan: StepPlan, stats: dict[str, Any]) -> None:
+        """Stop right after a step that leaves nothing to continue with, naming the step and its
+        top removal reasons (rather than letting a later step fail for want of records); at the
+        read step, also when one source has no usable record at all."""
+        if plan.kind not in ("read", "batch", "global"):
+            return
+        step = plan.step
+        records = stats["records"]
+        inspect = (
+            f"see {self.run.rejected(step)} (`curate inspect {self.run.root} --stage {step.name} --rejected`)"
+        )
+        if plan.kind == "read":
+            by_source = stats.get("sources")
+            if records["in"] == 0:
+                raise InputError("no record in the input: every input file is empty")
+            if by_source is None:  # the stats of a read step cached by an older version
+                if not records["out"]:
+                    raise InputError(
+                        f"no usable record in the input: {records['in']:,} read, all quarantined as bad "
+                        f"input ({_reason_list(stats.get('reasons') or {})}); {inspect}"
+                    )
+                return
+            for source in self.recipe.sources:
+                counts = by_source.get(source.name) or {"in": 0, "out": 0, "reasons": {}}
+                if not counts["in"]:
+                    raise InputError(
+                        f"{step.dirname}: source {source.name!r} holds no record: the files of its "
+                        f"path {source.path!r} are empty"
+                    )
+                if not counts["out"]:
+                    name = source.name
+                    raise InputError(
+                        f"{step.dirname}: source {name!r} has no usable record: {counts['in']:,} read, "
+                        f"all quarantined as bad input ({_reason_list(counts['reasons'])})"
+                        f"{_read_hint(counts['reasons'], source)}; {inspect}"
+                    )
+            return
+        if records["in"] and not records["out"]:
+            raise StageError(
+                f"{step.dirname} removed every record ({records['in']:,} in, 0 out: "
+                f"{_reason_list(stats.get('reasons') or {})}); nothing is left for the steps after it. "
+                f"Loosen or scope the stage (its `sources:`), or fix its input; {inspect}"
+            )
 
     def _set_shards(self, read_markers: list[dict[str, Any]]) -> None:
         entries = [s for m in read_markers for s in m["shards"]]
@@ -450,6 +509,7 @@ class Pipe:
             "seconds": seconds,
             "keys": {p.step.dirname: p.step.key for p in plans},
             "score": None if score is None else score.get("metrics"),
+            "warnings": self.input_warnings + [w for s in steps for w in s.get("warnings") or ()],
             "steps": steps,
             "accounting": {
                 "records_in": records_in,
@@ -503,6 +563,14 @@ def _aggregate(step: Step, markers: list[dict[str, Any]], seconds: float) -> dic
         reasons.update(marker.get("reasons", {}))
         counters.update(marker.get("counters", {}))
     work_seconds = sum(m.get("seconds", 0.0) for m in markers)
+    sources: dict[str, dict[str, Any]] = {}
+    for marker in markers:
+        if marker.get("source") is None:
+            continue
+        entry = sources.setdefault(marker["source"], {"in": 0, "out": 0, "reasons": Counter()})
+        entry["in"] += marker.get("in", 0)
+        entry["out"] += marker.get("out", 0)
+        entry["reasons"].update(marker.get("reasons", {}))
     return {
         "stage": step.name,
         "index": step.index,
@@ -511,12 +579,58 @@ def _aggregate(step: Step, markers: list[dict[str, Any]], seconds: float) -> dic
         "records": {k: int(totals[k]) for k in ("in", "out", "dropped", "added")},
         "reasons": dict(reasons.most_common()),
         "counters": dict(sorted(counters.items())),
+        "sources": {
+            name: {**entry, "reasons": dict(entry["reasons"].most_common())}
+            for name, entry in sorted(sources.items())
+        },
         "shards": len(markers),
         "seconds": seconds,
         "work_seconds": work_seconds,
         "records_per_s": totals["in"] / seconds if seconds > 0 else None,
         "cached": False,
     }
+
+
+def _reason_list(reasons: dict[str, int], n: int = 3) -> str:
+    """'reason count, ...' for the ``n`` most frequent reasons, and how many others."""
+    top = sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))
+    text = ", ".join(f"{name} {count:,}" for name, count in top[:n])
+    if len(top) > n:
+        text += f", {sum(c for _, c in top[n:]):,} by {len(top) - n} other reason(s)"
+    return text or "no reason recorded"
+
+
+def _read_hint(reasons: dict[str, int], source: Any) -> str:
+    if not reasons:
+        return ""
+    top = max(reasons.items(), key=lambda kv: kv[1])[0]
+    hint = _READ_HINTS.get(top) or _READ_HINTS.get(top.split(":")[0])
+    return "" if hint is None else ": " + hint.format(**source.model_dump())
+
+
+def step_warnings(stats: dict[str, Any]) -> list[str]:
+    """Warnings about a step a user would want to know of: one rule removing an unusual share
+    (``UNUSUAL_REMOVAL_SHARE``) of the step's input, every record of one source removed, or (the
+    train step) training that repeats its data many times."""
+    warnings = list((stats.get("train") or {}).get("warnings") or ())
+    name, records = stats["dir"], stats["records"]
+    reasons = {k: v for k, v in (stats.get("reasons") or {}).items() if k not in CHOSEN_REMOVALS}
+    if records["in"] and reasons:
+        reason, count = max(reasons.items(), key=lambda kv: (kv[1], kv[0]))
+        share = count / records["in"]
+        if share >= UNUSUAL_REMOVAL_SHARE:
+            warnings.append(
+                f"{name}: one rule, {reason}, removed {share:.0%} of the step's input "
+                f"({count:,} of {records['in']:,} records); check its threshold"
+            )
+    for source, counts in (stats.get("sources") or {}).items():
+        chosen = sum(counts["reasons"].get(r, 0) for r in CHOSEN_REMOVALS)
+        if counts["in"] and not counts["out"] and chosen < counts["in"] and len(stats.get("sources")) > 1:
+            warnings.append(
+                f"{name}: removed every record of source {source!r} "
+                f"({_reason_list({k: v for k, v in counts['reasons'].items() if k not in CHOSEN_REMOVALS})})"
+            )
+    return warnings
 
 
 def _versions() -> dict[str, str | None]:

@@ -118,6 +118,17 @@ def overview(run: RunData, options: ReportOptions) -> SectionResult:
     return Section("overview", "Overview", body)
 
 
+def warnings(run: RunData, options: ReportOptions) -> SectionResult:
+    """What the run warned about (empty files, a rule removing most of a step's input, training
+    that repeats its data): shown near the top, where a reader starts."""
+    found = list(run.manifest.get("warnings") or ())
+    found += [w for w in (run.score or {}).get("warnings") or () if w not in found]
+    if not found:
+        return None
+    body = "<ul>" + "".join(f"<li>{esc(w)}</li>" for w in found) + "</ul>"
+    return Section("warnings", "Warnings", body)
+
+
 def recipe(run: RunData, options: ReportOptions) -> SectionResult:
     m = run.manifest
     versions = [("curate", m.get("curate_version")), ("python", m.get("python"))]
@@ -601,6 +612,7 @@ def _record(sample: Sample, kind: str) -> str:
 
 SECTIONS: tuple[Callable[[RunData, ReportOptions], SectionResult], ...] = (
     overview,
+    warnings,
     recipe,
     funnel,
     removal_reasons,

@@ -42,7 +42,8 @@ class ClassifyConfig(StageConfig):
 
     model: str = Field(
         description="Path to a supervised fastText model (.bin or .ftz), e.g. one written by "
-        "`curate train-classifier`."
+        "`curate train-classifier`. "
+        "A relative path is looked up in the working directory, then in the recipe file's directory."
     )
     name: str = Field(
         default="quality",

@@ -27,7 +27,8 @@ REASON = "eval_overlap"
 
 class DecontaminateConfig(StageConfig):
     eval: str | list[str] = Field(
-        description="Eval set files (JSONL or Parquet, globs allowed): text, messages or prompt/chosen/rejected records."
+        description="Eval set files (JSONL or Parquet, globs allowed): text, messages or prompt/chosen/rejected records. "
+        "Relative paths are looked up in the working directory, then in the recipe file's directory."
     )
     on_overlap: Literal["error", "drop"] = Field(
         default="error",

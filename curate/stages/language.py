@@ -80,7 +80,8 @@ class LanguageConfig(StageConfig):
         default=None,
         description=(
             "Path to a fastText language-ID model (lid.176.bin, GlotLID's model.bin, ...). "
-            "null uses the bundled lid.176.ftz (CC BY-SA 3.0, see curate/resources/NOTICE.md)."
+            "null uses the bundled lid.176.ftz (CC BY-SA 3.0, see curate/resources/NOTICE.md). "
+            "A relative path is looked up in the working directory, then in the recipe file's directory."
         ),
     )
     keep: tuple[str, ...] | None = Field(

@@ -140,7 +140,9 @@ class TokenizeConfig(StageConfig):
         None, description="Train a sentencepiece model on a sample (the default when model is unset)."
     )
     model: str | None = Field(
-        None, description="Path of an existing sentencepiece .model to use instead of training."
+        None,
+        description="Path of an existing sentencepiece .model to use instead of training. "
+        "A relative path is looked up in the working directory, then in the recipe file's directory.",
     )
     seq_len: int = Field(512, ge=8, description="Tokens per packed row.")
     template: TemplateName = Field(

@@ -36,6 +36,7 @@ from curate.recipe import (
     load_yaml,
     read_config_file,
     recipe_from_data,
+    resolve_paths,
     suggest,
     yaml_line,
 )
@@ -318,6 +319,7 @@ def plan_sweep(
     base_data, base_root = load_yaml(base_text, source_name=str(base_path))
     if not isinstance(base_data, dict):
         raise RecipeError(f"{base_path}: a recipe is a YAML mapping with name, sources and stages")
+    base_data = resolve_paths(base_data, base_dir=base_path.parent)  # as `curate run` would
     recipe_from_data(base_data, source_name=str(base_path), root=base_root, registry=registry)
     located = _Locator(source_name, root)
     _apply(base_data, sweep.set, registry, located, ["set"])
@@ -325,7 +327,7 @@ def plan_sweep(
         copy.deepcopy(base_data), source_name=located.at(["set"], "the base with `set`"), registry=registry
     )
     if check_inputs:
-        check_sources_exist(base.sources)
+        check_sources_exist(base.sources, base_dir=base_path.parent)
     if base.train is None:
         raise RecipeError(
             f"{base_path}: the base recipe has no train: block; a sweep scores every variant by training "

@@ -30,7 +30,8 @@ class EvalConfig(BaseModel):
 
     path: str | list[str] | None = Field(
         None,
-        description="JSONL or Parquet files (glob patterns allowed) with text, messages or prompt/chosen/rejected records.",
+        description="JSONL or Parquet files (glob patterns allowed) with text, messages or prompt/chosen/rejected records. "
+        "Relative paths are looked up in the working directory, then in the recipe file's directory.",
     )
     on_overlap: Literal["error", "drop"] = Field(
         "error",
@@ -149,7 +150,8 @@ class TrainConfig(_Frozen):
     seed: int = Field(0, description="Seed of the initialisation, data order and dropout.")
     init_from: str = Field(
         "scratch",
-        description="scratch, the path of a curate checkpoint to fine-tune, or base:<name> for the cached base model <name>.",
+        description="scratch, the path of a curate checkpoint to fine-tune, or base:<name> for the cached base model <name>. "
+        "A relative path is looked up in the working directory, then in the recipe file's directory.",
     )
     base_steps: int = Field(1000, ge=1, description="Steps of the base model when init_from is base:<name>.")
     base_lr: float = Field(

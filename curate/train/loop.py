@@ -31,6 +31,7 @@ import xxhash
 from curate.errors import RecipeError
 from curate.io.cache import build_entry, default_cache_dir
 from curate.io.tokens import TokenIndex, index_path, open_tokens
+from curate.progress import TrainProgress
 from curate.train.checkpoint import (
     FORMAT_VERSION,
     Checkpoint,
@@ -214,25 +215,6 @@ class _Metrics:
             f.write(json.dumps(row) + "\n")
 
 
-@contextlib.contextmanager
-def _progress(enabled: bool, total: int, start: int) -> Iterator[Any]:
-    if not enabled:
-        yield None
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    columns = (
-        TextColumn("train"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        TextColumn("{task.fields[status]}"),
-    )
-    with Progress(*columns) as bar:
-        task = bar.add_task("train", total=total, completed=start, status="")
-        yield lambda n, status: bar.update(task, completed=n, status=status)
-
-
 def _resolve_init(cfg: TrainConfig, init: str | os.PathLike | Checkpoint | None) -> Checkpoint | None:
     source = init if init is not None else cfg.init_from
     if isinstance(source, Checkpoint):
@@ -341,13 +323,16 @@ def train(
     eval_records: Sequence[Mapping[str, Any]] | None = None,
     resume: bool = True,
     progress: bool = True,
+    progress_label: str = "train",
 ) -> TrainResult:
     """Train on the packed tokens in ``tokens_dir`` and write ``out_dir/checkpoint.pt``.
 
     ``init`` overrides ``cfg.init_from`` (a checkpoint path or a loaded checkpoint; the caller
     resolves ``base:<name>`` with ``base_checkpoint``). ``eval_records`` (else the files of
     ``cfg.eval.path``) are scored every ``cfg.eval_every`` steps and at the end, on their first
-    ``cfg.eval.periodic_records`` records; that needs ``tokenizer_path``.
+    ``cfg.eval.periodic_records`` records; that needs ``tokenizer_path``. ``progress``: a bar on
+    a terminal, else a line on stderr every tenth of the steps and every ``progress_interval()``
+    seconds (step, loss, tokens/s, ETA), labelled ``progress_label``.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -407,7 +392,12 @@ def train(
     losses = torch.zeros(n_steps, device=device)  # kept on the device: no sync per step
     target_tokens, last_eval, last_logged = 0, None, start_step
     t0 = t_log = time.perf_counter()
-    with _torch_threads(cfg.threads), _progress(progress, cfg.steps, start_step) as bar:
+    shown = (
+        TrainProgress(progress_label, cfg.steps, start=start_step, tokens_per_step=tokens_per_step)
+        if progress
+        else contextlib.nullcontext()
+    )
+    with _torch_threads(cfg.threads), shown as bar:
         for i, step in enumerate(range(start_step, cfg.steps)):
             lr = lr_at(step, cfg)
             batches = [loader.next_batch() for _ in range(cfg.grad_accum)]
@@ -431,8 +421,10 @@ def train(
                 }
                 metrics.write(row)
                 t_log, last_logged = now, done
-                if bar:
-                    bar(done, f"loss {row['loss']:.3f}  {row['tokens_per_s']:,.0f} tok/s")
+                if bar is not None:
+                    bar.logged(done, row)
+            if bar is not None:
+                bar.step(done, lambda: losses[i].item())  # noqa: B023 - called at once
             if evaluate and ((cfg.eval_every and done % cfg.eval_every == 0) or done == cfg.steps):
                 last_eval = evaluate()
                 metrics.write({**last_eval, "kind": "eval", "step": done})
@@ -516,7 +508,14 @@ def base_checkpoint(
 
     def build(out_dir: Path) -> None:
         (out_dir / ".lock").unlink(missing_ok=True)  # the lock file of an entry built in place (older curate)
-        train(tokens_dir, cfg, out_dir=out_dir, tokenizer_path=tokenizer_path, progress=progress)
+        train(
+            tokens_dir,
+            cfg,
+            out_dir=out_dir,
+            tokenizer_path=tokenizer_path,
+            progress=progress,
+            progress_label=f"base model {name}",
+        )
         (out_dir / "_SUCCESS").write_text(
             json.dumps({"name": name, "tokens": str(tokens_dir), "config": config_fingerprint(cfg)}, indent=2)
         )

@@ -26,6 +26,29 @@ from curate.recipe import Source
 from curate.train.config import EvalConfig, TrainConfig
 
 TOKENS_DIR, TOKENIZER_FILE = "tokens", "tokenizer/tokenizer.model"
+# Training that passes over its rows more often than this is warned about (run output, run card,
+# score.json): its score says more about memorising a few rows than about the data.
+EPOCHS_WARN = 4.0
+
+
+def training_epochs(cfg: TrainConfig, num_rows: int) -> float:
+    """How many times training passes over the packed rows it trains on."""
+    return cfg.steps * cfg.batch_size * cfg.grad_accum / max(1, num_rows)
+
+
+def epoch_warnings(cfg: TrainConfig, num_rows: int, seq_len: int) -> list[str]:
+    """A warning when training repeats its data more than ``EPOCHS_WARN`` times."""
+    epochs = training_epochs(cfg, num_rows)
+    if epochs <= EPOCHS_WARN:
+        return []
+    rows_per_step = cfg.batch_size * cfg.grad_accum
+    fewer = max(1, int(EPOCHS_WARN * num_rows // rows_per_step))
+    return [
+        f"train: {cfg.steps:,} steps of {rows_per_step:,} rows pass over the {num_rows:,} packed rows "
+        f"({num_rows * seq_len:,} tokens) {epochs:.1f} times: the model sees the same data again and again, "
+        f"and its score says more about memorising it than about the data. Give the recipe more data, or "
+        f"train fewer steps (train.steps: {fewer:,} is {EPOCHS_WARN:g} epochs)"
+    ]
 
 
 def tokenizer_path(run_dir: Path) -> Path:
@@ -174,6 +197,9 @@ def train_and_score(
         )
     report = score_report(metrics, result.to_dict(), seed=cfg.seed)
     report["init_from"] = cfg.init_from if init is None else {"spec": cfg.init_from, "checkpoint": init}
+    index = read_index(run_dir / TOKENS_DIR)
+    report["epochs"] = training_epochs(cfg, index.num_rows)
+    report["warnings"] = epoch_warnings(cfg, index.num_rows, index.seq_len)
     if cfg.dpo is not None:
         report["dpo"] = _dpo(
             run_dir, cfg, result.checkpoint, records, encoder if records else None, recipe_hash

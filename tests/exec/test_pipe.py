@@ -132,7 +132,7 @@ def test_a_stage_that_loses_records_is_refused(tmp_path):
 def test_input_that_is_entirely_bad_is_a_clear_error(tmp_path):
     write_jsonl(tmp_path / "data/bad.jsonl", [], raw_lines=[b"nope", b'{"text": ""}', b'{"other": 1}'])
     recipe = recipe_for(tmp_path / "data")
-    with pytest.raises(InputError, match="3 records were all quarantined"):
+    with pytest.raises(InputError, match="3 read, all quarantined as bad input"):
         run(recipe, tmp_path / "runs/x", workers=1)
 
 
