@@ -117,7 +117,7 @@ def run(
         out.print(accounting_line(result.manifest))
         out.print(f"output: {result.run_dir / 'output'}")
     for warning in result.manifest.get("warnings") or ():
-        err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
+        err.print(f"[yellow]warning:[/] {markup_safe(warning)}", highlight=False, soft_wrap=True)
 
 
 @command
@@ -267,7 +267,7 @@ def validate(recipe: Annotated[Path, typer.Argument(help="Recipe YAML file.")]) 
     parsed = load_recipe(recipe)
     check_recipe(parsed)
     for warning in input_warnings(parsed.sources):
-        err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
+        err.print(f"[yellow]warning:[/] {markup_safe(warning)}", highlight=False, soft_wrap=True)
     stages = ", ".join(name for name, _ in parsed.stage_list()) or "no stages"
     out.print(f"{recipe}: valid ({len(parsed.sources)} source(s); {stages})")
 
