@@ -669,7 +669,7 @@ def check_train_inputs(
     """The eval set (``train.eval.path``) exists and reads as eval records, and an init_from
     checkpoint exists; errors name the key (and its line when ``root`` is the recipe's YAML)."""
     from curate.errors import InputError
-    from curate.train.evalset import eval_kind, read_eval_records
+    from curate.train.evalset import read_eval_records
 
     train = recipe.train
     if train is None:
@@ -688,7 +688,7 @@ def check_train_inputs(
                     f"{at('eval', 'path')}: eval set {pattern!r} matches no file{looked_in(pattern, base_dir)}"
                 )
         try:
-            eval_kind(read_eval_records(patterns)[: train.eval.max_records])
+            read_eval_records(patterns)  # its shape is checked by curate.train.evalset.check_eval_set
         except InputError as exc:
             raise InputError(f"{at('eval', 'path')}: {exc}") from None
     init = train.init_from
