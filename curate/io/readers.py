@@ -84,12 +84,14 @@ ORIGIN_SCHEMA = {"file": pl.String, "line": pl.Int64}
 
 
 def source_files(source: Source) -> list[str]:
-    """The files a source reads, sorted, deduplicated, directories and non-files left out
-    (local paths, or URLs read through fsspec, see ``curate.io.fs``)."""
+    """The files a source reads, sorted, deduplicated (a local file reached through several
+    patterns or links once), directories and non-files left out (local paths, or URLs read
+    through fsspec, see ``curate.io.fs``)."""
     files: set[str] = set()
     for pattern in source.patterns:
         files.update(fs.glob_files(pattern))
-    return sorted(files)
+    local = fs.unique_real_files(f for f in files if not fs.is_url(f))  # each real file once
+    return sorted(local + [f for f in files if fs.is_url(f)])
 
 
 def _is_compressed(path: str) -> bool:
