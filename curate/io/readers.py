@@ -77,6 +77,8 @@ class Chunk:
 
 
 ORIGIN_SCHEMA = {"file": pl.String, "line": pl.Int64}
+ORIGINS = "_origins"
+"""Folder of the read step holding each shard's origins (sources with ``id_field``)."""
 
 
 # ---------------------------------------------------------------------------------------------
