@@ -100,6 +100,14 @@ class Source(Strict):
         ge=1,
         description="Records larger than this (bytes of the JSON line or text) are quarantined as bad_input:too_large.",
     )
+    strict: bool = Field(
+        default=False,
+        description="Stop the run with an error when a file of this source cannot be read to its end (a "
+        "corrupt or truncated .gz/.zst stream, a damaged Parquet page, a file that cannot be opened). By "
+        "default such a file's unreadable rest is quarantined under rejected/00-read/ as one "
+        "bad_input:truncated / bad_input:unreadable_file entry (file, line and byte reached, error), counted, "
+        "and the run goes on. Bad records are always quarantined, strict or not.",
+    )
     hf_name: str | None = Field(
         default=None, description="Config name for type hf (`load_dataset(path, name)`)."
     )

@@ -28,6 +28,7 @@ from rich.markup import escape
 import curate
 from curate.errors import CurateError, InputError, StageError
 from curate.exec.executor import Executor, make_executor
+from curate.exec.read_ids import reject_duplicate_ids
 from curate.exec.rundir import ARTIFACTS, PARTIALS, STATE, RunDir, Step
 from curate.exec.tasks import (
     ReadTask,
@@ -296,6 +297,8 @@ class Pipe:
             done[marker["piece"]] = marker
             self.progress.advance(plan.step, marker)
         markers = [done[p.name] for p in pieces]
+        if any(s.id_field is not None for s in self.recipe.sources):  # ids from the data may repeat
+            markers = reject_duplicate_ids(self.run, plan.step, markers)
         self._set_shards(markers)
         return markers
 

@@ -22,7 +22,7 @@ from curate.errors import CurateError, StageError
 from curate.exec.rundir import PARTIALS, RunDir, Step
 from curate.io import state as state_file
 from curate.io.fs import file_version
-from curate.io.readers import Piece, read_piece
+from curate.io.readers import ORIGINS, Piece, read_piece
 from curate.io.writers import write_json, write_parquet
 from curate.recipe import Source
 from curate.records import REASON, text_view
@@ -91,6 +91,8 @@ def run_read(task: ReadTask) -> dict[str, Any]:
         write_parquet(chunk.records, shard_file(out_dir, name))
         if chunk.bad.height:
             write_parquet(chunk.bad, shard_file(rej_dir, name))
+        if chunk.origins is not None:  # id_field: where each record came from, for duplicate ids
+            write_parquet(chunk.origins, shard_file(out_dir / ORIGINS, name))
         reasons.update(_reason_counts(chunk.bad))
         counters.update(chunk.counters)
         shards.append(

@@ -197,7 +197,8 @@ def _alpaca(obj: Mapping[str, Any]) -> list[Any]:
         raise _bad("bad_chat", "content_not_string", f"input is {type(extra).__name__}, not a string")
     user = f"{instruction}\n\n{extra}" if extra and extra.strip() else instruction
     turns: list[Any] = _system_turn(obj, "bad_chat")
-    for i, pair in enumerate(obj.get("history") or []):
+    history = obj.get("history")
+    for i, pair in enumerate(_as_list(history, "bad_chat", "history") if history else []):
         if isinstance(pair, (str, bytes)) or not isinstance(pair, Sequence) or len(pair) != 2:
             raise _bad("bad_chat", "bad_turn", f"history[{i}] is not a [user, assistant] pair")
         turns += [{"role": "user", "content": pair[0]}, {"role": "assistant", "content": pair[1]}]

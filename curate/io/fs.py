@@ -13,6 +13,7 @@ import glob
 import os
 import posixpath
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -60,10 +61,43 @@ def glob_files(pattern: str) -> list[str]:
     """Files (not directories) matching a glob pattern, sorted; local paths made absolute (tasks may
     run in another working directory, or on another node), URLs keep their protocol."""
     if not is_url(pattern):
-        return sorted(os.path.abspath(p) for p in glob.glob(pattern, recursive=True) if os.path.isfile(p))
+        return unique_real_files(_local_glob(pattern))
     fs, path = _filesystem(pattern)
     found = fs.glob(path, detail=True)
     return sorted(fs.unstrip_protocol(p) for p, info in found.items() if info.get("type") == "file")
+
+
+def _local_glob(pattern: str) -> list[str]:
+    """Absolute paths matching a local pattern. ``**`` walks each real directory once: a directory
+    symlink loop would make ``glob`` list every file once per turn of the loop (40 times or more)."""
+    parts = pattern.split(os.sep)
+    deep = next((i for i, part in enumerate(parts) if "**" in part), None)
+    if deep is None or parts[deep] != "**":
+        return [os.path.abspath(p) for p in glob.glob(pattern, recursive=True)]
+    head, rest = os.sep.join(parts[:deep]) or ("/" if pattern.startswith(os.sep) else "."), parts[deep + 1 :]
+    found: list[str] = []
+    seen: set[tuple[int, int]] = set()
+    for base in sorted(glob.glob(head)) if glob.has_magic(head) else [head]:
+        for directory, subdirs, _ in os.walk(base, followlinks=True):
+            st = os.stat(directory)
+            if (st.st_dev, st.st_ino) in seen:
+                subdirs[:] = []
+                continue
+            seen.add((st.st_dev, st.st_ino))
+            subdirs[:] = sorted(d for d in subdirs if not d.startswith("."))  # as glob: no hidden dirs
+            tail = os.path.join(glob.escape(directory), *(rest or ["*"]))
+            found += (os.path.abspath(p) for p in _local_glob(tail))
+    return found
+
+
+def unique_real_files(paths: Iterable[str]) -> list[str]:
+    """Local files among ``paths``, sorted, each real file once (by resolved path: the first name in
+    sorted order stands for a file reached through several links)."""
+    chosen: dict[str, str] = {}
+    for path in sorted(set(paths)):
+        if os.path.isfile(path):
+            chosen.setdefault(os.path.realpath(path), path)
+    return sorted(chosen.values())
 
 
 def size(path: str) -> int:

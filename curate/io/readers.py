@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,6 +71,14 @@ class Chunk:
     records: pl.DataFrame
     bad: pl.DataFrame
     counters: dict[str, float] = field(default_factory=dict)
+    origins: pl.DataFrame | None = None
+    """For a source with ``id_field``: the file and line of each record (ORIGIN_SCHEMA), so that a
+    duplicate id found across pieces can be quarantined with its place and the first one's."""
+
+
+ORIGIN_SCHEMA = {"file": pl.String, "line": pl.Int64}
+ORIGINS = "_origins"
+"""Folder of the read step holding each shard's origins (sources with ``id_field``)."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -76,12 +86,14 @@ class Chunk:
 
 
 def source_files(source: Source) -> list[str]:
-    """The files a source reads, sorted, deduplicated, directories and non-files left out
-    (local paths, or URLs read through fsspec, see ``curate.io.fs``)."""
+    """The files a source reads, sorted, deduplicated (a local file reached through several
+    patterns or links once), directories and non-files left out (local paths, or URLs read
+    through fsspec, see ``curate.io.fs``)."""
     files: set[str] = set()
     for pattern in source.patterns:
         files.update(fs.glob_files(pattern))
-    return sorted(files)
+    local = fs.unique_real_files(f for f in files if not fs.is_url(f))  # each real file once
+    return sorted(local + [f for f in files if fs.is_url(f)])
 
 
 def _is_compressed(path: str) -> bool:
@@ -109,13 +121,17 @@ def _split_points(path: str, size: int, shard_bytes: int) -> list[tuple[int, int
 
 
 def _count_newlines(f: BinaryIO, start: int, end: int, block: int = 1 << 24) -> int:
+    """Line terminators in bytes [start, end): \\n, \\r\\n or a lone \\r, as the reader splits them."""
     f.seek(start)
-    count, remaining = 0, end - start
+    count, remaining, after_cr = 0, end - start, False
     while remaining > 0:
         data = f.read(min(block, remaining))
         if not data:
             break
-        count += data.count(b"\n")
+        count += data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n")
+        if after_cr and data.startswith(b"\n"):
+            count -= 1  # a \\r\\n cut in two by the block boundary
+        after_cr = data.endswith(b"\r")
         remaining -= len(data)
     return count
 
@@ -191,6 +207,7 @@ class _ChunkBuilder:
         self.bytes = 0
         self.counters: dict[str, float] = {}
         self.emitted = 0
+        self.origins: list[tuple[str, int]] | None = [] if source.id_field is not None else None
 
     @property
     def total(self) -> int:
@@ -214,19 +231,66 @@ class _ChunkBuilder:
             }
         )
 
-    def add_object(self, obj: Any, *, rel: str, line: int, size: int) -> None:
-        """Validate one parsed input object and add its record(s) or quarantine it."""
-        raw = None
+    def file_damage(self, exc: BaseException, *, rel: str, line: int, offset: int, what: str) -> None:
+        """Quarantine the unreadable rest of a file as one file-level entry (or stop, for a strict
+        source). ``line`` and ``offset`` say how far reading got (``what`` names the offset)."""
+        truncated = isinstance(exc, EOFError)
+        reason = "bad_input:truncated" if truncated else "bad_input:unreadable_file"
+        error = f"stopped at line {line} (byte {offset} of {what}): {type(exc).__name__}: {exc}"
+        if self.source.strict:
+            raise InputError(
+                f"sources.{self.source.name}: {rel} is {'truncated' if truncated else 'unreadable'}, {error}; "
+                "repair or remove the file, or unset `strict` to quarantine what cannot be read and go on"
+            )
+        self.bad.append(
+            {
+                ID: f"{self.source.name}/{rel}",
+                SOURCE: self.source.name,
+                "file": rel,
+                "line": line,
+                "reason": reason,
+                "error": error,
+                "raw": None,
+            }
+        )
+        self.count("truncated_files" if truncated else "unreadable_files")
+
+    def add_object(self, obj: Any, *, rel: str, line: int, size: int, raw: bytes | None = None) -> None:
+        """Validate one parsed input object and add its record(s) or quarantine it (never raises:
+        a shape no validator foresaw is quarantined as ``bad_input:malformed`` with its error)."""
         try:
             if not isinstance(obj, dict):
                 raise BadRecord(f"bad_input:not_an_object:{type(obj).__name__}")
             base_id = self._record_id(obj, rel, line)
-            for suffix, row in self._rows_from(obj):
-                self.rows.append({ID: base_id + suffix, SOURCE: self.source.name, **row})
-            self.bytes += size
+            rows = [
+                {ID: base_id + suffix, SOURCE: self.source.name, **row}
+                for suffix, row in self._rows_from(obj)
+            ]
         except BadRecord as bad:
-            raw = orjson.dumps(obj, option=orjson.OPT_SERIALIZE_NUMPY, default=str).decode()
-            self.add_bad(rel=rel, line=line, reason=bad.reason, error=bad.detail, raw=raw)
+            self.add_bad(rel=rel, line=line, reason=bad.reason, error=bad.detail, raw=_raw_text(obj, raw))
+            return
+        except RecursionError:
+            self.add_bad(
+                rel=rel,
+                line=line,
+                reason="bad_input:too_deep",
+                error="nested too deeply to store",
+                raw=_raw_text(obj, raw),
+            )
+            return
+        except Exception as exc:  # a shape no validator foresaw: quarantined, never fatal
+            self.add_bad(
+                rel=rel,
+                line=line,
+                reason="bad_input:malformed",
+                error=f"{type(exc).__name__}: {exc}",
+                raw=_raw_text(obj, raw),
+            )
+            return
+        if self.origins is not None:
+            self.origins.extend((rel, line) for _ in rows)
+        self.rows.extend(rows)
+        self.bytes += size
 
     def _record_id(self, obj: dict[str, Any], rel: str, line: int) -> str:
         field_name = self.source.id_field
@@ -239,7 +303,12 @@ class _ChunkBuilder:
 
     def _meta(self, obj: dict[str, Any], used: set[str]) -> str | None:
         rest = {k: v for k, v in obj.items() if k not in used}
-        return orjson.dumps(rest, default=str).decode() if rest else None
+        if not rest:
+            return None
+        try:
+            return orjson.dumps(rest, default=str).decode()
+        except orjson.JSONEncodeError:  # deeper than orjson's 254 levels, or an odd value
+            return json.dumps(rest, default=str, ensure_ascii=False)
 
     def _rows_from(self, obj: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
         source = self.source
@@ -293,7 +362,11 @@ class _ChunkBuilder:
             if self.bad
             else pl.DataFrame(schema=BAD_SCHEMA)
         )
-        chunk = Chunk(records, bad, self.counters)
+        origins = None
+        if self.origins is not None:
+            origins = pl.DataFrame(self.origins, schema=ORIGIN_SCHEMA, orient="row")
+            self.origins = []
+        chunk = Chunk(records, bad, self.counters, origins)
         self.emitted += len(self.rows)
         self.rows, self.bad, self.bytes, self.counters = [], [], 0, {}
         return chunk
@@ -335,45 +408,165 @@ class _OwnedGzip(gzip.GzipFile):
                 raw.close()
 
 
+class _ZstdReader(io.RawIOBase):
+    """Decompresses a .zst stream of one or more frames; raises EOFError when the input ends inside
+    a frame (python-zstandard's stream reader returns what it has and stops without a word)."""
+
+    INPUT_BLOCK = 1 << 16
+
+    def __init__(self, raw: BinaryIO) -> None:
+        import zstandard
+
+        self._zstd = zstandard
+        self.raw = raw
+        self._dobj = zstandard.ZstdDecompressor().decompressobj()
+        self._in_frame = False
+        self._pending = b""
+        self._done = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._pending and not self._done:
+            self._fill()
+        n = min(len(buffer), len(self._pending))
+        buffer[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
+
+    def _fill(self) -> None:
+        data = self.raw.read(self.INPUT_BLOCK)
+        if not data:
+            self._done = True
+            if self._in_frame:
+                raise EOFError("zstd stream ended before the end of its frame (truncated file)")
+            return
+        out = []
+        while data:
+            self._in_frame = True
+            out.append(self._dobj.decompress(data))
+            if not self._dobj.eof:
+                break
+            data = self._dobj.unused_data  # the next frame (zstd files may hold several)
+            self._dobj = self._zstd.ZstdDecompressor().decompressobj()
+            self._in_frame = False
+        self._pending = b"".join(out)
+
+    def close(self) -> None:
+        try:
+            self.raw.close()
+        finally:
+            super().close()
+
+
 def _open_bytes(path: str) -> BinaryIO:
     raw = fs.open_binary(path)
     if path.endswith(".gz"):
         return _OwnedGzip(fileobj=raw, mode="rb")  # type: ignore[return-value]
     if path.endswith(".zst"):
-        import zstandard
-
-        return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(raw, closefd=True))  # type: ignore[arg-type]
+        return io.BufferedReader(_ZstdReader(raw), 1 << 20)  # type: ignore[return-value]
     return raw
 
 
+_BOM = b"\xef\xbb\xbf"
+_READ_BLOCK = 1 << 20
+
+
+class _Cut(bytes):
+    """The first bytes of a line longer than max_record_bytes; ``size`` is its full length, read
+    without holding the whole line in memory."""
+
+    size: int
+    ended_cr: bool
+
+
+_TERMINATOR = re.compile(rb"\r\n?|\n")
+
+
+def _lines(f: BinaryIO, carry: bytes, limit: int) -> Iterator[bytes]:
+    """Lines of a binary stream with their terminators, split on \\n, \\r\\n or a lone \\r (old Mac
+    line endings); a line longer than ``limit`` comes as a :class:`_Cut`. Reads in blocks."""
+    skipping: _Cut | None = None
+    # read1: one read of the underlying stream at a time, so that the lines decoded before a corrupt
+    # block are all parsed before its error is raised (read(n) would drop them with the error)
+    read = getattr(f, "read1", f.read)
+    while True:
+        data = read(_READ_BLOCK)
+        if not data:
+            break
+        if skipping is not None:  # inside an oversized line: find its end
+            if skipping.ended_cr:
+                n = 1 if data.startswith(b"\n") else 0
+            else:
+                match = _TERMINATOR.search(data)
+                if match is None or (match.end() == len(data) and data.endswith(b"\r")):
+                    skipping.size += len(data)
+                    skipping.ended_cr = match is not None
+                    continue
+                n = match.end()
+            skipping.size += n
+            yield skipping
+            skipping, data = None, data[n:]
+            if not data:
+                continue
+        elif carry:
+            data = carry + data
+        lines = data.splitlines(keepends=True)
+        carry = b"" if lines[-1].endswith(b"\n") else lines.pop()  # unfinished, or \\r then maybe \\n
+        yield from lines
+        if len(carry) > limit + 2:
+            skipping = _Cut(carry[: RAW_PREVIEW_CHARS * 4])
+            skipping.size, skipping.ended_cr, carry = len(carry), carry.endswith(b"\r"), b""
+    if skipping is not None:
+        yield skipping
+    elif carry:
+        yield carry
+
+
 def _read_jsonl_span(span: Span, source: Source, builder: _ChunkBuilder) -> Iterator[None]:
-    """Parse one span line by line; yields after every line so the caller can flush or stop."""
+    """Parse one span line by line; yields after every line so the caller can flush or stop.
+
+    Damage that stops the stream (a corrupt or truncated .gz/.zst, an I/O error) quarantines the
+    rest of the file as one file-level entry, with the line and byte offset reached."""
+    compressed = _is_compressed(span.path)
+    what = "the decompressed stream" if compressed else "the file"
     try:
         f = _open_bytes(span.path)
-    except OSError as exc:
-        raise InputError(f"sources.{source.name}: cannot open {span.path!r}: {exc}") from None
+    except Exception as exc:  # missing since planning, permissions, a bad URL...
+        builder.file_damage(exc, rel=span.rel, line=span.first_line, offset=span.start, what=what)
+        return
     limit = source.max_record_bytes
-    with f:
-        if span.start:
-            f.seek(span.start)
-        position, line_no = span.start, span.first_line - 1
-        try:
-            for line in f:
+    position, line_no = span.start, span.first_line - 1
+    try:
+        with f:
+            carry = b""
+            if span.start:
+                f.seek(span.start)
+            else:
+                carry = f.read(3)
+                if carry == _BOM:  # a UTF-8 byte order mark is not part of the first record
+                    carry = b""
+                    position += 3
+            for line in _lines(f, carry, limit):
                 line_no += 1
-                position += len(line)
-                _parse_line(line, line_no, span.rel, limit, builder)
+                if line.__class__ is _Cut:
+                    position += line.size  # type: ignore[attr-defined]
+                    builder.add_bad(
+                        rel=span.rel,
+                        line=line_no,
+                        reason="bad_input:too_large",
+                        error=f"line of {line.size} bytes > max_record_bytes {limit}",  # type: ignore[attr-defined]
+                        raw=bytes(line[:RAW_PREVIEW_CHARS]),
+                    )
+                else:
+                    position += len(line)
+                    _parse_line(line, line_no, span.rel, limit, builder)
                 yield None
                 if span.end is not None and position >= span.end:
                     break
-        except (OSError, EOFError, ValueError) as exc:  # truncated/corrupt gzip or zstd stream
-            builder.add_bad(
-                rel=span.rel,
-                line=line_no + 1,
-                reason="bad_input:unreadable",
-                error=f"{type(exc).__name__}: {exc}",
-                raw=None,
-            )
-            builder.count("unreadable_files")
+    except Exception as exc:  # corrupt/truncated gzip or zstd stream, an I/O error
+        builder.file_damage(exc, rel=span.rel, line=line_no + 1, offset=position, what=what)
 
 
 def _parse_line(line: bytes, line_no: int, rel: str, limit: int, builder: _ChunkBuilder) -> None:
@@ -400,27 +593,34 @@ def _parse_line(line: bytes, line_no: int, rel: str, limit: int, builder: _Chunk
             reason = "bad_input:invalid_utf8"
         builder.add_bad(rel=rel, line=line_no, reason=reason, error=str(exc), raw=body)
         return
-    builder.add_object(obj, rel=rel, line=line_no, size=len(body))
+    builder.add_object(obj, rel=rel, line=line_no, size=len(body), raw=body)
+
+
+def _raw_text(obj: Any, raw: bytes | None) -> str | bytes | None:
+    """What a quarantined record's ``raw`` shows: its input line, or its object as JSON."""
+    if raw is not None:
+        return raw[: RAW_PREVIEW_CHARS * 4]
+    try:
+        return orjson.dumps(obj, option=orjson.OPT_SERIALIZE_NUMPY, default=str).decode()
+    except (orjson.JSONEncodeError, RecursionError):
+        return repr(obj)[:RAW_PREVIEW_CHARS]
 
 
 def _read_table_file(span: Span, source: Source, builder: _ChunkBuilder) -> Iterator[None]:
+    """Rows of a Parquet file; a file that cannot be opened, or a damaged page, quarantines the
+    rest of the file as one file-level entry with the row reached."""
     import pyarrow.parquet as pq
 
-    handle = fs.open_binary(span.path) if fs.is_url(span.path) else None
+    handle = None
+    reached = [0]
     try:
-        try:
-            parquet = pq.ParquetFile(handle if handle is not None else span.path)
-        except Exception as exc:  # pyarrow raises several types for a damaged file
-            builder.add_bad(
-                rel=span.rel,
-                line=0,
-                reason="bad_input:unreadable",
-                error=f"{type(exc).__name__}: {exc}",
-                raw=None,
-            )
-            builder.count("unreadable_files")
-            return
-        yield from _read_arrow_batches(parquet.iter_batches(batch_size=2048), span.rel, source, builder)
+        handle = fs.open_binary(span.path) if fs.is_url(span.path) else None
+        parquet = pq.ParquetFile(handle if handle is not None else span.path)
+        yield from _read_arrow_batches(
+            parquet.iter_batches(batch_size=2048), span.rel, source, builder, reached=reached
+        )
+    except Exception as exc:  # pyarrow raises several types for a damaged file
+        builder.file_damage(exc, rel=span.rel, line=reached[0] + 1, offset=reached[0], what="the rows")
     finally:
         if handle is not None:
             handle.close()
@@ -460,12 +660,17 @@ def load_hf_table(source: Source) -> Any:
     return ds.data.table if hasattr(ds.data, "table") else ds.data
 
 
-def _read_arrow_batches(batches: Any, rel: str, source: Source, builder: _ChunkBuilder) -> Iterator[None]:
-    """Rows of Arrow record batches go through the same validation as JSON objects."""
+def _read_arrow_batches(
+    batches: Any, rel: str, source: Source, builder: _ChunkBuilder, *, reached: list[int] | None = None
+) -> Iterator[None]:
+    """Rows of Arrow record batches go through the same validation as JSON objects
+    (``reached[0]``: rows read so far, for a caller that reports where a damaged file stopped)."""
     row = 0
     for batch in batches:
         for obj in batch.to_pylist():
             row += 1
+            if reached is not None:
+                reached[0] = row
             size = _estimate_size(obj)
             if size > source.max_record_bytes:
                 builder.add_bad(

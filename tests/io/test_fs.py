@@ -75,3 +75,21 @@ def test_a_url_matching_nothing_is_reported_before_any_work(tmp_path):
     recipe = parse_recipe(f'name: n\nsources: [{{name: w, path: "file://{tmp_path}/none/*.jsonl"}}]\n')
     with pytest.raises(RecipeError, match="matched no file"):
         check_sources_exist(recipe.sources)
+
+
+def test_a_directory_symlink_loop_reads_each_real_file_once(tmp_path):
+    data = tmp_path / "data"
+    write_jsonl(data / "a.jsonl", [{"text": "one"}])
+    write_jsonl(data / "sub" / "b.jsonl", [{"text": "two"}])
+    (data / "sub" / "loop").symlink_to(data, target_is_directory=True)
+    (data / "sub" / "again").symlink_to(data / "sub", target_is_directory=True)
+    (data / "alias.jsonl").symlink_to(data / "a.jsonl")
+    expected = [str(data / "a.jsonl"), str(data / "sub" / "b.jsonl")]
+    assert fs.glob_files(str(data / "**" / "*.jsonl")) == expected
+    assert fs.glob_files(str(data / "**")) == expected
+    assert fs.glob_files(str(data / "*.jsonl")) == [str(data / "a.jsonl")]
+    from curate.io.readers import source_files
+    from curate.recipe import Source
+
+    both = Source(name="s", path=[str(data / "**" / "*.jsonl"), str(data / "sub" / "*.jsonl")])
+    assert source_files(both) == expected

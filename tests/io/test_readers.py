@@ -82,12 +82,122 @@ def test_compressed_inputs_read_the_same(tmp_path):
     assert texts[0] == texts[1] == texts[2] == [r["text"] for r in rows]
 
 
+def lines_of(n: int, width: int = 0) -> bytes:
+    return b"".join(json.dumps({"text": f"doc {i} " + "w" * width}).encode() + b"\n" for i in range(n))
+
+
 def test_truncated_gzip_is_quarantined_not_a_crash(tmp_path):
-    data = gzip.compress(b"".join(json.dumps({"text": f"doc {i}"}).encode() + b"\n" for i in range(2000)))
+    data = gzip.compress(lines_of(2000))
     (tmp_path / "a.jsonl.gz").write_bytes(data[: len(data) // 2])
-    records, bad, _ = read_all(Source(name="s", path=str(tmp_path / "a.jsonl.gz")))
+    records, bad, counters = read_all(Source(name="s", path=str(tmp_path / "a.jsonl.gz")))
     assert 0 < records.height < 2000
-    assert bad["reason"].to_list() == ["bad_input:unreadable"]
+    assert bad["reason"].to_list() == ["bad_input:truncated"] and counters["truncated_files"] == 1
+    assert bad["line"][0] == records.height + 1 and bad["id"][0] == "s/a.jsonl.gz"
+
+
+@pytest.mark.parametrize("frames", [1, 7])
+def test_truncated_zstd_is_reported_not_read_as_shorter(tmp_path, frames):
+    data = lines_of(800, width=40)
+    step = -(-len(data) // frames)
+    parts = [data[i : i + step] for i in range(0, len(data), step)]
+    whole = b"".join(zstandard.ZstdCompressor().compress(p) for p in parts)
+    (tmp_path / "whole.jsonl.zst").write_bytes(whole)
+    records, bad, _ = read_all(Source(name="s", path=str(tmp_path / "whole.jsonl.zst")))
+    assert records.height == 800 and bad.height == 0  # every frame of a multi-frame file is read
+    (tmp_path / "cut.jsonl.zst").write_bytes(whole[: len(whole) * 2 // 3])
+    records, bad, counters = read_all(Source(name="s", path=str(tmp_path / "cut.jsonl.zst")))
+    assert bad["reason"].to_list() == ["bad_input:truncated"] and counters["truncated_files"] == 1
+    assert bad["line"][0] == records.height + 1
+    assert "byte" in bad["error"][0] and "EOFError" in bad["error"][0]
+
+
+def _corrupt(data: bytes, at: float) -> bytes:
+    damaged = bytearray(data)
+    for i in range(int(len(damaged) * at), int(len(damaged) * at) + 16):
+        damaged[i] ^= 0x5A
+    return bytes(damaged)
+
+
+def test_corrupt_compressed_files_are_quarantined_and_the_other_files_read(tmp_path):
+    data = lines_of(20_000, width=40)
+    gz = gzip.compress(data)
+    zst = zstandard.ZstdCompressor(write_checksum=True).compress(data)
+    (tmp_path / "a.jsonl.gz").write_bytes(_corrupt(gz, 0.5))
+    (tmp_path / "b.jsonl.zst").write_bytes(_corrupt(zst, 0.5))
+    write_jsonl(tmp_path / "c.jsonl", [{"text": "fine"}])
+    records, bad, counters = read_all(Source(name="s", path=str(tmp_path / "*")))
+    file_level = bad.filter(pl.col("reason") == "bad_input:unreadable_file")
+    assert file_level["file"].to_list() == ["a.jsonl.gz", "b.jsonl.zst"]
+    assert counters["unreadable_files"] == 2
+    assert "fine" in records["text"].to_list()
+    gz_read = records.filter(pl.col("id").str.starts_with("s/a.jsonl.gz")).height
+    assert gz_read > 1000  # the lines before the damaged block are kept
+
+
+def test_corrupt_parquet_page_is_quarantined_with_the_rows_reached(tmp_path):
+    frame = pl.DataFrame({"text": [f"document {i} " * 20 for i in range(5000)]})
+    frame.write_parquet(tmp_path / "a.parquet", compression="uncompressed", row_group_size=1000)
+    data = (tmp_path / "a.parquet").read_bytes()
+    at = len(data) // 2
+    (tmp_path / "a.parquet").write_bytes(data[:at] + b"\xff" * 200 + data[at + 200 :])  # string lengths
+    records, bad, counters = read_all(Source(name="pq", path=str(tmp_path / "a.parquet")))
+    assert bad["reason"].to_list() == ["bad_input:unreadable_file"]
+    assert counters["unreadable_files"] == 1 and bad["line"][0] == records.height + 1
+    (tmp_path / "b.parquet").write_bytes(data[: len(data) // 2])  # no footer: nothing readable
+    records, bad, _ = read_all(Source(name="pq", path=str(tmp_path / "b.parquet")))
+    assert records.height == 0 and bad["reason"].to_list() == ["bad_input:unreadable_file"]
+
+
+def test_strict_source_stops_on_a_damaged_file(tmp_path):
+    from curate.errors import InputError
+
+    data = gzip.compress(lines_of(2000))
+    (tmp_path / "a.jsonl.gz").write_bytes(data[: len(data) // 2])
+    with pytest.raises(InputError, match=r"a\.jsonl\.gz is truncated, stopped at line \d+ .*unset `strict`"):
+        read_all(Source(name="s", path=str(tmp_path / "a.jsonl.gz"), strict=True))
+
+
+def test_a_record_no_validator_foresaw_is_quarantined_not_fatal(tmp_path):
+    deep: object = "bottom"
+    for _ in range(300):
+        deep = [deep]
+    path = write_jsonl(
+        tmp_path / "a.jsonl",
+        [
+            {"instruction": "q", "output": "a", "history": 1.5},
+            {"instruction": "q", "output": "a", "nested": deep},
+            {"instruction": "q", "output": "a"},
+        ],
+    )
+    records, bad, _ = read_all(Source(name="s", path=str(path), format="alpaca"))
+    assert bad.select("line", "reason").rows() == [(1, "bad_chat:not_a_list")]
+    assert records.height == 2 and json.loads(records["meta"][0])["nested"] == deep
+
+
+def test_utf8_bom_is_not_part_of_the_first_record(tmp_path):
+    (tmp_path / "a.jsonl").write_bytes(b"\xef\xbb\xbf" + lines_of(3))
+    (tmp_path / "b.jsonl.gz").write_bytes(gzip.compress(b"\xef\xbb\xbf" + lines_of(3)))
+    records, bad, _ = read_all(Source(name="s", path=str(tmp_path / "*")))
+    assert bad.height == 0 and records["text"].to_list() == ["doc 0 ", "doc 1 ", "doc 2 "] * 2
+
+
+@pytest.mark.parametrize("ending", [b"\r", b"\r\n", b"\n"])
+def test_every_line_ending_style_gives_one_record_per_line(tmp_path, ending):
+    path = tmp_path / "a.jsonl"
+    path.write_bytes(lines_of(40).replace(b"\n", ending))
+    records, bad, _ = read_all(Source(name="s", path=str(path)))
+    assert bad.height == 0 and records.height == 40 and records["id"][39] == "s/a.jsonl:40"
+    split, _, _ = read_all(Source(name="s", path=str(path)), shard_bytes=200)  # split at line breaks
+    assert split.equals(records)
+
+
+def test_a_line_without_end_is_quarantined_without_holding_it(tmp_path):
+    path = tmp_path / "a.jsonl"
+    path.write_bytes(b'{"text": "' + b"x" * 3_000_000 + b'"}\r\n' + lines_of(2))
+    records, bad, _ = read_all(Source(name="s", path=str(path), max_record_bytes=1000))
+    assert bad.select("line", "reason").rows() == [(1, "bad_input:too_large")]
+    assert "line of 30000" in bad["error"][0] and len(bad["raw"][0]) <= 2000
+    assert records["id"].to_list() == ["s/a.jsonl:2", "s/a.jsonl:3"]
 
 
 def test_splitting_a_big_file_keeps_ids_and_order(tmp_path):
