@@ -537,9 +537,27 @@ METRIC_NAMES = {
     "ppl": "perplexity",
     "bpb": "bits per byte",
     "bits_per_byte": "bits per byte",
-    "pref_accuracy": "preference accuracy",
-    "pref_margin": "mean log-prob margin (chosen - rejected)",
+    "pref_accuracy": "preference accuracy (summed log-prob)",
+    "pref_margin": "mean log-prob margin (chosen - rejected, summed)",
+    "pref_accuracy_per_token": "preference accuracy (log-prob per token)",
+    "pref_margin_per_token": "mean log-prob margin per token",
+    "pref_accuracy_per_byte": "preference accuracy (log-prob per byte)",
+    "pref_margin_per_byte": "mean log-prob margin per byte",
 }
+
+
+def _length_bias(evaluated: dict[str, Any]) -> str:
+    """A note on the eval pairs' length bias, beside the preference figures."""
+    longer, ratio = evaluated.get("pref_chosen_longer"), evaluated.get("pref_length_ratio")
+    if not isinstance(longer, (int, float)) or not isinstance(ratio, (int, float)):
+        return ""
+    text = (
+        f"Length bias of the eval pairs: the chosen response is the longer one (in bytes) in "
+        f"{100 * longer:.0f}% of pairs; mean length ratio chosen/rejected {ratio:.2f}. "
+        "A summed log-probability favours the shorter response: where the pairs lean one way, "
+        "read the per-token and per-byte figures."
+    )
+    return paragraph(text, muted=abs(longer - 0.5) <= 0.15)
 
 
 def scores(run: RunData, options: ReportOptions) -> SectionResult:
@@ -548,6 +566,7 @@ def scores(run: RunData, options: ReportOptions) -> SectionResult:
         return Skip("Eval metrics", "no score.json")
     score = run.score or {}
     body = table(["metric", "value"], [(Cell(METRIC_NAMES.get(k, k)), v) for k, v in metrics.items()])
+    body += _length_bias(score.get("eval") or {})
     details = [
         (f"eval {k}", v) for k, v in (score.get("eval") or {}).items() if not isinstance(v, (dict, list))
     ]

@@ -8,7 +8,7 @@ import polars as pl
 
 from curate.report.data import RunData, score_metrics, step_tokens, to_samples
 from curate.report.html import esc
-from curate.report.run import ReportOptions, Skip, classifier_scores, render_report, tokens, training
+from curate.report.run import ReportOptions, Skip, classifier_scores, render_report, scores, tokens, training
 
 # the stats a tokenize step writes (formats branch: fit = tokenizer, finalize = packing)
 TOKENIZE_STEP = {
@@ -137,3 +137,22 @@ def test_classifier_section_is_absent_without_a_classify_step_and_skipped_withou
     assert 'id="classifier"' not in render_report(run_with([TOKENIZE_STEP]))
     bare = {**CLASSIFY_STEP, "counters": {}}
     assert isinstance(classifier_scores(run_with([bare]), ReportOptions()), Skip)
+
+
+def test_scores_show_normalised_preference_figures_and_the_pairs_length_bias():
+    score = {
+        "metrics": {
+            "pref_accuracy": 0.2,
+            "pref_margin": -41.0,
+            "pref_accuracy_per_token": 0.7,
+            "pref_margin_per_token": 0.3,
+            "pref_accuracy_per_byte": 0.65,
+            "pref_margin_per_byte": 0.1,
+        },
+        "eval": {"pairs": 80, "pref_chosen_longer": 0.85, "pref_length_ratio": 2.84},
+    }
+    html = scores(run_with([], score=score), ReportOptions()).body
+    assert "preference accuracy (log-prob per token)" in html
+    assert "preference accuracy (log-prob per byte)" in html
+    assert "longer one (in bytes) in 85% of pairs" in html
+    assert "mean length ratio chosen/rejected 2.84" in html
