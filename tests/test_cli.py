@@ -41,6 +41,7 @@ def test_run_writes_a_run_directory_and_prints_the_summary(small):
     manifest = json.loads((small / "runs/small/manifest.json").read_text())
     assert manifest["accounting"]["records_in"] == 33
     assert (small / "runs/small/output/README.md").exists()
+    assert not (small / "runs/small/.lock").exists()  # held while running, removed at the end
 
 
 def test_the_library_entry_point_runs_a_recipe_file_like_the_cli(small):
