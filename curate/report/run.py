@@ -137,10 +137,12 @@ def recipe(run: RunData, options: ReportOptions) -> SectionResult:
 
 
 def funnel(run: RunData, options: ReportOptions) -> SectionResult:
-    if not run.steps:
+    # training reads tokens, not records: it has no place among the record counts
+    steps = [s for s in run.steps if s.get("stage") != "train"]
+    if not steps:
         return Skip("Funnel", "the manifest lists no step yet")
     rows = []
-    for s in run.steps:
+    for s in steps:
         r = s["records"]
         tokens, how = step_tokens(s)
         kept = f"{100 * r['out'] / r['in']:.1f}" if r["in"] else "–"
@@ -158,9 +160,7 @@ def funnel(run: RunData, options: ReportOptions) -> SectionResult:
             )
         )
     image = plots.funnel(
-        [s["dir"] for s in run.steps],
-        [s["records"]["in"] for s in run.steps],
-        [s["records"]["out"] for s in run.steps],
+        [s["dir"] for s in steps], [s["records"]["in"] for s in steps], [s["records"]["out"] for s in steps]
     )
     body = figure(image, alt="records in and out of each step")
     body += table(
@@ -373,7 +373,9 @@ def mix(run: RunData, options: ReportOptions) -> SectionResult:
         body += f"<h3>{esc(s['dir'])}</h3>" + figure(
             image,
             alt="requested and realised mix",
-            caption=f"target {fmt(fit.get('target'))} {fit.get('unit', '')}; weighting {fit.get('weighting', '?')}; tokens {counted or '?'}",
+            caption=f"target {fmt(fit.get('target'))} {fit.get('unit', '')}; "
+            f"{WEIGHTING.get(fit.get('weighting'), 'shares: ' + str(fit.get('weighting', '?')))}; "
+            f"tokens {counted or '?'}",
         )
         rows = []
         for n in names:
@@ -412,6 +414,13 @@ def mix(run: RunData, options: ReportOptions) -> SectionResult:
     if not body:
         return Skip("Mix", "no mix stage ran")
     return Section("mix", "Mix: requested vs realised", body)
+
+
+WEIGHTING = {
+    "weights": "shares from the recipe's weights",
+    "temperature": "shares by temperature sampling",
+    "size": "shares by source size",
+}
 
 
 def _num(value: Any) -> float:
