@@ -355,14 +355,28 @@ PREF_KEYS = (
 METRIC_KEYS = ("nll", "ppl", "bpb", *PREF_KEYS)
 
 
+SCORE_ABOUT = (
+    "metrics: the score, the final checkpoint on the whole eval set (eval: what it covered). "
+    "last_periodic_eval: the last eval during training, on the first train.eval.periodic_records "
+    "records only: a progress check, not the score."
+)
+
+
 def score_report(
     metrics: Mapping[str, Any], train: Mapping[str, Any] | None = None, *, seed: int | None = None
 ) -> dict[str, Any]:
     """The contents of ``RUN_DIR/score.json``: the metrics, what the eval covered, and how the
-    model was trained (``TrainResult.to_dict()``: tokens seen, wall time, tokens/s, ...)."""
+    model was trained (``TrainResult.to_dict()``: tokens seen, wall time, tokens/s, ...).
+
+    ``metrics`` is the score. The last of the evals run during training (``last_eval`` of the
+    train result: the first ``train.eval.periodic_records`` records only) is kept apart as
+    ``last_periodic_eval``, so that one file does not hold two unexplained perplexities."""
     train = dict(train or {})
+    periodic = train.pop("last_eval", None)
     return {
+        "about": SCORE_ABOUT,
         "metrics": {k: metrics[k] for k in METRIC_KEYS if k in metrics},
+        "last_periodic_eval": periodic,
         "eval": {k: v for k, v in metrics.items() if k not in METRIC_KEYS},
         "train": train,
         "tokens_seen": train.get("tokens_seen"),

@@ -288,3 +288,24 @@ def test_preference_score_reports_normalised_margins_and_length_bias(model, sp):
     report = score_report(got)
     assert report["metrics"]["pref_accuracy_per_byte"] == got["pref_accuracy_per_byte"]
     assert report["eval"]["pref_chosen_longer"] == 0.5
+
+
+def test_score_report_names_the_score_and_keeps_the_periodic_eval_apart():
+    train = {"tokens_seen": 1000, "last_eval": {"ppl": 130.9, "nll": 4.87, "records": 64}, "seed": 0}
+    report = score_report({"ppl": 192.0, "nll": 5.26, "records": 150}, train)
+    assert report["metrics"]["ppl"] == 192.0  # the score
+    assert report["last_periodic_eval"] == {"ppl": 130.9, "nll": 4.87, "records": 64}
+    assert "last_eval" not in report["train"]
+    assert "metrics: the score" in report["about"] and "not the score" in report["about"]
+    # one perplexity per clearly named place: nowhere else in the report
+    found = []
+
+    def walk(value, path):
+        if isinstance(value, dict):
+            for k, v in value.items():
+                walk(v, f"{path}.{k}")
+        elif path.endswith(".ppl"):
+            found.append(path)
+
+    walk(report, "")
+    assert sorted(found) == [".last_periodic_eval.ppl", ".metrics.ppl"]
