@@ -41,8 +41,28 @@ def command(fn: Callable[..., None]) -> Callable[..., None]:
     return app.command()(run_or_explain)
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from curate import __version__
+
+        out.print(f"curate {__version__}", highlight=False)
+        raise typer.Exit()
+
+
 @app.callback()
-def _main(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False) -> None:
+def _main(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.", metavar="")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            help="Print curate's version and exit.",
+            callback=_print_version,
+            is_eager=True,
+            metavar="",
+        ),
+    ] = False,
+) -> None:
     _state["debug"] = debug
 
 
@@ -286,9 +306,11 @@ def stats(run_dir: Annotated[Path, typer.Argument(help="Run directory.")]) -> No
 @command
 def inspect(
     run_dir: Annotated[Path, typer.Argument(help="Run directory.")],
-    stage: Annotated[str, typer.Option(help="Step name or directory (read, clean, 02-dedupe, output...).")],
+    stage: Annotated[
+        str, typer.Option(help="Step name or directory (read, clean, dedupe, output, or 03-dedupe...).")
+    ],
     rejected: Annotated[
-        bool, typer.Option("--rejected", help="Show removed records with their reason.")
+        bool, typer.Option("--rejected", help="Show removed records with their reason.", metavar="")
     ] = False,
     reason: Annotated[str | None, typer.Option(help="Only removals whose reason starts with this.")] = None,
     n: Annotated[int, typer.Option("-n", min=1, help="How many records.")] = 5,

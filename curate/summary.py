@@ -24,7 +24,12 @@ def _train_row(step: dict[str, Any]) -> list[str]:
     metrics = report.get("metrics") or {}
     shown = [
         f"{name} {metrics[key]:.4g}"
-        for key, name in (("ppl", "ppl"), ("bpb", "bits/byte"), ("pref_accuracy", "pref acc"))
+        for key, name in (
+            ("ppl", "ppl"),
+            ("bpb", "bits/byte"),
+            ("pref_accuracy", "pref acc"),
+            ("pref_accuracy_per_token", "pref acc/token"),
+        )
         if metrics.get(key) is not None
     ]
     dpo = report.get("dpo") or {}
@@ -91,8 +96,12 @@ SCORE_ROWS = (
     ("nll", "NLL (nats/token)"),
     ("ppl", "perplexity"),
     ("bpb", "bits per byte"),
-    ("pref_accuracy", "preference accuracy"),
-    ("pref_margin", "preference margin"),
+    ("pref_accuracy", "preference accuracy (summed log-prob)"),
+    ("pref_margin", "preference margin (summed)"),
+    ("pref_accuracy_per_token", "preference accuracy (per token)"),
+    ("pref_margin_per_token", "preference margin (per token)"),
+    ("pref_accuracy_per_byte", "preference accuracy (per byte)"),
+    ("pref_margin_per_byte", "preference margin (per byte)"),
 )
 
 
@@ -111,4 +120,8 @@ def score_table(report: dict[str, Any]) -> Table:
     for key in ("records", "tokens", "bytes"):
         if evaluated.get(key) is not None:
             table.add_row(f"eval {key}", f"{evaluated[key]:,}")
+    if evaluated.get("pref_chosen_longer") is not None:
+        table.add_row("eval pairs: chosen longer", f"{100 * evaluated['pref_chosen_longer']:.0f}%")
+    if evaluated.get("pref_length_ratio") is not None:
+        table.add_row("eval pairs: length ratio", f"{evaluated['pref_length_ratio']:.2f}")
     return table

@@ -41,6 +41,7 @@ def test_run_writes_a_run_directory_and_prints_the_summary(small):
     manifest = json.loads((small / "runs/small/manifest.json").read_text())
     assert manifest["accounting"]["records_in"] == 33
     assert (small / "runs/small/output/README.md").exists()
+    assert not (small / "runs/small/.lock").exists()  # held while running, removed at the end
 
 
 def test_the_library_entry_point_runs_a_recipe_file_like_the_cli(small):
@@ -150,3 +151,29 @@ def test_console_script_runs_the_web_recipe(tmp_path):
     done = subprocess.run(cmd, shell=True, cwd=REPO, capture_output=True, text=True, env={**os.environ})
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "run/report.html").exists()
+
+
+def test_version_prints_curates_version():
+    from curate import __version__
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.output.strip() == f"curate {__version__}"
+
+
+def test_inspect_help_shows_rejected_as_a_plain_flag_and_a_quickstart_step_name():
+    import re
+
+    from curate.recipe import load_recipe, resolve_implied
+
+    result = runner.invoke(app, ["inspect", "--help"], terminal_width=120)
+    assert result.exit_code == 0
+    line = next(x for x in result.output.splitlines() if "--rejected" in x)
+    assert "<bool>" not in line
+    # the example step directory is the quickstart's: 00-read, then its stages in order
+    example = re.search(r"(\d\d)-dedupe", result.output)
+    stages = [
+        next(iter(s))
+        for s in resolve_implied(load_recipe(REPO / "recipes/quickstart.yaml")).model_dump()["stages"]
+    ]
+    assert example and int(example.group(1)) == 1 + stages.index("dedupe")

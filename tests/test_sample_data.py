@@ -586,3 +586,25 @@ def test_arithmetic_answers_are_right_and_planted_wrong_ones_wrong(truth):
                 assert not _has_number(bad, expected), (name, lineno, bad)
                 checked["rejected"] += 1
     assert checked["chosen"] >= 40 and checked["rejected"] >= 3, checked
+
+
+def test_eval_preference_pairs_are_not_length_confounded(truth):
+    """A summed log-probability favours the shorter answer: were the chosen answers mostly the
+    longer ones, a model blind to quality would score below chance. Per kind of rejected answer,
+    chosen is the longer one in about half the pairs, and lengths stay within 3x of each other."""
+    from curate.train.score import length_bias
+
+    pairs = [json.loads(line) for line in _lines("eval/preference_eval.jsonl")]
+    size = {side: [len(p[side].encode("utf-8")) for p in pairs] for side in ("chosen", "rejected")}
+    bias = length_bias(size["chosen"], size["rejected"])
+    assert 0.45 <= bias["pref_chosen_longer"] <= 0.55
+    assert 0.8 <= bias["pref_length_ratio"] <= 1.25
+    assert all(max(c, r) <= 3 * min(c, r) for c, r in zip(size["chosen"], size["rejected"], strict=True))
+    rows = truth["eval"]["files"]["eval/preference_eval.jsonl"]
+    by_kind: dict[str, list[bool]] = {}
+    for row, c, r in zip(rows, size["chosen"], size["rejected"], strict=True):
+        assert (c > r) == row["chosen_longer"]
+        by_kind.setdefault(row["rejected_kind"], []).append(c > r)
+    assert set(by_kind) == {"wrong", "truncated", "rude", "off_topic"}
+    for kind, longer in by_kind.items():
+        assert abs(2 * sum(longer) - len(longer)) <= 1, kind  # alternating: balanced within one

@@ -3,7 +3,7 @@
 ::
 
     runs/<name>/
-      .curate-run  recipe.yaml  manifest.json  .lock
+      .curate-run  recipe.yaml  manifest.json  .lock (while a run holds it)
       stages/NN-<stage>/part-XXXXX-YYYY.parquet  _done/<shard>.json  _KEY  _SUCCESS  (+ _partials/*.npz, _state.npz)
       rejected/NN-<stage>/part-XXXXX-YYYY.parquet
       stats/NN-<stage>.json
@@ -187,18 +187,25 @@ class RunDir:
         if self._lock is not None:
             return
         self.root.mkdir(parents=True, exist_ok=True)
-        handle = open(self.root / ".lock", "w")  # noqa: SIM115 - held for the life of the run
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.close()
-            raise UsageError(
-                f"another curate process is running in {str(self.root)!r}; wait for it to finish"
-            ) from None
-        self._lock = handle
+        for _ in range(3):
+            handle = open(self.root / ".lock", "w")  # noqa: SIM115 - held for the life of the run
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.close()
+                raise UsageError(
+                    f"another curate process is running in {str(self.root)!r}; wait for it to finish"
+                ) from None
+            if _same_file(handle, self.root / ".lock"):
+                self._lock = handle
+                return
+            handle.close()  # a run that finished in between removed the file we opened: open anew
+        raise UsageError(f"cannot lock {str(self.root / '.lock')!r}: it keeps being replaced")
 
     def unlock(self) -> None:
         if self._lock is not None:
+            # removed while still held, so that a finished run directory holds no .lock
+            (self.root / ".lock").unlink(missing_ok=True)
             fcntl.flock(self._lock, fcntl.LOCK_UN)
             self._lock.close()
             self._lock = None
@@ -444,3 +451,10 @@ def _remove(path: Path) -> None:
         shutil.rmtree(path)
     elif path.exists() or path.is_symlink():
         path.unlink()
+
+
+def _same_file(handle: IO[str], path: Path) -> bool:
+    try:
+        return os.fstat(handle.fileno()).st_ino == os.stat(path).st_ino
+    except FileNotFoundError:
+        return False

@@ -1,7 +1,8 @@
 """``curate diff RUN_A RUN_B``: what differs between two runs.
 
-Four comparisons, each from the run directories alone: the resolved recipes (flattened to key
-paths such as ``stages[3].mix.weights.web``, only the paths whose values differ), the records in
+Four comparisons, each from the run directories alone: the resolved recipes (defaults filled on
+both sides, stages and sources matched by name, as key paths such as ``stages[3].mix.weights.web``,
+only the paths whose values differ; a block one side lacks is one difference), the records in
 and out of every step (and whether its cache key changed, i.e. whether it was recomputed), the
 removal reasons whose counts differ, the realised mix per source, and the eval scores.
 """
@@ -50,17 +51,94 @@ def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
 
 def diff_mappings(a: dict[str, Any], b: dict[str, Any]) -> list[tuple[str, Any, Any]]:
     """(key path, value in a, value in b) for every path whose values differ, in a's order then
-    b's new paths; a path missing on one side has the value :data:`ABSENT` there."""
-    flat_a, flat_b = flatten(a), flatten(b)
-    keys = list(flat_a) + [k for k in flat_b if k not in flat_a]
-    pairs = [(key, flat_a.get(key, ABSENT), flat_b.get(key, ABSENT)) for key in keys]
-    return [(key, va, vb) for key, va, vb in pairs if not _equal(va, vb)]
+    b's new paths.
+
+    A block (mapping or list) that one side lacks (or has as null) is one difference, with the
+    value :data:`ABSENT` on that side, not one per key inside it. Lists whose items name
+    themselves (stages ``{clean: {...}}``, sources ``{name: web, ...}``) are matched by name, so a
+    stage that one recipe adds does not shift every later stage: where the order of the names
+    differs, the list's order is one difference (``stages (order)``) and its items are keyed by
+    name (``stages.dedupe.exact``); where it is the same, by position (``stages[2].dedupe.exact``).
+    """
+    out: list[tuple[str, Any, Any]] = []
+    _diff(a, b, "", out)
+    return out
+
+
+def _join(prefix: str, key: str) -> str:
+    return f"{prefix}.{key}" if prefix else key
+
+
+def _diff(a: Any, b: Any, path: str, out: list[tuple[str, Any, Any]]) -> None:
+    a = ABSENT if a is None else a
+    b = ABSENT if b is None else b
+    if isinstance(a, dict) and isinstance(b, dict) and a and b:
+        for key in list(a) + [k for k in b if k not in a]:
+            _diff(a.get(key, ABSENT), b.get(key, ABSENT), _join(path, str(key)), out)
+        return
+    if isinstance(a, list) and isinstance(b, list) and a and b and not (_scalars(a) and _scalars(b)):
+        names_a, names_b = _item_names(a), _item_names(b)
+        if names_a is not None and names_b is not None and names_a != names_b:
+            out.append((f"{path} (order)", ", ".join(names_a), ", ".join(names_b)))
+            items_a, items_b = dict(zip(names_a, a, strict=True)), dict(zip(names_b, b, strict=True))
+            for name in names_a + [n for n in names_b if n not in items_a]:
+                _diff(
+                    _unwrap(items_a.get(name, ABSENT)),
+                    _unwrap(items_b.get(name, ABSENT)),
+                    f"{path}.{name}",
+                    out,
+                )
+            return
+        for i in range(max(len(a), len(b))):
+            _diff(a[i] if i < len(a) else ABSENT, b[i] if i < len(b) else ABSENT, f"{path}[{i}]", out)
+        return
+    if not _equal(a, b):
+        out.append((path, a, b))
+
+
+def _scalars(items: list[Any]) -> bool:
+    """A list of plain values (a keep-list, roles): compared whole, shown whole."""
+    return all(not isinstance(x, (dict, list)) for x in items)
+
+
+def _item_name(item: Any) -> str | None:
+    """What a list item calls itself: a stage's one key, a source's ``name``; None otherwise."""
+    if isinstance(item, dict) and isinstance(item.get("name"), str):
+        return item["name"]
+    if (
+        isinstance(item, dict)
+        and len(item) == 1
+        and isinstance(next(iter(item.values())), (dict, type(None)))
+    ):
+        return str(next(iter(item)))
+    return None
+
+
+def _item_names(items: list[Any]) -> list[str] | None:
+    """The names of a list's items, repeats numbered (``clean``, ``clean#2``); None unless every
+    item has a name of the same kind."""
+    names = [_item_name(x) for x in items]
+    if any(n is None for n in names):
+        return None
+    seen: dict[str, int] = {}
+    out = []
+    for n in names:
+        seen[n] = seen.get(n, 0) + 1
+        out.append(n if seen[n] == 1 else f"{n}#{seen[n]}")
+    return out
+
+
+def _unwrap(item: Any) -> Any:
+    """A stage's config without its one-key wrapper (sources stay whole)."""
+    if isinstance(item, dict) and len(item) == 1 and "name" not in item:
+        return next(iter(item.values()))
+    return item
 
 
 def _equal(a: Any, b: Any) -> bool:
     """Equal values of the same kind (1 equals 1.0; true does not equal 1; absent equals absent)."""
-    if a is ABSENT or b is ABSENT:
-        return a is b
+    if a is ABSENT or b is ABSENT or a is None or b is None:
+        return (a is ABSENT or a is None) and (b is ABSENT or b is None)
     if _is_number(a) and _is_number(b):
         return a == b
     return type(a) is type(b) and a == b
@@ -145,12 +223,30 @@ def diff_runs(a: str | os.PathLike, b: str | os.PathLike) -> RunDiff:
         run_b.root,
         run_a.name,
         run_b.name,
-        recipe=diff_mappings(run_a.recipe or {}, run_b.recipe or {}),
+        recipe=diff_mappings(_resolved(run_a.recipe), _resolved(run_b.recipe)),
         steps=_steps(run_a, run_b),
         reasons=_reasons(run_a, run_b),
         mix=_mix(run_a, run_b),
         scores=_scores(run_a, run_b),
     )
+
+
+def _resolved(recipe: dict[str, Any] | None) -> dict[str, Any]:
+    """A run's recipe with every default filled in, as this version of curate resolves it (a run
+    written by an older version may lack newer keys); as written where it no longer validates."""
+    if not recipe:
+        return {}
+    from curate.errors import CurateError
+    from curate.recipe import dump_resolved, parse_recipe
+
+    try:
+        import yaml
+
+        text = yaml.safe_dump(recipe, sort_keys=False, allow_unicode=True)
+        resolved = yaml.safe_load(dump_resolved(parse_recipe(text, source_name="recipe.yaml")))
+    except (CurateError, ValueError):
+        return recipe
+    return resolved if isinstance(resolved, dict) else recipe
 
 
 def _by_dir(run: RunData) -> dict[str, dict[str, Any]]:
@@ -221,7 +317,15 @@ def show(value: Any) -> str:
         return "(absent)"
     if isinstance(value, str):
         return value
-    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    if isinstance(value, dict):  # a whole block: what it sets, not its nulls
+        value = {k: v for k, v in value.items() if v is not None}
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    if isinstance(value, (dict, list)) and len(text) > SHOW_LIMIT:  # a whole block one side lacks
+        return text[: SHOW_LIMIT - 1] + "…"
+    return text
+
+
+SHOW_LIMIT = 160
 
 
 def _delta(a: float | int | None, b: float | int | None, *, percent: bool = False) -> str:
@@ -245,7 +349,9 @@ def diff_header(d: RunDiff) -> Text:
 def diff_tables(d: RunDiff) -> list[Table]:
     """The diff as rich tables (terminal); user values are shown as text, never as markup."""
     recipe = Table(title=f"recipe: {len(d.recipe)} differing key(s)", title_justify="left")
-    for column in ("key", "A", "B"):
+    # keys stay whole on one line (a key cut mid-word cannot be searched for); values fold
+    recipe.add_column("key", no_wrap=True, min_width=max((len(k) for k in d.recipe_keys), default=3))
+    for column in ("A", "B"):
         recipe.add_column(column, overflow="fold")
     for key, va, vb in d.recipe:
         recipe.add_row(Text(key), Text(show(va)), Text(show(vb)))

@@ -253,6 +253,10 @@ def training(train: Sequence[Mapping[str, Any]], evals: Sequence[Mapping[str, An
         ax_lr.set_ylabel("learning rate")
         ax_lr.ticklabel_format(axis="y", style="sci", scilimits=(-2, 2))
         _style(ax_lr, integer_x=True)
+        from matplotlib.ticker import MaxNLocator
+
+        # a third of the width: few step labels, or "0 200 400 ... 1400" runs together
+        ax_lr.xaxis.set_major_locator(MaxNLocator(nbins=3, integer=True, min_n_ticks=2))
         return _png(fig)
 
 

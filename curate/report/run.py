@@ -148,10 +148,12 @@ def recipe(run: RunData, options: ReportOptions) -> SectionResult:
 
 
 def funnel(run: RunData, options: ReportOptions) -> SectionResult:
-    if not run.steps:
+    # training reads tokens, not records: it has no place among the record counts
+    steps = [s for s in run.steps if s.get("stage") != "train"]
+    if not steps:
         return Skip("Funnel", "the manifest lists no step yet")
     rows = []
-    for s in run.steps:
+    for s in steps:
         r = s["records"]
         tokens, how = step_tokens(s)
         kept = f"{100 * r['out'] / r['in']:.1f}" if r["in"] else "–"
@@ -169,9 +171,7 @@ def funnel(run: RunData, options: ReportOptions) -> SectionResult:
             )
         )
     image = plots.funnel(
-        [s["dir"] for s in run.steps],
-        [s["records"]["in"] for s in run.steps],
-        [s["records"]["out"] for s in run.steps],
+        [s["dir"] for s in steps], [s["records"]["in"] for s in steps], [s["records"]["out"] for s in steps]
     )
     body = figure(image, alt="records in and out of each step")
     body += table(
@@ -384,7 +384,9 @@ def mix(run: RunData, options: ReportOptions) -> SectionResult:
         body += f"<h3>{esc(s['dir'])}</h3>" + figure(
             image,
             alt="requested and realised mix",
-            caption=f"target {fmt(fit.get('target'))} {fit.get('unit', '')}; weighting {fit.get('weighting', '?')}; tokens {counted or '?'}",
+            caption=f"target {fmt(fit.get('target'))} {fit.get('unit', '')}; "
+            f"{WEIGHTING.get(fit.get('weighting'), 'shares: ' + str(fit.get('weighting', '?')))}; "
+            f"tokens {counted or '?'}",
         )
         rows = []
         for n in names:
@@ -423,6 +425,13 @@ def mix(run: RunData, options: ReportOptions) -> SectionResult:
     if not body:
         return Skip("Mix", "no mix stage ran")
     return Section("mix", "Mix: requested vs realised", body)
+
+
+WEIGHTING = {
+    "weights": "shares from the recipe's weights",
+    "temperature": "shares by temperature sampling",
+    "size": "shares by source size",
+}
 
 
 def _num(value: Any) -> float:
@@ -548,9 +557,27 @@ METRIC_NAMES = {
     "ppl": "perplexity",
     "bpb": "bits per byte",
     "bits_per_byte": "bits per byte",
-    "pref_accuracy": "preference accuracy",
-    "pref_margin": "mean log-prob margin (chosen - rejected)",
+    "pref_accuracy": "preference accuracy (summed log-prob)",
+    "pref_margin": "mean log-prob margin (chosen - rejected, summed)",
+    "pref_accuracy_per_token": "preference accuracy (log-prob per token)",
+    "pref_margin_per_token": "mean log-prob margin per token",
+    "pref_accuracy_per_byte": "preference accuracy (log-prob per byte)",
+    "pref_margin_per_byte": "mean log-prob margin per byte",
 }
+
+
+def _length_bias(evaluated: dict[str, Any]) -> str:
+    """A note on the eval pairs' length bias, beside the preference figures."""
+    longer, ratio = evaluated.get("pref_chosen_longer"), evaluated.get("pref_length_ratio")
+    if not isinstance(longer, (int, float)) or not isinstance(ratio, (int, float)):
+        return ""
+    text = (
+        f"Length bias of the eval pairs: the chosen response is the longer one (in bytes) in "
+        f"{100 * longer:.0f}% of pairs; mean length ratio chosen/rejected {ratio:.2f}. "
+        "A summed log-probability favours the shorter response: where the pairs lean one way, "
+        "read the per-token and per-byte figures."
+    )
+    return paragraph(text, muted=abs(longer - 0.5) <= 0.15)
 
 
 def scores(run: RunData, options: ReportOptions) -> SectionResult:
@@ -559,6 +586,7 @@ def scores(run: RunData, options: ReportOptions) -> SectionResult:
         return Skip("Eval metrics", "no score.json")
     score = run.score or {}
     body = table(["metric", "value"], [(Cell(METRIC_NAMES.get(k, k)), v) for k, v in metrics.items()])
+    body += _length_bias(score.get("eval") or {})
     details = [
         (f"eval {k}", v) for k, v in (score.get("eval") or {}).items() if not isinstance(v, (dict, list))
     ]

@@ -28,7 +28,17 @@ from curate.report import plots
 from curate.report.data import TRAIN_METRICS, read_train_log
 from curate.report.html import Cell, Section, esc, figure, fmt, key_values, page, paragraph, table
 
-HIGHER_IS_BETTER = frozenset({"pref_accuracy", "pref_margin", "accuracy"})
+HIGHER_IS_BETTER = frozenset(
+    {
+        "pref_accuracy",
+        "pref_margin",
+        "pref_accuracy_per_token",
+        "pref_margin_per_token",
+        "pref_accuracy_per_byte",
+        "pref_margin_per_byte",
+        "accuracy",
+    }
+)
 PREFERRED_SORT = ("bpb", "bits_per_byte", "ppl", "nll", "pref_accuracy")
 _RESERVED = {"variant", "seed", "weights", "realised", "metrics", "run_dir"}
 

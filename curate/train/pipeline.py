@@ -227,6 +227,7 @@ def _dpo(
 ) -> dict[str, Any]:
     from curate.train.dpo import dpo
     from curate.train.evalset import eval_kind
+    from curate.train.score import PREF_KEYS
 
     eval_pairs = records if records and eval_kind(records) == "preference" else None
     result = dpo(
@@ -247,12 +248,8 @@ def _dpo(
         "final_loss": result.losses[-1] if result.losses else None,
         "truncated_pairs": result.truncated_pairs,
         "wall_s": result.wall_s,
-        "before": None
-        if result.before is None
-        else {k: result.before.get(k) for k in ("pref_accuracy", "pref_margin", "nll")},
-        "after": None
-        if result.after is None
-        else {k: result.after.get(k) for k in ("pref_accuracy", "pref_margin", "nll")},
+        "before": None if result.before is None else {k: result.before.get(k) for k in (*PREF_KEYS, "nll")},
+        "after": None if result.after is None else {k: result.after.get(k) for k in (*PREF_KEYS, "nll")},
     }
 
 

@@ -15,8 +15,10 @@ share the tokenizer and the eval set):
 - **preference** records (``{"prompt", "chosen", "rejected"}``, strings or message lists): each
   response is scored given the prompt; its log-probability is minus the summed NLL of its target
   tokens. Accuracy is the share of pairs whose margin ``logp(chosen) - logp(rejected)`` is > 0
-  (ties count as wrong, as in TRL's ``rewards/accuracies``). NLL, perplexity and bits per byte
-  are reported over the chosen responses.
+  (ties count as wrong, as in TRL's ``rewards/accuracies``). A summed log-probability favours
+  the shorter response, so the same figures are also given per target token and per byte, with
+  the pairs' length bias (see ``preference_metrics``). NLL, perplexity and bits per byte are
+  reported over the chosen responses.
 
 Metrics: ``nll`` = sum NLL / target tokens (nats), ``ppl = exp(nll)``,
 ``bpb`` = sum NLL / (ln 2 x bytes scored).
@@ -213,16 +215,54 @@ def sequence_nll(
     return nll, count
 
 
+def _share_and_mean(margin: np.ndarray) -> tuple[float, float]:
+    return float((margin > 0).mean()), float(margin.mean())
+
+
+def preference_metrics(nll: np.ndarray, count: np.ndarray, n_bytes: np.ndarray) -> dict[str, Any]:
+    """Preference figures of pairs from per-response summed NLL, target tokens and bytes
+    (chosen at even positions, rejected at odd ones).
+
+    - ``pref_accuracy``/``pref_margin``: on summed log-probabilities, ``logp(c) - logp(r)``. A sum
+      grows more negative with every token, so it favours the shorter response.
+    - ``pref_accuracy_per_token``/``pref_margin_per_token``: on the mean log-probability per target
+      token, ``logp(c)/tokens(c) - logp(r)/tokens(r)``; ``..._per_byte`` likewise per UTF-8 byte
+      of the response (tokenizer-free). Both take length out of the comparison.
+    - ``pref_chosen_longer``: the share of pairs whose chosen response has more bytes than the
+      rejected one; ``pref_length_ratio``: the mean of bytes(chosen) / bytes(rejected). Far from
+      0.5 and 1, the pairs are length-confounded and the summed figures measure length as much
+      as preference.
+    """
+    chosen, rejected = slice(0, None, 2), slice(1, None, 2)
+    logp = -np.asarray(nll, dtype=np.float64)
+    tokens = np.maximum(np.asarray(count, dtype=np.float64), 1)
+    size = np.maximum(np.asarray(n_bytes, dtype=np.float64), 1)
+    summed = logp[chosen] - logp[rejected]
+    per_token = logp[chosen] / tokens[chosen] - logp[rejected] / tokens[rejected]
+    per_byte = logp[chosen] / size[chosen] - logp[rejected] / size[rejected]
+    out: dict[str, Any] = {"pairs": int(summed.size)}
+    for suffix, margin in (("", summed), ("_per_token", per_token), ("_per_byte", per_byte)):
+        out[f"pref_accuracy{suffix}"], out[f"pref_margin{suffix}"] = _share_and_mean(margin)
+    out.update(length_bias(n_bytes[chosen], n_bytes[rejected]))
+    return out
+
+
+def length_bias(chosen_bytes: Sequence[int], rejected_bytes: Sequence[int]) -> dict[str, float]:
+    """How the lengths of preference pairs lean: ``pref_chosen_longer`` (share of pairs whose
+    chosen response is longer, in bytes) and ``pref_length_ratio`` (mean chosen/rejected bytes)."""
+    c = np.asarray(chosen_bytes, dtype=np.float64)
+    r = np.asarray(rejected_bytes, dtype=np.float64)
+    return {
+        "pref_chosen_longer": float((c > r).mean()) if c.size else float("nan"),
+        "pref_length_ratio": float((c / np.maximum(r, 1)).mean()) if c.size else float("nan"),
+    }
+
+
 def summarize(kind: EvalKind, seqs: Sequence[Encoded], nll: np.ndarray, count: np.ndarray) -> dict[str, Any]:
     """Metrics of an eval set from per-sequence NLL sums and target counts."""
     if kind == "preference":
-        chosen, rejected = slice(0, None, 2), slice(1, None, 2)
-        margin = nll[rejected] - nll[chosen]  # logp(chosen) - logp(rejected)
-        pref = {
-            "pairs": int(margin.size),
-            "pref_accuracy": float((margin > 0).mean()),
-            "pref_margin": float(margin.mean()),
-        }
+        chosen = slice(0, None, 2)
+        pref = preference_metrics(nll, count, np.array([s.n_bytes for s in seqs], dtype=np.int64))
         seqs, nll, count = seqs[chosen], nll[chosen], count[chosen]
     else:
         pref = {}
@@ -304,17 +344,39 @@ def score(
     }
 
 
-METRIC_KEYS = ("nll", "ppl", "bpb", "pref_accuracy", "pref_margin")
+PREF_KEYS = (
+    "pref_accuracy",
+    "pref_margin",
+    "pref_accuracy_per_token",
+    "pref_margin_per_token",
+    "pref_accuracy_per_byte",
+    "pref_margin_per_byte",
+)
+METRIC_KEYS = ("nll", "ppl", "bpb", *PREF_KEYS)
+
+
+SCORE_ABOUT = (
+    "metrics: the score, the final checkpoint on the whole eval set (eval: what it covered). "
+    "last_periodic_eval: the last eval during training, on the first train.eval.periodic_records "
+    "records only: a progress check, not the score."
+)
 
 
 def score_report(
     metrics: Mapping[str, Any], train: Mapping[str, Any] | None = None, *, seed: int | None = None
 ) -> dict[str, Any]:
     """The contents of ``RUN_DIR/score.json``: the metrics, what the eval covered, and how the
-    model was trained (``TrainResult.to_dict()``: tokens seen, wall time, tokens/s, ...)."""
+    model was trained (``TrainResult.to_dict()``: tokens seen, wall time, tokens/s, ...).
+
+    ``metrics`` is the score. The last of the evals run during training (``last_eval`` of the
+    train result: the first ``train.eval.periodic_records`` records only) is kept apart as
+    ``last_periodic_eval``, so that one file does not hold two unexplained perplexities."""
     train = dict(train or {})
+    periodic = train.pop("last_eval", None)
     return {
+        "about": SCORE_ABOUT,
         "metrics": {k: metrics[k] for k in METRIC_KEYS if k in metrics},
+        "last_periodic_eval": periodic,
         "eval": {k: v for k, v in metrics.items() if k not in METRIC_KEYS},
         "train": train,
         "tokens_seen": train.get("tokens_seen"),

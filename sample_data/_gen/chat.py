@@ -375,17 +375,48 @@ def _ratings_row(rng: random.Random, defect: str | None) -> tuple[dict, dict]:
 _PREF_BUILDERS = {"preference": _preference_row, "hh": _hh_row, "ratings": _ratings_row}
 
 
+def _nbytes(text: str) -> int:
+    return len(text.encode("utf-8"))
+
+
+MAX_LENGTH_RATIO = 3  # eval pairs: neither answer more than 3x as long as the other (bytes)
+
+
 def build_preference_eval(seed: int, n: int, exclude: set[str]) -> tuple[list[bytes], list[dict]]:
-    """Held-out prompt/chosen/rejected pairs (plain strings), none sharing a prompt with training."""
+    """Held-out prompt/chosen/rejected pairs (plain strings), none sharing a prompt with training.
+
+    Length-balanced: within each kind of rejected answer, the pairs alternate between a chosen
+    answer longer and one shorter than the rejected answer (in UTF-8 bytes). The chosen answer is
+    the full polite answer or the terse correct one, whichever falls on the wanted side (the one
+    closer in length to the rejected answer when both do), and neither answer is more than
+    ``MAX_LENGTH_RATIO`` times as long as the other. So neither length alone nor a summed
+    log-probability, which favours the shorter answer, tells chosen from rejected: what tells them
+    apart is being right, whole, polite and on topic.
+    """
     rng = _rng(seed, "pref-eval")
     lines: list[bytes] = []
     truth: list[dict] = []
+    chosen_longer_next = dict.fromkeys(REJECT_KINDS, True)
     while len(lines) < n:
         item, kind, rejected, _ = _pair(rng)
-        if item.prompt in exclude or rejected == item.answer or not rejected:
+        if item.prompt in exclude or not rejected:
             continue
+        want_longer = chosen_longer_next[kind]
+        options = [
+            (form, text)
+            for form, text in (("full", item.answer), ("terse", item.terse))
+            if text != rejected
+            and _nbytes(text) != _nbytes(rejected)
+            and (_nbytes(text) > _nbytes(rejected)) == want_longer
+            and max(_nbytes(text), _nbytes(rejected))
+            <= MAX_LENGTH_RATIO * min(_nbytes(text), _nbytes(rejected))
+        ]
+        if not options:
+            continue  # this pair cannot fall on the wanted side: draw another
+        form, chosen = min(options, key=lambda o: abs(_nbytes(o[1]) - _nbytes(rejected)))
+        chosen_longer_next[kind] = not want_longer
         exclude.add(item.prompt)
-        lines.append(_dump({"prompt": item.prompt, "chosen": item.answer, "rejected": rejected}))
+        lines.append(_dump({"prompt": item.prompt, "chosen": chosen, "rejected": rejected}))
         truth.append(
             {
                 "file": "eval/preference_eval.jsonl",
@@ -393,6 +424,8 @@ def build_preference_eval(seed: int, n: int, exclude: set[str]) -> tuple[list[by
                 "lang": item.lang,
                 "task": item.task,
                 "rejected_kind": kind,
+                "chosen_form": form,
+                "chosen_longer": want_longer,
             }
         )
     return lines, truth

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 from typer.testing import CliRunner
 
 from curate.cli import app
-from curate.report.diff import ABSENT, diff_mappings, diff_runs, flatten, render_diff_html
+from curate.report.diff import ABSENT, diff_mappings, diff_runs, diff_tables, flatten, render_diff_html
 from curate.report.html import esc
 
 
@@ -29,8 +30,7 @@ def test_diff_mappings_lists_only_differing_paths():
         ("w.web", 0.5, 0.9),
         ("flag", True, 1),  # a boolean is not the number 1
         ("gone", 3, ABSENT),
-        ("new[0]", ABSENT, 1),
-        ("new[1]", ABSENT, 2),
+        ("new", ABSENT, [1, 2]),  # a block one side lacks is one difference
     ]
     assert diff_mappings(a, a) == []
 
@@ -87,3 +87,53 @@ def test_diff_of_a_directory_without_manifest_is_a_usage_error(tmp_path):
     result = CliRunner().invoke(app, ["diff", str(tmp_path), str(tmp_path)])
     assert result.exit_code == 2
     assert "not a curate run directory" in result.output
+
+
+def _run_dir(path, recipe_file):
+    """A run directory holding what `curate diff` reads of the recipe: its resolved recipe.yaml."""
+    from curate.recipe import dump_resolved, load_recipe, resolve_implied
+
+    path.mkdir()
+    (path / "manifest.json").write_text(json.dumps({"name": path.name, "steps": []}))
+    (path / "recipe.yaml").write_text(dump_resolved(resolve_implied(load_recipe(recipe_file))))
+    return path
+
+
+def test_diff_of_recipes_of_different_shape_shows_only_real_differences(tmp_path):
+    from curate.report.diff import RunDiff
+
+    a = _run_dir(tmp_path / "web", "recipes/web.yaml")  # curation only, no train block
+    b = _run_dir(tmp_path / "sft", "recipes/sft.yaml")  # other sources, stages and a train block
+    d = diff_runs(a, b)
+    rows = {k: (va, vb) for k, va, vb in d.recipe}
+    # a stage or block present on one side only is one difference, not one per key inside it
+    assert rows["stages.quality"][1] is ABSENT and isinstance(rows["stages.quality"][0], dict)
+    assert rows["stages.tokenize"][0] is ABSENT
+    assert rows["train"][0] is ABSENT and rows["train"][1]["steps"] == 150
+    assert not any(k.startswith(("stages.quality.", "stages.tokenize.", "train.")) for k in rows)
+    # stages shared by both are compared by name, key by key, whatever their positions
+    assert rows["stages (order)"] == (
+        "clean, quality, dedupe, language",
+        "clean, dedupe, language, decontaminate, format, tokenize",
+    )
+    assert rows["stages.clean.normalize"] == ("NFKC", "NFC")
+    assert rows["stages.language.min_score"] == (0.65, 0.5)
+    assert rows["stages.language.keep"] == (
+        ["en", "de", "fr", "es", "zh", "ja"],
+        ["en", "de", "fr", "es", "zh"],
+    )
+    # nothing that is the same on both sides (a default on both, null against absent)
+    assert all(va is not vb and va != vb for va, vb in rows.values())
+    assert "stages.clean.lowercase" not in rows and "execution.executor" not in rows
+    assert len(d.recipe) < 30
+
+    # the terminal table keeps each key on one line, whole
+    from rich.console import Console
+
+    console = Console(width=100, record=True)
+    for t in diff_tables(RunDiff(a, b, "web", "sft", recipe=d.recipe)):
+        console.print(t)
+    text = console.export_text()
+    assert f"recipe: {len(d.recipe)} differing key(s)" in text
+    for key in rows:
+        assert key in text, key

@@ -8,7 +8,17 @@ import polars as pl
 
 from curate.report.data import RunData, score_metrics, step_tokens, to_samples
 from curate.report.html import esc
-from curate.report.run import ReportOptions, Skip, classifier_scores, render_report, tokens, training
+from curate.report.run import (
+    ReportOptions,
+    Skip,
+    classifier_scores,
+    funnel,
+    mix,
+    render_report,
+    scores,
+    tokens,
+    training,
+)
 
 # the stats a tokenize step writes (formats branch: fit = tokenizer, finalize = packing)
 TOKENIZE_STEP = {
@@ -137,3 +147,48 @@ def test_classifier_section_is_absent_without_a_classify_step_and_skipped_withou
     assert 'id="classifier"' not in render_report(run_with([TOKENIZE_STEP]))
     bare = {**CLASSIFY_STEP, "counters": {}}
     assert isinstance(classifier_scores(run_with([bare]), ReportOptions()), Skip)
+
+
+def test_scores_show_normalised_preference_figures_and_the_pairs_length_bias():
+    score = {
+        "metrics": {
+            "pref_accuracy": 0.2,
+            "pref_margin": -41.0,
+            "pref_accuracy_per_token": 0.7,
+            "pref_margin_per_token": 0.3,
+            "pref_accuracy_per_byte": 0.65,
+            "pref_margin_per_byte": 0.1,
+        },
+        "eval": {"pairs": 80, "pref_chosen_longer": 0.85, "pref_length_ratio": 2.84},
+    }
+    html = scores(run_with([], score=score), ReportOptions()).body
+    assert "preference accuracy (log-prob per token)" in html
+    assert "preference accuracy (log-prob per byte)" in html
+    assert "longer one (in bytes) in 85% of pairs" in html
+    assert "mean length ratio chosen/rejected 2.84" in html
+
+
+def _step(index: int, stage: str, n_in: int, n_out: int, **kw) -> dict:
+    records = {"in": n_in, "out": n_out, "dropped": max(n_in - n_out, 0), "added": 0}
+    return {"stage": stage, "dir": f"{index:02d}-{stage}", "records": records, "seconds": 1.0, **kw}
+
+
+def test_funnel_leaves_training_out(monkeypatch):
+    from curate.report import plots
+
+    drawn = []
+    monkeypatch.setattr(plots, "funnel", lambda labels, *counts: drawn.append(list(labels)) or "")
+    steps = [_step(0, "read", 10, 10), _step(1, "clean", 10, 8), _step(2, "train", 0, 0)]
+    body = funnel(run_with(steps), ReportOptions()).body
+    assert drawn == [["00-read", "01-clean"]]
+    assert "02-train" not in body
+
+
+def test_mix_caption_says_how_the_shares_were_set():
+    sources = {"web": {"records": 8, "requested_share": 0.8, "share_records": 0.8, "share_tokens": 0.8}}
+    step = _step(
+        4, "mix", 10, 8, fit={"target": 8, "unit": "records", "weighting": "weights", "sources": sources}
+    )
+    body = mix(run_with([step]), ReportOptions()).body
+    assert "weighting weights" not in body
+    assert "shares from the recipe&#x27;s weights" in body or "shares from the recipe's weights" in body

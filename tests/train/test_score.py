@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -15,6 +16,8 @@ from curate.train.model import GPT, GPTConfig
 from curate.train.score import (
     Encoded,
     chatml_encoder,
+    length_bias,
+    preference_metrics,
     resolve_start_id,
     score,
     score_report,
@@ -222,3 +225,87 @@ def test_load_eval_records_caps_the_count(tmp_path):
     assert len(load_eval_records(EvalConfig(path=[str(tmp_path / "e.jsonl")]))) == 5
     with pytest.raises(InputError, match=r"train\.eval\.path"):
         load_eval_records(EvalConfig())
+
+
+def test_preference_metrics_per_token_and_per_byte_by_hand():
+    # two pairs: (chosen, rejected) summed NLL, target tokens, bytes
+    # pair 1: chosen logp -12 over 6 tokens / 24 bytes, rejected logp -4 over 1 token / 2 bytes
+    # pair 2: chosen logp -3 over 3 tokens / 12 bytes, rejected logp -5 over 2 tokens / 10 bytes
+    nll = np.array([12.0, 4.0, 3.0, 5.0])
+    count = np.array([6, 1, 3, 2])
+    n_bytes = np.array([24, 2, 12, 10])
+    got = preference_metrics(nll, count, n_bytes)
+    # summed margins: -12 - -4 = -8 (wrong), -3 - -5 = 2 (right)
+    assert got["pref_accuracy"] == 0.5
+    assert got["pref_margin"] == pytest.approx((-8 + 2) / 2)
+    # per token: -2 - -4 = 2 (right), -1 - -2.5 = 1.5 (right)
+    assert got["pref_accuracy_per_token"] == 1.0
+    assert got["pref_margin_per_token"] == pytest.approx((2 + 1.5) / 2)
+    # per byte: -0.5 - -2 = 1.5 (right), -0.25 - -0.5 = 0.25 (right)
+    assert got["pref_accuracy_per_byte"] == 1.0
+    assert got["pref_margin_per_byte"] == pytest.approx((1.5 + 0.25) / 2)
+    # length bias: chosen longer in both pairs; ratios 24/2 = 12 and 12/10 = 1.2
+    assert got["pref_chosen_longer"] == 1.0
+    assert got["pref_length_ratio"] == pytest.approx((12 + 1.2) / 2)
+    assert got["pairs"] == 2
+
+
+def test_length_bias_of_balanced_and_skewed_pairs():
+    assert length_bias([10, 5], [5, 10]) == {"pref_chosen_longer": 0.5, "pref_length_ratio": 1.25}
+    assert length_bias([3, 3], [3, 3])["pref_chosen_longer"] == 0.0  # equal is not longer
+    assert length_bias([1, 2, 3, 4], [8, 8, 8, 1])["pref_chosen_longer"] == 0.25
+
+
+def test_preference_score_reports_normalised_margins_and_length_bias(model, sp):
+    pairs = [
+        {
+            "prompt": "Say something.",
+            "chosen": "A quiet student reads a long book in the library.",
+            "rejected": "No.",
+        },
+        {
+            "prompt": "Say something.",
+            "chosen": "Yes.",
+            "rejected": "The old man walks slowly along the river.",
+        },
+    ]
+    got = score(model, pairs, sp, start_id=sp.eos_id())
+    encode = chatml_encoder(sp, start_id=sp.eos_id())
+    per_token = []
+    for p in pairs:
+        mean = {}
+        for side in ("chosen", "rejected"):
+            enc = encode(
+                [{"role": "user", "content": p["prompt"]}, {"role": "assistant", "content": p[side]}]
+            )
+            mean[side] = -manual_nll(model, enc.ids, enc.target) / sum(enc.target)
+        per_token.append(mean["chosen"] - mean["rejected"])
+    assert got["pref_margin_per_token"] == pytest.approx(sum(per_token) / 2, rel=1e-4)
+    assert got["pref_chosen_longer"] == 0.5
+    assert got["pref_length_ratio"] == pytest.approx(
+        (len(pairs[0]["chosen"]) / 3 + 4 / len(pairs[1]["rejected"])) / 2
+    )
+    report = score_report(got)
+    assert report["metrics"]["pref_accuracy_per_byte"] == got["pref_accuracy_per_byte"]
+    assert report["eval"]["pref_chosen_longer"] == 0.5
+
+
+def test_score_report_names_the_score_and_keeps_the_periodic_eval_apart():
+    train = {"tokens_seen": 1000, "last_eval": {"ppl": 130.9, "nll": 4.87, "records": 64}, "seed": 0}
+    report = score_report({"ppl": 192.0, "nll": 5.26, "records": 150}, train)
+    assert report["metrics"]["ppl"] == 192.0  # the score
+    assert report["last_periodic_eval"] == {"ppl": 130.9, "nll": 4.87, "records": 64}
+    assert "last_eval" not in report["train"]
+    assert "metrics: the score" in report["about"] and "not the score" in report["about"]
+    # one perplexity per clearly named place: nowhere else in the report
+    found = []
+
+    def walk(value, path):
+        if isinstance(value, dict):
+            for k, v in value.items():
+                walk(v, f"{path}.{k}")
+        elif path.endswith(".ppl"):
+            found.append(path)
+
+    walk(report, "")
+    assert sorted(found) == [".last_periodic_eval.ppl", ".metrics.ppl"]
