@@ -79,6 +79,8 @@ from curate.tokenize.spm import (
 
 INPUT_IDS, LOSS_MASK = "input_ids", "loss_mask"
 PAIR_COLUMNS = tuple(f"{side}_{col}" for side in (CHOSEN, REJECTED) for col in (INPUT_IDS, LOSS_MASK))
+TOKEN_COLUMNS = frozenset({INPUT_IDS, LOSS_MASK, *PAIR_COLUMNS})
+"""Columns in the run's own token ids: for the packed files and exports, never for ``output/``."""
 TOKENIZER_DIR, TOKENS_DIR = "tokenizer", "tokens"
 PREFERENCE_FILE = "preference.parquet"
 TRAIN_PARQUET = "train.parquet"
