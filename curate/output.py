@@ -4,10 +4,21 @@ Shards of different sources may carry different columns (a metadata column one s
 stage column only some records get); the output aligns every shard to one schema, the union of
 all, so that ``datasets.load_dataset("parquet", data_files="RUN/output/*.parquet")`` loads it.
 Empty shards write no file.
+
+The output holds records only (text, messages, prompt/completion, prompt/chosen/rejected and their
+metadata), never token ids: the tokenize stage's ``input_ids``/``loss_mask`` columns are in the
+run's own tokenizer, and a trainer that finds an ``input_ids`` column (TRL's SFTTrainer) takes it
+as already tokenized by *its* tokenizer. Token ids go to ``tokens/`` and the explicit exports.
+
+The dataset card names no ``configs``/``data_files``: with a pattern there, ``datasets`` gives
+every directory holding it the same cache key, so ``load_dataset("runs/a/output")`` could return
+the rows of ``runs/b/output`` cached by another process. Without it, ``datasets`` resolves the
+directory's own files (path and modification time) into the key.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from collections.abc import Callable, Sequence
@@ -24,6 +35,7 @@ from curate.exec.tasks import shard_file
 from curate.io.writers import write_hf_parquet, write_jsonl, write_text
 from curate.recipe import RecipeBase
 from curate.stages.base import ShardInfo
+from curate.stages.tokenize import TOKEN_COLUMNS
 
 
 @dataclass(frozen=True)
@@ -38,11 +50,13 @@ class OutputTask:
 
 
 def unified_schema(files: Sequence[Path]) -> dict[str, pl.DataType]:
-    """The union of the files' schemas, columns in order of first appearance, dtypes reconciled."""
+    """The union of the files' schemas, columns in order of first appearance, dtypes reconciled,
+    without the tokenize stage's token columns (see the module docstring)."""
     empties = [pl.DataFrame(schema=pl.read_parquet_schema(f)) for f in files]
     if not empties:
         return {}
-    return dict(pl.concat(empties, how="diagonal_relaxed").schema)
+    schema = pl.concat(empties, how="diagonal_relaxed").schema
+    return {name: dtype for name, dtype in schema.items() if name not in TOKEN_COLUMNS}
 
 
 def align(frame: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame:
@@ -137,10 +151,11 @@ def dataset_card(
     )
     columns = "\n".join(f"| `{name}` | `{dtype}` |" for name, dtype in schema.items())
     sources = "\n".join(f"- `{s.name}`: `{s.path}` ({s.format})" for s in recipe.sources)
+    # No `configs:` block: see the module docstring (it would share one datasets cache key).
     return f"""---
-configs:
-- config_name: default
-  data_files: "{pattern}"
+pretty_name: {json.dumps(recipe.name)}
+tags:
+- curate
 ---
 # {recipe.name}
 
@@ -152,6 +167,7 @@ Built by curate {curate.__version__} from the recipe in `../recipe.yaml` (seed {
 ```python
 from datasets import load_dataset
 ds = load_dataset("{loader}", data_files="output/{pattern}", split="train")
+# or, the directory itself: load_dataset("output", split="train") (Parquet first when both are written)
 ```
 
 ## Sources

@@ -44,7 +44,7 @@ ARTIFACTS, CONTENT = "_ARTIFACTS", "_CONTENT"
 MARKER = ".curate-run"
 MARKER_VERSION = 1
 STEP_DIRS = ("stages", "rejected")
-ARTIFACT_DIRS = ("output", "tokenizer", "tokens", "train", "dpo")
+ARTIFACT_DIRS = ("output", "tokenizer", "tokens", "exports", "train", "dpo")
 OWN_ENTRIES = frozenset(
     {MARKER, ".lock", "recipe.yaml", "manifest.json", "score.json", "report.html", "stats"}
     | set(STEP_DIRS)

@@ -12,6 +12,11 @@
 - ``preference``: ``prompt``/``chosen``/``rejected`` (TRL's explicit-prompt form), message
   lists or strings. Text and chat records have no pair and are dropped.
 
+String completions (``completion``, ``chosen``, ``rejected``) end with the template's end-of-turn
+marker and nothing after it (``...<|im_end|>``, not ``...<|im_end|>\n``): TRL's trainers append
+the tokenizer's EOS to a string completion that does not already end with it, which for a chat
+tokenizer is that marker.
+
 Every record is checked again (a cleaning stage may have emptied a turn): invalid chats and pairs
 are dropped as ``bad_chat:<why>`` / ``bad_pair:<why>``. Output keeps ``id``, ``source``, ``meta``.
 """
@@ -25,7 +30,14 @@ import polars as pl
 from pydantic import Field, model_validator
 
 from curate.formats.shapes import BadRecord, Conversation, validate_chat, validate_pair
-from curate.formats.templates import ChatTemplate, TemplateName, get_template, join, with_system
+from curate.formats.templates import (
+    ChatTemplate,
+    Segment,
+    TemplateName,
+    get_template,
+    join,
+    with_system,
+)
 from curate.records import (
     CHOSEN,
     ID,
@@ -159,7 +171,7 @@ def _shaper(cfg: FormatConfig, template: ChatTemplate) -> Callable[[tuple[Conver
         prompt, completion = messages[:-1], messages[-1:]
         if cfg.strings:
             head, tail = template.render_completion(prompt, completion)
-            return {PROMPT: join(head), COMPLETION: join(tail)}
+            return {PROMPT: join(head), COMPLETION: join(_closed(tail))}
         return {PROMPT: prompt, COMPLETION: completion}
 
     def preference(record: tuple[Conversation, ...]) -> Row:
@@ -168,9 +180,25 @@ def _shaper(cfg: FormatConfig, template: ChatTemplate) -> Callable[[tuple[Conver
             return {PROMPT: prompt, CHOSEN: chosen, REJECTED: rejected}
         head, chosen_tail = template.render_completion(prompt, chosen)
         _, rejected_tail = template.render_completion(prompt, rejected)
-        return {PROMPT: join(head), CHOSEN: join(chosen_tail), REJECTED: join(rejected_tail)}
+        return {
+            PROMPT: join(head),
+            CHOSEN: join(_closed(chosen_tail)),
+            REJECTED: join(_closed(rejected_tail)),
+        }
 
     return {"pretrain": pretrain, "sft": sft, "preference": preference}[cfg.kind]
+
+
+def _closed(tail: list[Segment]) -> list[Segment]:
+    """A rendered completion ending with its end-of-turn marker: the markup the template puts after
+    the last turn (ChatML's newline after ``<|im_end|>``) is left out. TRL's trainers append the
+    tokenizer's EOS to a string completion unless it already ends with it; for a chat model's
+    tokenizer that EOS is the template's end-of-turn (``<|im_end|>``, ``<|eot_id|>``), so a
+    completion ending in ``<|im_end|>\n`` would get a second one."""
+    end = len(tail)
+    while end and tail[end - 1].markup and not tail[end - 1].train:
+        end -= 1
+    return tail[:end]
 
 
 def _pair(

@@ -22,7 +22,8 @@
   ``concat`` for pretraining, whole conversations ``best_fit`` or ``greedy`` otherwise (see
   :mod:`curate.tokenize.pack`); preference shards add their chosen conversations to the packed
   rows (SFT on the preferred answers) and write every pair to ``tokens/preference.parquet``.
-  It names ``tokenizer/`` and ``tokens/`` as the step's artifacts for the stage cache.
+  The same pass feeds the exports of ``export`` (``hf``, ``megatron``: :mod:`curate.exports`).
+  It names ``tokenizer/``, ``tokens/`` (and ``exports/``) as the step's artifacts for the stage cache.
 """
 
 from __future__ import annotations
@@ -40,9 +41,10 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 import xxhash
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from curate.errors import StageError
+from curate.exports import ExportInfo, ExportName, Exports, Pair
 from curate.formats.templates import (
     ChatTemplate,
     Segment,
@@ -79,6 +81,8 @@ from curate.tokenize.spm import (
 
 INPUT_IDS, LOSS_MASK = "input_ids", "loss_mask"
 PAIR_COLUMNS = tuple(f"{side}_{col}" for side in (CHOSEN, REJECTED) for col in (INPUT_IDS, LOSS_MASK))
+TOKEN_COLUMNS = frozenset({INPUT_IDS, LOSS_MASK, *PAIR_COLUMNS})
+"""Columns in the run's own token ids: for the packed files and exports, never for ``output/``."""
 TOKENIZER_DIR, TOKENS_DIR = "tokenizer", "tokens"
 PREFERENCE_FILE = "preference.parquet"
 TRAIN_PARQUET = "train.parquet"
@@ -170,12 +174,32 @@ class TokenizeConfig(StageConfig):
         False,
         description="Also write tokens/train.parquet with input_ids and labels (-100 where not a target).",
     )
+    export: tuple[ExportName, ...] = Field(
+        ("nanogpt",),
+        description="Token exports, in the run's own tokenizer: nanogpt = tokens/ (uint16/uint32 memmap rows, "
+        "masks, document starts, index.json; always written, the bundled trainer reads it); hf = "
+        "exports/hf/train.parquet (input_ids, labels with -100 where not a target; packed rows with "
+        "seq_lengths, or one row per record, see hf_rows) that TRL's SFTTrainer takes as tokenized, and for "
+        "preference data exports/hf/preference.parquet (prompt_ids, chosen_ids, rejected_ids: DPO's "
+        "columns); megatron = exports/megatron/train.bin + .idx, Megatron-LM's indexed dataset (one "
+        "document per record as packed, uint16 or int32), read by megatron.core's IndexedDataset.",
+    )
+    hf_rows: Literal["packed", "records"] = Field(
+        "packed",
+        description="Rows of the hf export: packed (the rows of tokens/, seq_len each, with seq_lengths) or records (one row per conversation or document, unpadded).",
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> TokenizeConfig:
         if self.train is not None and self.model is not None:
             raise ValueError("give either train (train a tokenizer) or model (load one), not both")
         return self
+
+    @field_validator("export")
+    @classmethod
+    def _nanogpt_always(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        """tokens/ is always written (the trainer reads it): the resolved recipe lists it first."""
+        return tuple(dict.fromkeys(("nanogpt", *value)))
 
     @property
     def training(self) -> TokenizerTrainConfig:
@@ -444,11 +468,16 @@ def finalize(
     )
     rows_out = _ParquetRows(out / TRAIN_PARQUET, cfg.seq_len) if cfg.parquet else None
     pairs_out: _PairWriter | None = None
+    exports = Exports(
+        cfg.export,
+        ExportInfo(Path(ctx.run_dir), tokenizer.vocab_size, cfg.seq_len, hf_rows=cfg.hf_rows),
+    )
     try:
 
         def sink(rows: np.ndarray, masks: np.ndarray, starts: np.ndarray) -> None:
             writer.write(rows, masks)
             writer.add_doc_starts(starts)
+            exports.add_rows(rows, masks, starts)
             if rows_out is not None:
                 rows_out.write_rows(rows, masks)
 
@@ -459,10 +488,11 @@ def finalize(
             names = set(schema.names)
             if CHOSEN + "_" + INPUT_IDS in names:
                 pairs_out = pairs_out or _PairWriter(out / PREFERENCE_FILE, cfg.seq_len, cfg.truncation)
-                _pack_pairs(pq.read_table(path, columns=[ID, SOURCE, *PAIR_COLUMNS]), packer, pairs_out)
+                table = pq.read_table(path, columns=[ID, SOURCE, *PAIR_COLUMNS])
+                _pack_pairs(table, packer, pairs_out, exports)
             else:
                 table = pq.read_table(path, columns=[SOURCE, INPUT_IDS, LOSS_MASK])
-                _pack_records(table, packer, splittable=_documents(names))
+                _pack_records(table, packer, exports, splittable=_documents(names))
         packer.close()
         stats = _packing_stats(packer, cfg, packing, writer.num_rows)
         if pairs_out is not None:
@@ -472,16 +502,18 @@ def finalize(
             rows_out.close()
             stats["parquet"] = TRAIN_PARQUET
         stats["num_docs"] = writer.num_docs
+        stats["exports"] = exports.close()
         writer.close(stats)
     except BaseException:
         writer.abort()
+        exports.abort()
         for extra in (rows_out, pairs_out):
             if extra is not None:
                 extra.abort()
         raise
     # Directories outside the stage directory that belong to this step: the pipe loop links them
     # along when another run adopts the step from its cache.
-    return {**stats, "artifacts": [TOKENIZER_DIR, TOKENS_DIR]}
+    return {**stats, "artifacts": [TOKENIZER_DIR, TOKENS_DIR, *exports.directories]}
 
 
 def _packing(cfg: TokenizeConfig, schemas: Sequence[pa.Schema]) -> Packing:
@@ -508,20 +540,24 @@ def _records(table: pa.Table, prefix: str = "") -> Iterator[tuple[np.ndarray, np
         yield ids[start:end], mask[start:end]
 
 
-def _pack_records(table: pa.Table, packer: Packer, *, splittable: bool) -> None:
+def _pack_records(table: pa.Table, packer: Packer, exports: Exports, *, splittable: bool) -> None:
     sources = table.column(SOURCE).to_pylist()
     for source, (ids, mask) in zip(sources, _records(table), strict=True):
-        packer.add(source, ids, mask, splittable=splittable)
+        packed = packer.add(source, ids, mask, splittable=splittable)
+        if packed is not None:
+            exports.add_record(*packed)
 
 
-def _pack_pairs(table: pa.Table, packer: Packer, pairs: _PairWriter) -> None:
+def _pack_pairs(table: pa.Table, packer: Packer, pairs: _PairWriter, exports: Exports) -> None:
     """Chosen conversations go into the packed rows; both sides of each pair into the pair file."""
     sources = table.column(SOURCE).to_pylist()
     chosen = list(_records(table, CHOSEN + "_"))
     rejected = _records(table, REJECTED + "_")
     for source, (ids, mask) in zip(sources, chosen, strict=True):
-        packer.add(source, ids, mask, splittable=False)
-    pairs.add(table.column(ID).to_pylist(), sources, chosen, list(rejected))
+        packed = packer.add(source, ids, mask, splittable=False)
+        if packed is not None:
+            exports.add_record(*packed)
+    exports.add_pairs(pairs.add(table.column(ID).to_pylist(), sources, chosen, list(rejected)))
 
 
 def _share(values: dict[str, int]) -> dict[str, float]:
@@ -606,12 +642,15 @@ class _PairWriter(_AtomicParquet):
         sources: list[str],
         chosen: list[tuple[np.ndarray, np.ndarray]],
         rejected: list[tuple[np.ndarray, np.ndarray]],
-    ) -> None:
+    ) -> list[Pair]:
+        """Write the pairs that fit (see ``_fit``); return them, as written."""
         rows: dict[str, list[Any]] = {name: [] for name in self.schema.names}
+        written: list[Pair] = []
         for record_id, source, c, r in zip(record_ids, sources, chosen, rejected, strict=True):
             sides = self._fit(c, r)
             if sides is None:
                 continue
+            written.append((record_id, source, sides[0], sides[1]))
             rows[ID].append(record_id)
             rows[SOURCE].append(source)
             for (ids, mask), side in zip(sides, (CHOSEN, REJECTED), strict=True):
@@ -619,6 +658,7 @@ class _PairWriter(_AtomicParquet):
                 rows[f"{side}_{LOSS_MASK}"].append(mask)
             self.pairs += 1
         self.write(rows)
+        return written
 
     def _fit(
         self, chosen: tuple[np.ndarray, np.ndarray], rejected: tuple[np.ndarray, np.ndarray]

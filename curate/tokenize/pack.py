@@ -108,8 +108,11 @@ class Packer:
     _stream_starts: list[int] = field(default_factory=list)
     _stream_end: int = 0
 
-    def add(self, source: str, ids: np.ndarray, mask: np.ndarray, *, splittable: bool) -> None:
-        """One record of ``source``; ``splittable`` records may be cut (plain documents)."""
+    def add(
+        self, source: str, ids: np.ndarray, mask: np.ndarray, *, splittable: bool
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """One record of ``source``; ``splittable`` records may be cut (plain documents).
+        Returns the record as it goes into the rows (truncated where it is), None if dropped."""
         counts = self.counts.setdefault(source, SourceCounts())
         counts.records += 1
         counts.tokens_in += ids.size
@@ -119,7 +122,7 @@ class Packer:
             if self.truncation == "drop" or not mask.any():
                 counts.dropped_records += 1
                 counts.dropped_tokens += ids.size + cut
-                return
+                return None
             counts.truncated_records += 1
             counts.truncated_tokens += cut
         counts.tokens += ids.size
@@ -131,6 +134,7 @@ class Packer:
         else:
             for start in range(0, ids.size, self.seq_len):
                 self._buffer(ids[start : start + self.seq_len], mask[start : start + self.seq_len])
+        return ids, mask
 
     def close(self) -> None:
         """Pack and write what is buffered (the last concat row is padded)."""
