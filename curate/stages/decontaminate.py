@@ -478,7 +478,11 @@ def check(cfg: DecontaminateConfig) -> None:
 def inputs(cfg: DecontaminateConfig) -> list[str]:
     files = eval_files(cfg) if cfg.eval is not None else []
     for name, spec in cfg.benchmarks.items():
-        for path in benchmark_files(name, spec):
+        try:
+            found = benchmark_files(name, spec)
+        except StageError:  # the preflight check reports it, with the stage's place in the recipe
+            continue
+        for path in found:
             if os.path.isdir(path):
                 files += sorted(os.path.join(d, f) for d, _, names in os.walk(path) for f in names)
             else:
