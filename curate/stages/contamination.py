@@ -37,7 +37,7 @@ import numpy as np
 Normalize = Literal["unicode", "janitor"]
 
 # Code point classes.
-WORD, SEP, DEL, CJK = 0, 1, 2, 3
+WORD, CJK, SEP, DEL = 0, 1, 2, 3
 
 _BMP = 0x10000
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -67,7 +67,7 @@ SUPPLEMENTARY_SYMBOLS = (0x1F000, 0x1FAFF)  # emoji, pictographs, game symbols
 
 @dataclass(frozen=True)
 class _Tables:
-    lower: np.ndarray  # uint32[0x10000]: the lowercase of each BMP code point (one code point)
+    lower: np.ndarray  # uint64[0x10000]: the lowercase of each BMP code point (one code point)
     cls: np.ndarray  # uint8[0x10000]: WORD / SEP / DEL / CJK
     cjk: bool  # supplementary CJK code points are CJK (unicode) or words (janitor)
     supplementary_symbols_deleted: bool
@@ -80,8 +80,7 @@ def _tables(mode: Normalize) -> _Tables:
     """The code point tables of a normalisation (built once per process, ~50 ms)."""
     if mode in _TABLES:
         return _TABLES[mode]
-    cps = np.arange(_BMP, dtype=np.uint32)
-    lower = cps.copy()
+    lower = np.arange(_BMP, dtype=np.uint64)
     cls = np.zeros(_BMP, dtype=np.uint8)
     for cp in range(_BMP):
         ch = chr(cp)
@@ -108,6 +107,30 @@ def _tables(mode: Normalize) -> _Tables:
         tables = _Tables(lower, cls, cjk=True, supplementary_symbols_deleted=True)
     _TABLES[mode] = tables
     return tables
+
+
+_POWERS: list[np.ndarray] = []
+_MAX_CACHED_POWERS = 1 << 22
+
+
+def _powers(size: int) -> tuple[np.ndarray, np.ndarray]:
+    """R**j and R**-j modulo 2**64 for j < size (kept per process, grown on demand)."""
+    if not _POWERS or _POWERS[0].size < size:
+        if size > _MAX_CACHED_POWERS:
+            return _power_arrays(size)
+        size = min(_MAX_CACHED_POWERS, max(size, 1 << 21, 2 * (_POWERS[0].size if _POWERS else 0)))
+        _POWERS[:] = _power_arrays(size)
+    return _POWERS[0], _POWERS[1]
+
+
+def _power_arrays(size: int) -> tuple[np.ndarray, np.ndarray]:
+    powers = np.full(size, _R, dtype=np.uint64)
+    powers[0] = 1
+    np.cumprod(powers, out=powers)
+    inv = np.full(size, _R_INV, dtype=np.uint64)
+    inv[0] = 1
+    np.cumprod(inv, out=inv)
+    return powers, inv
 
 
 def _mix(h: np.ndarray) -> np.ndarray:
@@ -153,59 +176,62 @@ def words(texts: Sequence[str | None], *, mode: Normalize = "unicode", keep_void
     cp = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     if cp.size == 0:
         return _no_words(len(texts))
-    bmp = cp < _BMP
-    all_bmp = bool(bmp.all())
-    idx = cp if all_bmp else np.where(bmp, cp, 0)
-    cls = tables.cls[idx]
-    low = tables.lower[idx]
-    if not all_bmp:
-        high = ~bmp
-        low = np.where(high, cp, low)
-        hcls = np.full(int(high.sum()), WORD, dtype=np.uint8)
-        hcp = cp[high]
+    n = cp.size
+    all_bmp = int(cp.max()) < _BMP
+    if all_bmp:
+        cls = tables.cls[cp]
+    else:
+        bmp = cp < _BMP
+        cls = tables.cls[np.where(bmp, cp, 0)]
+        hcp = cp[~bmp]
+        hcls = np.full(hcp.size, WORD, dtype=np.uint8)
         if tables.cjk:
             hcls[(hcp >= SUPPLEMENTARY_CJK[0]) & (hcp <= SUPPLEMENTARY_CJK[1])] = CJK
         if tables.supplementary_symbols_deleted:
             hcls[(hcp >= SUPPLEMENTARY_SYMBOLS[0]) & (hcp <= SUPPLEMENTARY_SYMBOLS[1])] = DEL
-        cls[high] = hcls
+        cls[~bmp] = hcls
     # Segments: maximal runs of non-separator characters, each CJK character one of its own.
     notsep = cls != SEP
-    iscjk = cls == CJK
-    prev_break = np.ones(cp.size, dtype=bool)
-    prev_break[1:] = ~notsep[:-1] | iscjk[:-1]
-    seg_first = notsep & (prev_break | iscjk)
-    next_break = np.ones(cp.size, dtype=bool)
-    next_break[:-1] = ~notsep[1:] | iscjk[1:]
-    seg_last = notsep & (next_break | iscjk)
-    first = np.flatnonzero(seg_first)
-    last = np.flatnonzero(seg_last)
+    iscjk = cls == CJK if tables.cjk else None
+    if iscjk is None or not iscjk.any():
+        first = np.flatnonzero(notsep[1:] > notsep[:-1]) + 1
+        last = np.flatnonzero(notsep[:-1] > notsep[1:])
+        if notsep[0]:
+            first = np.concatenate(([0], first))
+        if notsep[-1]:
+            last = np.concatenate((last, [n - 1]))
+    else:
+        brk = ~notsep | iscjk
+        seg_first = notsep.copy()
+        seg_first[1:] &= brk[:-1] | iscjk[1:]
+        seg_last = notsep.copy()
+        seg_last[:-1] &= brk[1:] | iscjk[:-1]
+        first = np.flatnonzero(seg_first)
+        last = np.flatnonzero(seg_last)
     if first.size == 0:
         return _no_words(len(texts))
     # Hash of a segment: sum of its kept characters c_j * R**j (j counted from its first kept
     # character), from prefix sums over the kept characters.
-    kept = cls != DEL
-    kept &= notsep
+    kept = cls <= CJK  # WORD or CJK
     kpos = np.flatnonzero(kept)
-    counts = np.cumsum(kept, dtype=np.int64)  # kept characters up to and including each position
-    k_end = counts[last]  # exclusive end of each segment's kept characters (in kept order)
+    counts = np.cumsum(kept, dtype=np.int32 if n < 1 << 31 else np.int64)  # kept up to and at each position
+    k_end = counts[last]  # exclusive end of each segment's kept characters, in kept order
     k_begin = counts[first] - kept[first]
+    del counts
     nonempty = k_end > k_begin
-    powers = np.empty(kpos.size + 1, dtype=np.uint64)
-    powers[0] = 1
-    if kpos.size:
-        powers[1:] = _R
-        np.cumprod(powers, out=powers)
-    terms = low[kpos].astype(np.uint64)
-    terms *= powers[:-1]
+    powers, inv = _powers(kpos.size + 1)
+    kept_cp = cp[kpos]
+    if all_bmp:
+        terms = tables.lower[kept_cp]
+    else:
+        terms = np.where(
+            kept_cp < _BMP, tables.lower[np.minimum(kept_cp, _BMP - 1)], kept_cp.astype(np.uint64)
+        )
+    terms *= powers[: kpos.size]
     prefix = np.zeros(kpos.size + 1, dtype=np.uint64)
     np.cumsum(terms, out=prefix[1:])
     del terms
     seg_hash = prefix[k_end] - prefix[k_begin]
-    inv = np.empty(kpos.size + 1, dtype=np.uint64)
-    inv[0] = 1
-    if kpos.size:
-        inv[1:] = _R_INV
-        np.cumprod(inv, out=inv)
     seg_hash *= inv[k_begin]
     seg_hash += (k_end - k_begin).astype(np.uint64) * _LEN_SALT
     _mix(seg_hash)
@@ -371,9 +397,8 @@ def build_index(
     np.cumsum([len(b.texts) for b in benchmarks], out=starts[1:])
     by_length: dict[int, tuple[list[np.ndarray], list[np.ndarray]]] = {}
     skipped = [0] * len(benchmarks)
-    step = 20000
-    for lo in range(0, len(texts), step):
-        w = words(texts[lo : lo + step], mode=mode)
+    for lo, hi in _chunks(texts, 1 << 20):
+        w = words(texts[lo:hi], mode=mode)
         per_item = np.bincount(w.record, minlength=w.n_records)
         g, at = ngram_hashes(w, n)
         if g.size:
@@ -446,24 +471,28 @@ class Matches:
         return len(self.record)
 
 
-def scan(texts: Sequence[str | None], index: NgramIndex, *, chunk_chars: int = 1 << 22) -> Matches:
+def scan(texts: Sequence[str | None], index: NgramIndex, *, chunk_chars: int = 1 << 20) -> Matches:
     """The matched n-grams of ``texts`` (processed in chunks of about ``chunk_chars`` characters,
     so that memory stays bounded whatever the batch size)."""
-    parts: list[tuple[np.ndarray, ...]] = []
-    lo = 0
-    while lo < len(texts):
-        hi, size = lo, 0
-        while hi < len(texts) and (hi == lo or size < chunk_chars):
-            size += len(texts[hi] or "")
-            hi += 1
-        parts.append(_scan_chunk(texts[lo:hi], index, offset=lo))
-        lo = hi
+    parts = [_scan_chunk(texts[lo:hi], index, offset=lo) for lo, hi in _chunks(texts, chunk_chars)]
     if not parts:
         e = np.zeros(0, dtype=np.int64)
         return Matches(e, np.zeros(0, dtype=np.uint32), e, e)
     record, item, start, end = (np.concatenate([p[k] for p in parts]) for k in range(4))
     order = np.lexsort((end, start, record))
     return Matches(record[order], item[order], start[order], end[order])
+
+
+def _chunks(texts: Sequence[str | None], chunk_chars: int) -> Iterator[tuple[int, int]]:
+    """[lo, hi) slices of ``texts`` of about ``chunk_chars`` characters (at least one text each)."""
+    lo = 0
+    while lo < len(texts):
+        hi, size = lo, 0
+        while hi < len(texts) and (hi == lo or size < chunk_chars):
+            size += len(texts[hi] or "")
+            hi += 1
+        yield lo, hi
+        lo = hi
 
 
 def _scan_chunk(texts: Sequence[str | None], index: NgramIndex, *, offset: int) -> tuple[np.ndarray, ...]:
