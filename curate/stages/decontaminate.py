@@ -99,7 +99,10 @@ class NgramOptions(Options):
     )
     window: int = Field(default=200, ge=0, description="cut: characters removed either side of a match.")
     min_fragment: int = Field(
-        default=200, ge=0, description="cut: fragments of this many characters or fewer are dropped."
+        default=200,
+        ge=0,
+        description="cut: a fragment before a match is kept if longer than this; the rest after the last "
+        "match if the cut ends more than this many characters before the end (the Janitor's rules).",
     )
     max_matches: int = Field(
         default=10, ge=0, description="cut: a record with more matched n-grams than this is dropped whole."

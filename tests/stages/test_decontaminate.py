@@ -450,3 +450,51 @@ def test_stats_are_json_serialisable(bench_file):
     cfg = DecontaminateConfig(against={"gsm": str(bench_file)})
     result = apply(texts(QUESTION), cfg)
     json.dumps(digest(result.counters, cfg))
+
+
+# -- in a recipe ---------------------------------------------------------------------------------
+
+
+def test_a_listed_stage_gets_the_recipes_eval_set(tmp_path, bench_file):
+    from curate.recipe import load_recipe, resolve_implied
+
+    write_jsonl(tmp_path / "web.jsonl", [{"text": PAGE}])
+    write_jsonl(tmp_path / "eval.jsonl", [{"text": PAGE}])
+    (tmp_path / "r.yaml").write_text(
+        "name: r\nsources:\n  - {name: web, path: web.jsonl}\nstages:\n"
+        "  - decontaminate: {against: {gsm: gsm.jsonl}}\n"
+        "  - tokenize: {train: {vocab_size: 300}, seq_len: 32}\n"
+        "train: {steps: 1, eval: {path: eval.jsonl}}\n"
+    )
+    recipe = resolve_implied(load_recipe(tmp_path / "r.yaml"))
+    (name, config), _ = recipe.stage_list()
+    assert name == "decontaminate" and config.eval == str(tmp_path / "eval.jsonl")
+    assert config.against["gsm"].path == str(tmp_path / "gsm.jsonl")
+
+
+@pytest.mark.slow
+def test_run_with_benchmarks_drops_and_reports_them(tmp_path, bench_file):
+    from curate.exec.pipe import run_recipe
+    from curate.recipe import load_recipe
+
+    pages = [
+        {"text": f"{PAGE} Page {i}. " + (QUESTION if i % 5 == 0 else "Nothing to see.")} for i in range(20)
+    ]
+    write_jsonl(tmp_path / "web.jsonl", pages)
+    write_jsonl(tmp_path / "trivia.jsonl", [{"question": CHINESE}])
+    (tmp_path / "r.yaml").write_text(
+        "name: r\nsources:\n  - {name: web, path: web.jsonl}\nstages:\n"
+        "  - decontaminate: {against: {gsm: gsm.jsonl, zh: {path: trivia.jsonl, fields: [question]}}}\n"
+    )
+    result = run_recipe(load_recipe(tmp_path / "r.yaml"), run_dir=tmp_path / "run", workers=1)
+    stats = json.loads((result.run_dir / "stats/01-decontaminate.json").read_text())
+    assert stats["reasons"] == {"contaminated:gsm": 4}
+    gsm = stats["contamination"]["benchmarks"]["gsm"]
+    assert (gsm["records"], gsm["ngrams_matched"]) == (4, 4 * 16)
+    assert gsm["top_items"][0]["records"] == 4 and gsm["top_items"][0]["text"].startswith("A farmer")
+    assert stats["contamination"]["benchmarks"]["zh"]["records"] == 0
+    assert result.manifest["accounting"]["balanced"]
+    rejected = pl.read_parquet(result.run_dir / "rejected/01-decontaminate/*.parquet")
+    assert sorted(rejected["id"].to_list()) == sorted(f"web/web.jsonl:{i + 1}" for i in range(0, 20, 5))
+    report = (result.run_dir / "report.html").read_text()
+    assert "Decontamination: benchmarks found in the data" in report and "A farmer has three fields" in report
