@@ -538,10 +538,6 @@ def cut(
     return chunks
 
 
-def index_memory_ok(index: NgramIndex) -> bool:  # pragma: no cover - used by the bench
-    return index.nbytes <= 16 * max(1, index.size)
-
-
 __all__ = [
     "Benchmark",
     "Matches",
