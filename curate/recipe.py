@@ -515,6 +515,10 @@ def resolve_implied(recipe: RecipeBase, *, registry: StageRegistry = REGISTRY) -
         entries.append({name: data})
     names = [name for name, _ in pairs]
     evaluated = recipe.train is not None and recipe.train.eval.path is not None
+    if evaluated:  # a listed decontaminate stage always checks the eval set the recipe scores on
+        for entry, (name, config) in zip(entries, pairs, strict=True):
+            if name == "decontaminate" and getattr(config, "eval", "") is None:
+                entry[name]["eval"] = recipe.train.eval.path  # type: ignore[union-attr]
     if evaluated and "decontaminate" not in names:
         at = next((i for i, n in enumerate(names) if n in IMPLIED_DECONTAMINATE_BEFORE), len(names))
         eval_cfg = recipe.train.eval  # type: ignore[union-attr]
@@ -584,6 +588,12 @@ def resolve_paths(data: dict[str, Any], *, base_dir: str | os.PathLike) -> dict[
                 for key in STAGE_PATH_FIELDS.get(name, ()):
                     if key in config:
                         config[key] = _relocated(config[key], base)
+                if name == "decontaminate" and isinstance(config.get("against"), dict):
+                    for bench, spec in config["against"].items():
+                        if isinstance(spec, dict) and "path" in spec:
+                            spec["path"] = _relocated(spec["path"], base)
+                        else:
+                            config["against"][bench] = _relocated(spec, base)
     return data
 
 

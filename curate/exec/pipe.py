@@ -272,6 +272,9 @@ class Pipe:
                 extra.update(self._finalize(plan))
         stats = _aggregate(step, markers, time.perf_counter() - started)
         stats.update(extra)
+        digest = getattr(plan.stage, "digest", None)
+        if digest is not None:
+            stats.update(digest(stats["counters"], plan.config))
         if cache_notes:
             stats["not_reused"] = cache_notes
         stats["warnings"] = step_warnings(stats)

@@ -352,6 +352,61 @@ def dedupe(run: RunData, options: ReportOptions) -> SectionResult:
     return Section("dedupe", "Dedupe: clusters and S-curve", body)
 
 
+def decontamination(run: RunData, options: ReportOptions) -> SectionResult:
+    """Per decontaminate step with n-gram matching: per benchmark, the records hit, the n-grams
+    matched, and the benchmark items found in the most records."""
+    steps = [s for s in run.steps if s.get("stage") == "decontaminate"]
+    if not steps:
+        return None
+    body = ""
+    for s in steps:
+        found = s.get("contamination") or {}
+        benchmarks = found.get("benchmarks") or {}
+        if not benchmarks:
+            continue
+        counters = s.get("counters") or {}
+        body += f"<h3>{esc(s['dir'])}</h3>" + paragraph(
+            f"{found.get('n')}-grams of normalised words; action: {found.get('action')}"
+            + (
+                f"; {int(counters['contaminated.cut_records']):,} records cut"
+                if "contaminated.cut_records" in counters
+                else ""
+            )
+            + "."
+        )
+        body += table(
+            ["benchmark", "items", "n-grams indexed", "records hit", "n-grams matched", "items found"],
+            [
+                (
+                    name,
+                    b.get("items"),
+                    b.get("ngrams_indexed"),
+                    b.get("records"),
+                    b.get("ngrams_matched"),
+                    b.get("items_found"),
+                )
+                for name, b in benchmarks.items()
+            ],
+        )
+        rows = [
+            (
+                name,
+                t.get("records"),
+                t.get("origin", t.get("item")),
+                (t.get("text") or "")[: options.sample_chars],
+            )
+            for name, b in benchmarks.items()
+            for t in b.get("top_items") or ()
+        ]
+        if rows:
+            body += paragraph("Benchmark items found in the most records:") + table(
+                ["benchmark", "records", "item", "text"], rows
+            )
+    if not body:
+        return Skip("Decontamination", "no decontaminate step matched n-grams (ngram/against not set)")
+    return Section("decontamination", "Decontamination: benchmarks found in the data", body)
+
+
 def _by_lower_bound(sizes: dict[str, Any]) -> dict[str, Any]:
     """Cluster-size buckets ("2", "5-9", "100+") in numeric order (JSON files sort them as text)."""
 
@@ -648,6 +703,7 @@ SECTIONS: tuple[Callable[[RunData, ReportOptions], SectionResult], ...] = (
     languages,
     classifier_scores,
     dedupe,
+    decontamination,
     mix,
     tokens,
     training,

@@ -159,6 +159,9 @@ class BatchStage:
     """Optional preflight: raise a CurateError before any work starts (e.g. a model file missing)."""
     inputs: Callable[[Any], list[str]] | None = None
     """Optional: files the stage reads besides its shards (models, eval sets); they join its cache key."""
+    digest: Callable[[Mapping[str, float], Any], dict[str, Any]] | None = None
+    """Optional: turn the step's counters (summed over shards) into more stats; the dict it returns
+    is merged into the step's stats (a ``counters`` key in it replaces the counters)."""
 
 
 @dataclass(frozen=True)
