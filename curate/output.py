@@ -17,13 +17,13 @@ from typing import Any
 
 import polars as pl
 
-import curate
 from curate.exec.executor import Executor
 from curate.exec.rundir import RunDir, Step
 from curate.exec.tasks import shard_file
 from curate.io.writers import write_hf_parquet, write_jsonl, write_text
 from curate.recipe import RecipeBase
 from curate.stages.base import ShardInfo
+from curate.version import __version__
 
 
 @dataclass(frozen=True)
@@ -146,7 +146,7 @@ configs:
 
 {recipe.description or "A dataset built with curate."}
 
-Built by curate {curate.__version__} from the recipe in `../recipe.yaml` (seed {recipe.seed}):
+Built by curate {__version__} from the recipe in `../recipe.yaml` (seed {recipe.seed}):
 {records:,} records in {len(files)} file(s).
 
 ```python

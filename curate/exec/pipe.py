@@ -25,7 +25,6 @@ import polars as pl
 import xxhash
 from pydantic import BaseModel
 
-import curate
 from curate.errors import CurateError, InputError, StageError
 from curate.exec.executor import Executor, make_executor
 from curate.exec.rundir import ARTIFACTS, PARTIALS, STATE, RunDir, Step
@@ -38,6 +37,7 @@ from curate.progress import StepProgress
 from curate.recipe import RecipeBase, dump_resolved
 from curate.stages import REGISTRY, StageRegistry
 from curate.stages.base import GlobalStage, ShardInfo, StageContext
+from curate.version import __version__
 
 RunMode = Literal["new", "resume", "force"]
 MB = 1_000_000
@@ -91,21 +91,21 @@ def plan_steps(recipe: RecipeBase, *, registry: StageRegistry = REGISTRY) -> lis
         "shard_mb": recipe.execution.shard_mb,
     }
     # polars is in the key: stages hash and order with it, so its version may change their bytes
-    key = _hash("read", curate.__version__, _versions()["polars"], read_config, _fingerprint(recipe))
+    key = _hash("read", __version__, _versions()["polars"], read_config, _fingerprint(recipe))
     plans = [StepPlan(Step(0, "read", key), "read")]
     for i, (name, config) in enumerate(recipe.stage_list(), start=1):
         stage = registry[name]
         is_global = isinstance(stage, GlobalStage)
         seed = recipe.seed if is_global else None
         files = stage.inputs(config) if stage.inputs is not None else []
-        key = _hash(key, name, curate.__version__, config.model_dump(mode="json"), seed, _file_prints(files))
+        key = _hash(key, name, __version__, config.model_dump(mode="json"), seed, _file_prints(files))
         plans.append(StepPlan(Step(i, name, key), "global" if is_global else "batch", config, stage))
     key = _hash(key, "output", recipe.output.model_dump(mode="json"))
     plans.append(StepPlan(Step(len(plans), "output", key), "output", recipe.output))
     if recipe.train is not None:
         train = recipe.train
         files = _train_inputs(train)
-        key = _hash(key, "train", curate.__version__, train.model_dump(mode="json"), _file_prints(files))
+        key = _hash(key, "train", __version__, train.model_dump(mode="json"), _file_prints(files))
         plans.append(StepPlan(Step(len(plans), "train", key), "train", train))
     return plans
 
@@ -416,7 +416,7 @@ class Pipe:
         manifest = {
             "name": self.recipe.name,
             "complete": complete,
-            "curate_version": curate.__version__,
+            "curate_version": __version__,
             "versions": _versions(),
             "python": platform.python_version(),
             "seed": self.recipe.seed,
