@@ -153,8 +153,8 @@ def train_classifier(
     force: Annotated[bool, typer.Option("--force", help="Replace an existing model file.")] = False,
 ) -> None:
     """Train a fastText classifier for the classify stage from examples of each label."""
-    from curate.classifier import ClassifierOptions, label_examples
-    from curate.classifier import train_classifier as train
+    from curate.classifiers.train import ClassifierOptions, label_examples
+    from curate.classifiers.train import train_classifier as train
     from curate.records import Role, TextView
 
     examples = label_examples(label, format=format, text_field=text_field)

@@ -27,8 +27,8 @@ import numpy as np
 import polars as pl
 from pydantic import Field, field_validator, model_validator
 
+from curate.classifiers.model import FastTextModel, load_fasttext, model_line
 from curate.errors import StageError
-from curate.fasttext_model import FastTextModel, load_fasttext, model_line
 from curate.io.fs import file_version
 from curate.records import TextView, text_view
 from curate.stages.base import BatchResult, BatchStage, Counters, StageConfig, partition

@@ -38,7 +38,7 @@ opening. On the benchmark corpus of man pages and fortunes (mean 4,000 character
 at 0.985: the default reads the whole text.
 
 **NumPy 2.** fastText's own Python ``predict`` fails under NumPy 2; curate calls the binding
-itself (see ``curate.fasttext_model``), so it works with NumPy 1 and 2 alike.
+itself (see ``curate.classifiers.model``), so it works with NumPy 1 and 2 alike.
 """
 
 from __future__ import annotations
@@ -54,8 +54,8 @@ from typing import Any, Literal
 import polars as pl
 from pydantic import Field, field_validator
 
+from curate.classifiers.model import FastTextModel, load_fasttext, model_lines
 from curate.errors import StageError
-from curate.fasttext_model import FastTextModel, load_fasttext, model_lines
 from curate.io.fs import file_version
 from curate.records import REASON, TextView, text_view
 from curate.stages.base import BatchResult, BatchStage, Counters, StageConfig, partition
