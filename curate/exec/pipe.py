@@ -27,13 +27,13 @@ from pydantic import BaseModel
 
 from curate.errors import CurateError, InputError, StageError
 from curate.exec.executor import Executor, make_executor
+from curate.exec.output import write_output
+from curate.exec.progress import StepProgress
 from curate.exec.rundir import ARTIFACTS, PARTIALS, STATE, RunDir, Step
 from curate.exec.tasks import ReadTask, ShardTask, run_apply, run_read, run_rescan, run_summarize, shard_file
 from curate.io import fs
 from curate.io.readers import Piece, plan_pieces, source_files
 from curate.io.writers import read_json, write_atomic, write_json, write_text
-from curate.output import write_output
-from curate.progress import StepProgress
 from curate.recipe import RecipeBase, dump_resolved
 from curate.stages import REGISTRY, StageRegistry
 from curate.stages.base import GlobalStage, ShardInfo, StageContext
