@@ -270,7 +270,7 @@ def validate(recipe: Annotated[Path, typer.Argument(help="Recipe YAML file.")]) 
 @command
 def stats(run_dir: Annotated[Path, typer.Argument(help="Run directory.")]) -> None:
     """Print the summary table of a run."""
-    from curate.inspect import load_manifest
+    from curate.report.inspect_run import load_manifest
     from curate.summary import accounting_line, summary_table
 
     manifest = load_manifest(run_dir)
@@ -290,7 +290,7 @@ def inspect(
     chars: Annotated[int, typer.Option(help="Characters of text shown per record.")] = 400,
 ) -> None:
     """Print sample records of a step (kept, or removed with --rejected)."""
-    from curate.inspect import render_records, sample_records
+    from curate.report.inspect_run import render_records, sample_records
 
     frame = sample_records(run_dir, stage, rejected=rejected or reason is not None, reason=reason, n=n)
     render_records(frame, out, chars=chars)

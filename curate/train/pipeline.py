@@ -278,9 +278,9 @@ def score_run(
     The returned dict is the report written, plus ``written`` (its path) and, for another eval
     set, ``overlap``: eval records also found in the run's training data (by id or text).
     """
-    from curate.inspect import load_manifest
     from curate.io.writers import read_json
     from curate.recipe import load_recipe
+    from curate.report.inspect_run import load_manifest
     from curate.train.evalset import load_eval_records
     from curate.train.loop import CHECKPOINT_NAME
     from curate.train.score import score_report, write_score_json
