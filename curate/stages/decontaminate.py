@@ -9,7 +9,6 @@ stage automatically, just before its first mix/format/tokenize stage, unless it 
 
 from __future__ import annotations
 
-import functools
 import glob
 import os
 from typing import Any, Literal
@@ -18,7 +17,7 @@ import polars as pl
 from pydantic import Field
 
 from curate.errors import StageError
-from curate.io.fs import file_version
+from curate.io.memo import once_per_file_version
 from curate.records import ID, TURN_SEPARATOR, TextView, text_view
 from curate.stages.base import BatchResult, BatchStage, StageConfig, partition
 
@@ -69,10 +68,8 @@ def _normalised(texts: pl.Series) -> pl.Series:
     return texts.str.replace_all(r"\s+", " ").str.strip_chars()
 
 
-@functools.lru_cache(maxsize=4)
-def _fingerprints(
-    files: tuple[str, ...], versions: tuple[tuple[int, int] | None, ...]
-) -> tuple[frozenset[str], pl.Series]:
+@once_per_file_version(maxsize=4)
+def _fingerprints(files: tuple[str, ...]) -> tuple[frozenset[str], pl.Series]:
     from curate.train.evalset import read_eval_records
 
     records = read_eval_records(list(files))
@@ -84,7 +81,7 @@ def _fingerprints(
 def eval_fingerprints(cfg: DecontaminateConfig) -> tuple[frozenset[str], pl.Series]:
     """Ids and hashes of normalised texts of the eval set (loaded once per process)."""
     files = eval_files(cfg)
-    return _fingerprints(tuple(files), tuple(file_version(f) for f in files))
+    return _fingerprints(tuple(files))
 
 
 def apply(batch: pl.DataFrame, cfg: DecontaminateConfig) -> BatchResult:
