@@ -369,12 +369,9 @@ class Pipe:
 
     # -- train ---------------------------------------------------------------------------------
     def _train(self, plan: StepPlan) -> dict[str, Any]:
-        from curate.train.pipeline import train_and_score
+        from curate.train.pipeline import tokenize_template, train_and_score
 
-        template, system_prompt = "chatml", None
-        for name, config in self.recipe.stage_list():
-            if name == "tokenize":
-                template, system_prompt = config.template, config.system_prompt
+        template, system_prompt = tokenize_template(self.recipe)
         self.progress.note(plan.step, "training")
         return train_and_score(
             self.run.root,

@@ -22,6 +22,10 @@ from curate.records import ID, TURN_SEPARATOR, TextView, text_view
 from curate.stages.base import BatchResult, BatchStage, StageConfig, partition
 
 REASON = "eval_overlap"
+DECONTAMINATE_BEFORE = ("mix", "format", "tokenize")
+"""The stages that turn records into training data. A recipe that scores on an eval set is
+decontaminated before the first of them (``recipe.resolve_implied``), and a run's overlap with an
+eval set is counted where the first of them starts (``train.pipeline.eval_overlap``)."""
 
 
 class DecontaminateConfig(StageConfig):

@@ -209,7 +209,7 @@ def _shared_tokenizer(
         if not path.is_file():
             raise RecipeError(f"sweep tokenizer {choice!r} is not a file (a sentencepiece .model)")
         return path.resolve()
-    tokenize = next((c for n, c in plan.base.stage_list() if n == "tokenize"), None)
+    tokenize = plan.base.stage_config("tokenize")
     if tokenize is not None and tokenize.model is not None:  # type: ignore[attr-defined]
         return Path(tokenize.model).resolve()  # type: ignore[attr-defined]
     data = plan.base.model_dump(mode="json")
