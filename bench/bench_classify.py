@@ -6,7 +6,7 @@ The corpus is one built by ``shared/bench/make_corpus.py``; its records carry ``
 pages or fortunes), which serves as the label to learn: the figures are about speed, and the
 held-out accuracy shows the model learnt something.
 
-- **train**: ``curate.classifier.train_classifier`` (read the JSONL, hold out 10%, write the
+- **train**: ``curate.classifiers.train.train_classifier`` (read the JSONL, hold out 10%, write the
   training file, train, evaluate, save; ``balance`` off) against ``fasttext.train_supervised``
   alone on a file of as many examples, both with one thread and the same fastText options.
 - **score**: ``classify.apply`` on batches of ``--chunk`` records (text view, prediction of each
@@ -33,8 +33,8 @@ import polars as pl
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from curate.classifier import ClassifierOptions, label_examples, train_classifier  # noqa: E402
-from curate.fasttext_model import model_line  # noqa: E402
+from curate.classifiers.model import model_line  # noqa: E402
+from curate.classifiers.train import ClassifierOptions, label_examples, train_classifier  # noqa: E402
 from curate.stages import classify  # noqa: E402
 
 

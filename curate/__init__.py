@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
+from curate.version import __version__
+
 if TYPE_CHECKING:  # importing curate stays cheap: the pipeline loads on first use
     from curate.exec.pipe import RunMode, RunResult
     from curate.recipe import RecipeBase
 
-__version__ = "0.1.0"
+__all__ = ["__version__", "run"]
 
 
 def run(

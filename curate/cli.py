@@ -43,7 +43,7 @@ def command(fn: Callable[..., None]) -> Callable[..., None]:
 
 def _print_version(value: bool) -> None:
     if value:
-        from curate import __version__
+        from curate.version import __version__
 
         out.print(f"curate {__version__}", highlight=False)
         raise typer.Exit()
@@ -176,8 +176,8 @@ def train_classifier(
     force: Annotated[bool, typer.Option("--force", help="Replace an existing model file.")] = False,
 ) -> None:
     """Train a fastText classifier for the classify stage from examples of each label."""
-    from curate.classifier import ClassifierOptions, label_examples
-    from curate.classifier import train_classifier as train
+    from curate.classifiers.train import ClassifierOptions, label_examples
+    from curate.classifiers.train import train_classifier as train
     from curate.records import Role, TextView
 
     examples = label_examples(label, format=format, text_field=text_field)
@@ -295,7 +295,7 @@ def validate(recipe: Annotated[Path, typer.Argument(help="Recipe YAML file.")]) 
 @command
 def stats(run_dir: Annotated[Path, typer.Argument(help="Run directory.")]) -> None:
     """Print the summary table of a run."""
-    from curate.inspect import load_manifest
+    from curate.report.inspect_run import load_manifest
     from curate.summary import accounting_line, summary_table
 
     manifest = load_manifest(run_dir)
@@ -317,7 +317,7 @@ def inspect(
     chars: Annotated[int, typer.Option(help="Characters of text shown per record.")] = 400,
 ) -> None:
     """Print sample records of a step (kept, or removed with --rejected)."""
-    from curate.inspect import render_records, sample_records
+    from curate.report.inspect_run import render_records, sample_records
 
     frame = sample_records(run_dir, stage, rejected=rejected or reason is not None, reason=reason, n=n)
     render_records(frame, out, chars=chars)

@@ -34,6 +34,7 @@ from curate.errors import RecipeError, UsageError, suggest
 from curate.io.fs import glob_files, is_url
 from curate.records import Kind
 from curate.stages import REGISTRY, StageRegistry
+from curate.stages.decontaminate import DECONTAMINATE_BEFORE
 from curate.train.config import TrainConfig
 
 ChatFormat = Literal["alpaca", "sharegpt", "messages", "prompt_response"]
@@ -336,6 +337,12 @@ class RecipeBase(Strict):
     def source(self, name: str) -> Source:
         return next(s for s in self.sources if s.name == name)
 
+    def stage_config(self, name: str) -> BaseModel | None:
+        """The options of the recipe's last stage called ``name`` (for ``tokenize``, the one whose
+        tokenizer and tokens the run keeps), or None when it has no such stage."""
+        configs = [config for stage, config in self.stage_list() if stage == name]
+        return configs[-1] if configs else None
+
 
 _CHAT_FIX = (
     "set the source's `format:` to its chat shape ({chats}){extra}, or list only the sources that "
@@ -488,9 +495,6 @@ def explain_errors(
     return RecipeError(f"{source_name}: {len(lines)} {noun}:\n" + "\n".join(f"  - {line}" for line in lines))
 
 
-IMPLIED_DECONTAMINATE_BEFORE = ("mix", "format", "tokenize")
-
-
 def resolve_implied(recipe: RecipeBase, *, registry: StageRegistry = REGISTRY) -> RecipeBase:
     """Fill in what a recipe implies, so that the resolved recipe says it explicitly:
 
@@ -520,7 +524,7 @@ def resolve_implied(recipe: RecipeBase, *, registry: StageRegistry = REGISTRY) -
             if name == "decontaminate" and getattr(config, "eval", "") is None:
                 entry[name]["eval"] = recipe.train.eval.path  # type: ignore[union-attr]
     if evaluated and "decontaminate" not in names:
-        at = next((i for i, n in enumerate(names) if n in IMPLIED_DECONTAMINATE_BEFORE), len(names))
+        at = next((i for i, n in enumerate(names) if n in DECONTAMINATE_BEFORE), len(names))
         eval_cfg = recipe.train.eval  # type: ignore[union-attr]
         entries.insert(at, {"decontaminate": {"eval": eval_cfg.path, "on_overlap": eval_cfg.on_overlap}})
     data = recipe.model_dump(mode="json")

@@ -15,7 +15,7 @@ import polars as pl
 import pytest
 
 import curate
-from curate.output import unified_schema
+from curate.exec.output import unified_schema
 from curate.recipe import recipe_from_data
 from curate.stages.tokenize import TOKEN_COLUMNS
 from tests.conftest import REPO

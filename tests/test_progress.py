@@ -12,8 +12,8 @@ import sys
 import pytest
 from rich.console import Console
 
+from curate.exec.progress import PROGRESS_MILESTONE, StepProgress, Ticker, TrainProgress
 from curate.exec.rundir import Step
-from curate.progress import PROGRESS_MILESTONE, StepProgress, Ticker, TrainProgress
 from curate.train.config import TrainConfig
 from curate.train.pipeline import EPOCHS_WARN, epoch_warnings
 from tests.conftest import REPO, write_jsonl

@@ -60,12 +60,12 @@ def test_the_summary_table_prints_no_escape_sequence_from_the_manifest(hostile_r
 
 
 def test_an_error_quoting_record_text_prints_no_escape_sequence(hostile_run, monkeypatch):
-    import curate.inspect
+    import curate.report.inspect_run
 
     def fail(*_args, **_kwargs):
         raise StageError(f"stage clean failed on record {HOSTILE!s}")
 
-    monkeypatch.setattr(curate.inspect, "sample_records", fail)
+    monkeypatch.setattr(curate.report.inspect_run, "sample_records", fail)
     result = invoke("inspect", str(hostile_run), "--stage", "read")
     assert result.exit_code != 0
     assert "\x1b" not in result.output and "failed on record \\x1b]0;owned title" in result.output

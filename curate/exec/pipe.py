@@ -25,9 +25,10 @@ import xxhash
 from pydantic import BaseModel
 from rich.markup import escape
 
-import curate
 from curate.errors import CurateError, InputError, StageError
 from curate.exec.executor import Executor, make_executor
+from curate.exec.output import write_output
+from curate.exec.progress import StepProgress
 from curate.exec.read_ids import reject_duplicate_ids
 from curate.exec.rundir import ARTIFACTS, PARTIALS, STATE, RunDir, Step
 from curate.exec.tasks import (
@@ -44,12 +45,11 @@ from curate.io import fs
 from curate.io import state as state_file
 from curate.io.readers import Piece, plan_pieces, source_files
 from curate.io.writers import read_json, write_json, write_text
-from curate.output import write_output
-from curate.progress import StepProgress
 from curate.recipe import RecipeBase, check_train_inputs, dump_resolved, input_warnings
 from curate.stages import REGISTRY, StageRegistry
 from curate.stages.base import GlobalStage, ShardInfo, StageContext
 from curate.terminal import markup_safe
+from curate.version import __version__
 
 RunMode = Literal["new", "resume", "force"]
 MB = 1_000_000
@@ -118,21 +118,21 @@ def plan_steps(recipe: RecipeBase, *, registry: StageRegistry = REGISTRY) -> lis
         "shard_mb": recipe.execution.shard_mb,
     }
     # polars is in the key: stages hash and order with it, so its version may change their bytes
-    key = _hash("read", curate.__version__, _versions()["polars"], read_config, _fingerprint(recipe))
+    key = _hash("read", __version__, _versions()["polars"], read_config, _fingerprint(recipe))
     plans = [StepPlan(Step(0, "read", key), "read")]
     for i, (name, config) in enumerate(recipe.stage_list(), start=1):
         stage = registry[name]
         is_global = isinstance(stage, GlobalStage)
         seed = recipe.seed if is_global else None
         files = stage.inputs(config) if stage.inputs is not None else []
-        key = _hash(key, name, curate.__version__, config.model_dump(mode="json"), seed, _file_prints(files))
+        key = _hash(key, name, __version__, config.model_dump(mode="json"), seed, _file_prints(files))
         plans.append(StepPlan(Step(i, name, key), "global" if is_global else "batch", config, stage))
     key = _hash(key, "output", recipe.output.model_dump(mode="json"))
     plans.append(StepPlan(Step(len(plans), "output", key), "output", recipe.output))
     if recipe.train is not None:
         train = recipe.train
         files = _train_inputs(train)
-        key = _hash(key, "train", curate.__version__, train.model_dump(mode="json"), _file_prints(files))
+        key = _hash(key, "train", __version__, train.model_dump(mode="json"), _file_prints(files))
         plans.append(StepPlan(Step(len(plans), "train", key), "train", train))
     return plans
 
@@ -461,12 +461,9 @@ class Pipe:
 
     # -- train ---------------------------------------------------------------------------------
     def _train(self, plan: StepPlan) -> dict[str, Any]:
-        from curate.train.pipeline import train_and_score
+        from curate.train.pipeline import tokenize_template, train_and_score
 
-        template, system_prompt = "chatml", None
-        for name, config in self.recipe.stage_list():
-            if name == "tokenize":
-                template, system_prompt = config.template, config.system_prompt
+        template, system_prompt = tokenize_template(self.recipe)
         self.progress.note(plan.step, "training")
         return train_and_score(
             self.run.root,
@@ -508,7 +505,7 @@ class Pipe:
         manifest = {
             "name": self.recipe.name,
             "complete": complete,
-            "curate_version": curate.__version__,
+            "curate_version": __version__,
             "versions": _versions(),
             "python": platform.python_version(),
             "seed": self.recipe.seed,

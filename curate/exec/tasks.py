@@ -21,7 +21,7 @@ import polars as pl
 from curate.errors import CurateError, StageError
 from curate.exec.rundir import PARTIALS, RunDir, Step
 from curate.io import state as state_file
-from curate.io.fs import file_version
+from curate.io.memo import once_per_file_version
 from curate.io.readers import ORIGINS, Piece, read_piece
 from curate.io.writers import write_json, write_parquet
 from curate.recipe import Source
@@ -215,8 +215,8 @@ def _length_histogram(frame: pl.DataFrame, label: str) -> dict[str, float]:
     return {f"len.{label}.{int(b)}": int(n) for b, n in counts.iter_rows() if not math.isnan(b)}
 
 
-@functools.lru_cache(maxsize=2)
-def _load_state_cached(path: str, version: tuple[int, int] | None) -> Any:
+@once_per_file_version(maxsize=2)
+def _load_state_cached(path: str) -> Any:
     return state_file.load(path)
 
 
@@ -224,4 +224,4 @@ def load_state(path: str | None) -> Any:
     """A global stage's state, loaded once per worker process."""
     if path is None:
         return None
-    return _load_state_cached(path, file_version(path))
+    return _load_state_cached(path)

@@ -34,7 +34,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from curate.exports import Export, ExportInfo, Pair, export_dir, temporary
+from curate.exports.base import Export, ExportInfo, Pair, export_dir, temporary
 
 IGNORE_INDEX = -100
 ROWS_FILE, PAIRS_FILE = "train.parquet", "preference.parquet"

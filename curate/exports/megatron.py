@@ -29,7 +29,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from curate.exports import Export, ExportInfo, export_dir, temporary
+from curate.exports.base import Export, ExportInfo, export_dir, temporary
 
 MAGIC = b"MMIDIDX\x00\x00"
 VERSION = 1

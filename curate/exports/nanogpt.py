@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from curate.exports import Export
+from curate.exports.base import Export
 from curate.io.tokens import dtype_for_vocab
 
 

@@ -11,8 +11,6 @@ the line.
 
 from __future__ import annotations
 
-import gzip
-import io
 import json
 import os
 import re
@@ -27,6 +25,7 @@ import polars as pl
 from curate.errors import InputError, RecipeError
 from curate.formats.shapes import BadRecord, chat_messages, consumed_fields, preference_pairs
 from curate.io import fs
+from curate.io.compressed import open_decompressed
 from curate.recipe import Source
 from curate.records import BASE_SCHEMA, ID, META, SOURCE, TEXT
 
@@ -396,79 +395,6 @@ def read_piece(piece: Piece, source: Source, *, shard_bytes: int) -> Iterator[Ch
         yield builder.take()
 
 
-class _OwnedGzip(gzip.GzipFile):
-    """A GzipFile that also closes the file object it reads (local or fsspec)."""
-
-    def close(self) -> None:
-        raw = self.fileobj
-        try:
-            super().close()
-        finally:
-            if raw is not None:
-                raw.close()
-
-
-class _ZstdReader(io.RawIOBase):
-    """Decompresses a .zst stream of one or more frames; raises EOFError when the input ends inside
-    a frame (python-zstandard's stream reader returns what it has and stops without a word)."""
-
-    INPUT_BLOCK = 1 << 16
-
-    def __init__(self, raw: BinaryIO) -> None:
-        import zstandard
-
-        self._zstd = zstandard
-        self.raw = raw
-        self._dobj = zstandard.ZstdDecompressor().decompressobj()
-        self._in_frame = False
-        self._pending = b""
-        self._done = False
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        while not self._pending and not self._done:
-            self._fill()
-        n = min(len(buffer), len(self._pending))
-        buffer[:n] = self._pending[:n]
-        self._pending = self._pending[n:]
-        return n
-
-    def _fill(self) -> None:
-        data = self.raw.read(self.INPUT_BLOCK)
-        if not data:
-            self._done = True
-            if self._in_frame:
-                raise EOFError("zstd stream ended before the end of its frame (truncated file)")
-            return
-        out = []
-        while data:
-            self._in_frame = True
-            out.append(self._dobj.decompress(data))
-            if not self._dobj.eof:
-                break
-            data = self._dobj.unused_data  # the next frame (zstd files may hold several)
-            self._dobj = self._zstd.ZstdDecompressor().decompressobj()
-            self._in_frame = False
-        self._pending = b"".join(out)
-
-    def close(self) -> None:
-        try:
-            self.raw.close()
-        finally:
-            super().close()
-
-
-def _open_bytes(path: str) -> BinaryIO:
-    raw = fs.open_binary(path)
-    if path.endswith(".gz"):
-        return _OwnedGzip(fileobj=raw, mode="rb")  # type: ignore[return-value]
-    if path.endswith(".zst"):
-        return io.BufferedReader(_ZstdReader(raw), 1 << 20)  # type: ignore[return-value]
-    return raw
-
-
 _BOM = b"\xef\xbb\xbf"
 _READ_BLOCK = 1 << 20
 
@@ -532,7 +458,7 @@ def _read_jsonl_span(span: Span, source: Source, builder: _ChunkBuilder) -> Iter
     compressed = _is_compressed(span.path)
     what = "the decompressed stream" if compressed else "the file"
     try:
-        f = _open_bytes(span.path)
+        f = open_decompressed(span.path)
     except Exception as exc:  # missing since planning, permissions, a bad URL...
         builder.file_damage(exc, rel=span.rel, line=span.first_line, offset=span.start, what=what)
         return

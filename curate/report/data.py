@@ -18,9 +18,9 @@ from typing import Any
 import polars as pl
 import yaml
 
-from curate.inspect import load_manifest
 from curate.io.writers import read_json
 from curate.records import CHOSEN, ID, MESSAGES, META, PROMPT, REASON, REJECTED, SOURCE, TEXT, text_view
+from curate.report.inspect_run import load_manifest
 
 SCORE_FILE = "score.json"
 TRAIN_METRICS = Path("train") / "metrics.jsonl"

@@ -19,7 +19,6 @@ The text given to the model is the record's text view on one line (newlines beco
 
 from __future__ import annotations
 
-import functools
 import re
 from pathlib import Path
 
@@ -27,9 +26,9 @@ import numpy as np
 import polars as pl
 from pydantic import Field, field_validator, model_validator
 
+from curate.classifiers.model import FastTextModel, load_fasttext, model_line
 from curate.errors import StageError
-from curate.fasttext_model import FastTextModel, load_fasttext, model_line
-from curate.io.fs import file_version
+from curate.io.memo import once_per_file_version
 from curate.records import TextView, text_view
 from curate.stages.base import BatchResult, BatchStage, Counters, StageConfig, partition
 
@@ -97,11 +96,11 @@ class ClassifyConfig(StageConfig):
 
 def load_classifier(path: str) -> FastTextModel:
     """The fastText model at ``path``, loaded once per process and version of the file."""
-    return _cached_classifier(path, file_version(path))
+    return _cached_classifier(path)
 
 
-@functools.lru_cache(maxsize=4)
-def _cached_classifier(path: str, version: tuple[int, int] | None) -> FastTextModel:
+@once_per_file_version(maxsize=4)
+def _cached_classifier(path: str) -> FastTextModel:
     fix = "set classify.model to a supervised fastText model (see `curate train-classifier --help`)"
     return load_fasttext(Path(path).expanduser(), shown=repr(path), stage="classify", fix=fix)
 

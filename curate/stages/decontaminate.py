@@ -32,13 +32,18 @@ import numpy as np
 import polars as pl
 from pydantic import Field, field_validator
 
+import curate.stages.contamination as contamination
 from curate.errors import StageError
 from curate.io.fs import file_version
+from curate.io.memo import once_per_file_version
 from curate.records import ID, TEXT, TURN_SEPARATOR, TextView, kind_of, text_view
-from curate.stages import contamination
 from curate.stages.base import BatchResult, BatchStage, Options, StageConfig, partition
 
 REASON = "eval_overlap"
+DECONTAMINATE_BEFORE = ("mix", "format", "tokenize")
+"""The stages that turn records into training data. A recipe that scores on an eval set is
+decontaminated before the first of them (``recipe.resolve_implied``), and a run's overlap with an
+eval set is counted where the first of them starts (``train.pipeline.eval_overlap``)."""
 CONTAMINATED = "contaminated"
 EVAL_NAME = "eval"
 TOP_ITEMS = 5
@@ -198,10 +203,8 @@ def _normalised(texts: pl.Series) -> pl.Series:
     return texts.str.replace_all(r"\s+", " ").str.strip_chars()
 
 
-@functools.lru_cache(maxsize=4)
-def _fingerprints(
-    files: tuple[str, ...], versions: tuple[tuple[int, int] | None, ...]
-) -> tuple[frozenset[str], pl.Series]:
+@once_per_file_version(maxsize=4)
+def _fingerprints(files: tuple[str, ...]) -> tuple[frozenset[str], pl.Series]:
     from curate.train.evalset import read_eval_records
 
     records = read_eval_records(list(files))
@@ -213,7 +216,7 @@ def _fingerprints(
 def eval_fingerprints(cfg: DecontaminateConfig) -> tuple[frozenset[str], pl.Series]:
     """Ids and hashes of normalised texts of the eval set (loaded once per process)."""
     files = eval_files(cfg)
-    return _fingerprints(tuple(files), tuple(file_version(f) for f in files))
+    return _fingerprints(tuple(files))
 
 
 # -- benchmark files ----------------------------------------------------------------------------
@@ -259,26 +262,26 @@ def benchmark_files(name: str, spec: Benchmark) -> list[str]:
 
 def _rows(path: str, split: str | None) -> list[dict[str, Any]]:
     if _is_hf_dir(path):
-        from curate.io.readers import load_hf_table
-        from curate.recipe import Source
+        import datasets  # a save_to_disk directory: read from disk, never the network
 
-        source = Source(name="benchmark", path=path, type="hf_disk", split=split or "train")
-        if split is None and os.path.exists(os.path.join(path, "dataset_dict.json")):
-            import datasets
-
-            loaded = datasets.load_from_disk(path)
+        loaded = datasets.load_from_disk(path)
+        if not isinstance(loaded, datasets.DatasetDict):
+            return loaded.data.table.to_pylist()
+        if split is None:
             return [row for part in loaded.values() for row in part.data.table.to_pylist()]
-        return load_hf_table(source).to_pylist()
+        if split not in loaded:
+            raise StageError(f"{path}: split {split!r} not in {list(loaded)}; set `split:`")
+        return loaded[split].data.table.to_pylist()
     if path.endswith(".parquet"):
         import pyarrow.parquet as pq
 
         return pq.read_table(path).to_pylist()
     import orjson
 
-    from curate.io.readers import _open_bytes
+    from curate.io.compressed import open_decompressed
 
     rows = []
-    with _open_bytes(path) as f:
+    with open_decompressed(path) as f:
         for lineno, line in enumerate(f, 1):
             if not line.strip():
                 continue

@@ -38,12 +38,11 @@ opening. On the benchmark corpus of man pages and fortunes (mean 4,000 character
 at 0.985: the default reads the whole text.
 
 **NumPy 2.** fastText's own Python ``predict`` fails under NumPy 2; curate calls the binding
-itself (see ``curate.fasttext_model``), so it works with NumPy 1 and 2 alike.
+itself (see ``curate.classifiers.model``), so it works with NumPy 1 and 2 alike.
 """
 
 from __future__ import annotations
 
-import functools
 import importlib.resources
 import re
 from collections.abc import Sequence
@@ -54,9 +53,9 @@ from typing import Any, Literal
 import polars as pl
 from pydantic import Field, ValidationInfo, field_validator
 
+from curate.classifiers.model import FastTextModel, load_fasttext, model_lines
 from curate.errors import RecipeError
-from curate.fasttext_model import FastTextModel, load_fasttext, model_lines
-from curate.io.fs import file_version
+from curate.io.memo import once_per_file_version
 from curate.records import REASON, TextView, text_view
 from curate.stages.base import BatchResult, BatchStage, Counters, StageConfig, partition
 
@@ -264,11 +263,11 @@ LanguageModel = FastTextModel
 def load_model(path: str | None = None) -> LanguageModel:
     """The fastText model at ``path`` (the bundled lid.176.ftz if None), loaded once per process
     and version of the file."""
-    return _cached_model(path, None if path is None else file_version(path))
+    return _cached_model(path)
 
 
-@functools.lru_cache(maxsize=4)
-def _cached_model(path: str | None, version: tuple[int, int] | None) -> LanguageModel:
+@once_per_file_version(maxsize=4)
+def _cached_model(path: str | None) -> LanguageModel:
     if path is None:
         resource = importlib.resources.files("curate") / "resources" / BUNDLED_MODEL
         with importlib.resources.as_file(resource) as file:
@@ -296,14 +295,11 @@ def resolve(cfg: LanguageConfig) -> LabelPlan:
     Raises StageError if the model cannot be loaded or a keep entry matches none of its labels;
     call it before any work starts to report those early.
     """
-    version = None if cfg.model is None else file_version(cfg.model)
-    return _resolve(cfg.model, version, cfg.keep, cfg.codes)
+    return _resolve(cfg.model, cfg.keep, cfg.codes)
 
 
-@functools.lru_cache(maxsize=16)
-def _resolve(
-    model_path: str | None, version: tuple[int, int] | None, keep: tuple[str, ...] | None, codes: Codes
-) -> LabelPlan:
+@once_per_file_version(maxsize=16)
+def _resolve(model_path: str | None, keep: tuple[str, ...] | None, codes: Codes) -> LabelPlan:
     model = load_model(model_path)
     kept = None if keep is None else kept_labels(model, keep)
     output_code = {label: iso639_1(label) for label in model.labels} if codes == "iso639_1" else None

@@ -28,7 +28,6 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -38,7 +37,7 @@ import xxhash
 from pydantic import Field, field_validator, model_validator
 
 from curate.errors import StageError
-from curate.io.fs import file_version
+from curate.io.memo import once_per_file_version
 from curate.records import ID, REASON, text_view
 from curate.stages.base import (
     BatchResult,
@@ -259,11 +258,11 @@ def estimate_tokens(texts: pl.Series) -> np.ndarray:
 
 def _load_sentencepiece(path: str) -> Any:
     """The sentencepiece model at ``path``, loaded once per process and version of the file."""
-    return _cached_sentencepiece(path, file_version(path))
+    return _cached_sentencepiece(path)
 
 
-@lru_cache(maxsize=4)
-def _cached_sentencepiece(path: str, version: tuple[int, int] | None) -> Any:
+@once_per_file_version(maxsize=4)
+def _cached_sentencepiece(path: str) -> Any:
     import sentencepiece as spm
 
     if not Path(path).is_file():

@@ -33,7 +33,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import curate
 from curate.errors import CurateError, RecipeError, UsageError
 from curate.exec.pipe import RunMode, plan_steps, run_recipe
 from curate.exec.rundir import RunDir
@@ -210,7 +209,7 @@ def _shared_tokenizer(
         if not path.is_file():
             raise RecipeError(f"sweep tokenizer {choice!r} is not a file (a sentencepiece .model)")
         return path.resolve()
-    tokenize = next((c for n, c in plan.base.stage_list() if n == "tokenize"), None)
+    tokenize = plan.base.stage_config("tokenize")
     if tokenize is not None and tokenize.model is not None:  # type: ignore[attr-defined]
         return Path(tokenize.model).resolve()  # type: ignore[attr-defined]
     data = plan.base.model_dump(mode="json")
@@ -407,7 +406,7 @@ def _run_parallel(
     env = dict(os.environ)
     env.update({k: str(threads) for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "POLARS_MAX_THREADS")})
     # the children run this very curate, installed or not
-    package_root = str(Path(curate.__file__).resolve().parent.parent)
+    package_root = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
     logs = sweep_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)

@@ -503,7 +503,7 @@ def _check_tokenizer_fixed(plan: SweepPlan) -> None:
 
 
 def _tokenizer_options(recipe: RecipeBase) -> Any:
-    for name, config in recipe.stage_list():
-        if name == "tokenize":
-            return (config.training.model_dump(mode="json"), config.model)  # type: ignore[attr-defined]
-    return None
+    tokenize = recipe.stage_config("tokenize")
+    if tokenize is None:
+        return None
+    return (tokenize.training.model_dump(mode="json"), tokenize.model)  # type: ignore[attr-defined]

@@ -31,10 +31,10 @@ from typing import Any
 
 import torch
 
-from curate import __version__
 from curate.errors import RunDirError
 from curate.io.writers import write_atomic
 from curate.train.model import GPT, GPTConfig
+from curate.version import __version__
 
 FORMAT = "curate-checkpoint"
 FORMAT_VERSION = 1

@@ -29,9 +29,9 @@ import torch
 import xxhash
 
 from curate.errors import RecipeError
+from curate.exec.progress import TrainProgress
 from curate.io.cache import build_entry, default_cache_dir
 from curate.io.tokens import TokenIndex, index_path, open_tokens
-from curate.progress import TrainProgress
 from curate.train.checkpoint import (
     FORMAT_VERSION,
     Checkpoint,

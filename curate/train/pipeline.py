@@ -22,7 +22,7 @@ import numpy as np
 from curate.errors import RecipeError, RunDirError
 from curate.formats.templates import get_template
 from curate.io.tokens import TokenWriter, read_index
-from curate.recipe import Source
+from curate.recipe import RecipeBase, Source
 from curate.train.config import EvalConfig, TrainConfig
 
 TOKENS_DIR, TOKENIZER_FILE = "tokens", "tokenizer/tokenizer.model"
@@ -301,9 +301,9 @@ def score_run(
     The returned dict is the report written, plus ``written`` (its path) and, for another eval
     set, ``overlap``: eval records also found in the run's training data (by id or text).
     """
-    from curate.inspect import load_manifest
     from curate.io.writers import read_json
     from curate.recipe import load_recipe
+    from curate.report.inspect_run import load_manifest
     from curate.train.evalset import load_eval_records
     from curate.train.loop import CHECKPOINT_NAME
     from curate.train.score import score_report, write_score_json
@@ -326,7 +326,7 @@ def score_run(
             f"{run_dir}: the run's recipe names no eval set (train.eval.path); pass --eval PATH"
         )
     records = load_eval_records(eval_cfg)
-    template, system_prompt = _tokenize_template(recipe)
+    template, system_prompt = tokenize_template(recipe)
     metrics = score_checkpoint(
         checkpoint,
         records,
@@ -358,15 +358,12 @@ def _eval_label(path: str | Sequence[str]) -> str:
     return path if isinstance(path, str) else ",".join(path)
 
 
-def _tokenize_template(recipe: Any) -> tuple[str, str | None]:
-    template, system_prompt = "chatml", None
-    for name, config in recipe.stage_list():
-        if name == "tokenize":
-            template, system_prompt = config.template, config.system_prompt
-    return template, system_prompt
-
-
-OVERLAP_BEFORE = ("mix", "format", "tokenize")
+def tokenize_template(recipe: RecipeBase) -> tuple[str, str | None]:
+    """The chat template and system prompt the recipe's tokenize stage renders with."""
+    tokenize = recipe.stage_config("tokenize")
+    if tokenize is None:
+        return "chatml", None
+    return tokenize.template, tokenize.system_prompt  # type: ignore[attr-defined]
 
 
 def eval_overlap(run_dir: str | os.PathLike, eval_path: str | Sequence[str]) -> int:
@@ -375,11 +372,11 @@ def eval_overlap(run_dir: str | os.PathLike, eval_path: str | Sequence[str]) -> 
     import polars as pl
 
     from curate.io.writers import read_json
-    from curate.stages.decontaminate import DecontaminateConfig, apply
+    from curate.stages.decontaminate import DECONTAMINATE_BEFORE, DecontaminateConfig, apply
 
     run_dir = Path(run_dir)
     steps = read_json(run_dir / "manifest.json")["steps"]
-    at = next((i for i, s in enumerate(steps) if s["stage"] in OVERLAP_BEFORE), None)
+    at = next((i for i, s in enumerate(steps) if s["stage"] in DECONTAMINATE_BEFORE), None)
     if not at:
         return 0
     cfg = DecontaminateConfig(

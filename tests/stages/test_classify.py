@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from curate.classifier import ClassifierOptions, label_examples, train_classifier
+from curate.classifiers.train import ClassifierOptions, label_examples, train_classifier
 from curate.cli import app
 from curate.errors import InputError, StageError, UsageError
 from curate.exec.pipe import run_recipe

@@ -1,21 +1,19 @@
 """Exact and near-duplicate removal (MinHash LSH) across all shards of a stage's input.
 
 Recipe: ``- dedupe: {exact: true, minhash: {threshold: 0.8, num_perm: 128, ngram: 5}}``. See
-``stage.py`` for how the passes work and ``config.py`` for every option.
+``stage.py`` for how the passes work, ``partitioned.py`` for the fit split into sub-tasks,
+``graph.py`` for the partials and state both fits share, and ``config.py`` for every option.
 """
 
 from __future__ import annotations
 
 from curate.stages.base import GlobalStage
 from curate.stages.dedupe.config import DedupeConfig, MinHashConfig, Normalization
+from curate.stages.dedupe.graph import REASON_EXACT, REASON_NEAR, DedupePartial, DedupeState
 from curate.stages.dedupe.stage import (
     CLUSTER,
     DUP_OF,
-    REASON_EXACT,
-    REASON_NEAR,
     CandidateShingles,
-    DedupePartial,
-    DedupeState,
     apply,
     fit,
     refit,

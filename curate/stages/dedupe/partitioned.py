@@ -26,7 +26,7 @@ every node of the cluster). Tasks exchange data through files under the stage di
    differ (the ``candidate_pairs`` stat), with the exact hashes of the clustered records from 4.
    The single-process fit drops the other near pairs before clustering; keeping them changes no
    component, since records with equal exact hashes are linked by their exact group anyway.
-6. The driver: survivors, reasons and per-shard drop lists, by ``stage.clusters_state``, the
+6. The driver: survivors, reasons and per-shard drop lists, by ``graph.clusters_state``, the
    function the single-process fit ends with.
 
 Records are named by a code ``shard index << 32 | row``, which sorts like the stable position,
@@ -57,6 +57,14 @@ from curate.io.writers import write_atomic
 from curate.stages.base import FitResult, StageContext
 from curate.stages.dedupe.cluster import component_roots, sorted_unique, star_edge_index, unique_groups
 from curate.stages.dedupe.config import DedupeConfig, KeepRule
+from curate.stages.dedupe.graph import (
+    DedupePartial,
+    Layout,
+    clusters_state,
+    keep_priority,
+    minhash_stats,
+    scoped,
+)
 from curate.stages.dedupe.minhash import lsh_params
 from curate.stages.dedupe.shingles import U64, splitmix64
 
@@ -184,8 +192,6 @@ class ScatterTask:
 
 def scatter(task: ScatterTask) -> dict[str, Any]:
     """Route one shard's keys to their partitions (see the module docstring, step 1)."""
-    from curate.stages.dedupe.stage import DedupePartial, _scoped
-
     plan = task.plan
     part: DedupePartial = _load(task.partial)
     if part.rows > _ROW_MASK:
@@ -201,14 +207,14 @@ def scatter(task: ScatterTask) -> dict[str, Any]:
         if part.unsigned is not None:
             signed[part.unsigned] = False
         for band in range(plan.bands):
-            key = _scoped(part.bands[signed, band], salt)
+            key = scoped(part.bands[signed, band], salt)
             keys.append(key)
             rows_of.append(rows[signed])
             cells.append(_partition(key, plan.partitions) * per + band)
     if plan.exact:
         if part.exact is None:
             raise StageError("dedupe: a partial has no exact hashes but exact is on; rerun the stage")
-        key = _scoped(part.exact, salt)
+        key = scoped(part.exact, salt)
         keys.append(key)
         rows_of.append(rows)
         cells.append(_partition(key, plan.partitions) * per + plan.bands)
@@ -460,8 +466,6 @@ def _stats(
     cfg: DedupeConfig, infos: list[dict[str, Any]], pairs: list[dict[str, Any]], candidate_pairs: int
 ) -> dict[str, Any]:
     """The single-process fit's stats, from the sub-tasks' figures."""
-    from curate.stages.dedupe.stage import _minhash_stats
-
     total = sum(i["rows"] for i in infos)
     partial_bytes = sum(i["nbytes"] for i in infos)
     stats: dict[str, Any] = {
@@ -477,7 +481,7 @@ def _stats(
         "partial_bytes_per_record": round(partial_bytes / max(total, 1), 2),
     }
     if cfg.minhash is not None:
-        stats["minhash"] = _minhash_stats(cfg.minhash)
+        stats["minhash"] = minhash_stats(cfg.minhash)
     return stats
 
 
@@ -485,8 +489,6 @@ def fit_partitioned(
     files: Sequence[Path], cfg: DedupeConfig, ctx: StageContext, *, partitions: int
 ) -> FitResult:
     """The dedupe fit over ``partitions`` partitions (see the module docstring)."""
-    from curate.stages.dedupe.stage import _Layout, clusters_state, keep_priority
-
     if ctx.map_tasks is None:
         raise StageError("dedupe: a partitioned fit needs an executor to map its sub-tasks on")
     work = Path(ctx.stage_dir) / WORK_DIR
@@ -496,7 +498,7 @@ def fit_partitioned(
     infos = _scatter_all(ctx, plan, files)
     starts = np.zeros(len(infos) + 1, dtype=np.int64)
     np.cumsum([i["rows"] for i in infos], out=starts[1:])
-    layout = _Layout(np.array([i["shard"] for i in infos], dtype=np.int64), starts)
+    layout = Layout(np.array([i["shard"] for i in infos], dtype=np.int64), starts)
     files_by_shard = (tuple(i["file"] for i in infos), tuple(int(i["shard"]) for i in infos))
     pairs = sorted(
         ctx.map_tasks(pair_partition, [PairTask(plan, p, *files_by_shard) for p in range(partitions)]),

@@ -3,7 +3,8 @@
 - ``summarize`` (per shard): the text view, normalised; its exact hash; MinHash signatures of the
   whole batch and their LSH band keys. The partial keeps per record: the id, the exact hash
   (8 B), one 8-byte key per band, and the length or score when the keep rule needs them. No text.
-- ``fit`` (once, on the driver; or split into sub-tasks on the executor, see ``partitioned.py``):
+- ``fit`` (once, on the driver; or split into sub-tasks on the executor, see ``partitioned.py``;
+  both end with ``graph.clusters_state``):
   records are numbered in stable order (shard index, row). Equal exact hashes
   and equal band keys (per band) are grouped by sorting; each group links its members to its
   first record. Connected components of these links are the duplicate clusters; the keep rule
@@ -30,7 +31,7 @@ from __future__ import annotations
 import functools
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -42,15 +43,27 @@ from curate.records import ID, META, REASON, text_view
 from curate.stages.base import BatchResult, FitResult, ShardInfo, StageContext, empty_dropped
 from curate.stages.dedupe.cluster import (
     components,
-    representatives,
     sorted_unique,
     star_edges,
     unique_groups,
     unique_pairs,
 )
 from curate.stages.dedupe.config import DedupeConfig, MinHashConfig
-from curate.stages.dedupe.minhash import band_keys, lsh_params, permutations, s_curve, signatures
+from curate.stages.dedupe.graph import (
+    REASONS,
+    DedupePartial,
+    DedupeState,
+    Graph,
+    Layout,
+    Pending,
+    clusters_state,
+    keep_priority,
+    minhash_stats,
+    scoped,
+)
+from curate.stages.dedupe.minhash import band_keys, lsh_params, permutations, signatures
 from curate.stages.dedupe.normalize import flatten, normalize_texts, text_hashes, word_pattern
+from curate.stages.dedupe.partitioned import fit_partitioned, fit_partitions
 from curate.stages.dedupe.shingles import (
     U64,
     Shingles,
@@ -58,120 +71,18 @@ from curate.stages.dedupe.shingles import (
     ranges,
     sequence_hashes,
     shingle_texts,
-    splitmix64,
     token_hash_fingerprint,
     word_token_hashes,
 )
 
-REASON_EXACT = "exact_dup"
-REASON_NEAR = "minhash_dup"
-REASONS = np.array([REASON_EXACT, REASON_NEAR], dtype=object)
 DUP_OF, CLUSTER = "dup_of", "cluster"
 SLICE_BYTES = 2 << 20  # text per slice in summarize: bounds the token and shingle arrays (~50 MB)
 _EXACT_SEED = 0x5EED
 
 
 # ---------------------------------------------------------------------------------------------
-# Partials and state
+# Partials and state (the partials and state both fits share are in graph.py)
 # ---------------------------------------------------------------------------------------------
-
-
-def _nbytes(*arrays: np.ndarray | None) -> int:
-    return sum(a.nbytes for a in arrays if a is not None)
-
-
-@dataclass(frozen=True)
-class DedupePartial:
-    """What ``summarize`` keeps of one shard, per record: id, hashes and keys, never text."""
-
-    shard: int
-    source: str
-    rows: int
-    ids: pl.Series
-    exact: np.ndarray | None = None
-    """uint64 hash of the normalised text view (when ``exact`` is on)."""
-    bands: np.ndarray | None = None
-    """(rows, bands) uint64 LSH band keys (when ``minhash`` is on)."""
-    unsigned: np.ndarray | None = None
-    """Rows without any shingle (empty text view): they have no band keys."""
-    length: np.ndarray | None = None
-    """uint32 length of the text view in characters (keep: longest)."""
-    score: np.ndarray | None = None
-    """float64 score, NaN where missing (keep: score)."""
-    hash_fingerprint: int = 0
-    """Which word hash made the band keys (see ``shingles.token_hash_fingerprint``)."""
-
-    @property
-    def nbytes(self) -> int:
-        """Bytes held by this partial (arrays plus the id strings and their offsets)."""
-        return int(self.ids.estimated_size()) + _nbytes(
-            self.exact, self.bands, self.unsigned, self.length, self.score
-        )
-
-
-@dataclass(frozen=True)
-class ShardDrops:
-    """The rows ``apply`` drops from one shard, with their evidence."""
-
-    rows: np.ndarray  # int64, ascending
-    reason: np.ndarray  # uint8 index into REASONS
-    survivor: np.ndarray  # int64 index into DedupeState.survivor_ids
-    cluster: np.ndarray  # int64 cluster id
-
-
-@dataclass(frozen=True)
-class _Graph:
-    """Every record that takes part in a candidate pair (``nodes``: stable positions, ascending),
-    with what the keep rule and the reasons need, and the pairs found so far."""
-
-    nodes: np.ndarray
-    ids: pl.Series
-    exact: np.ndarray | None
-    priority: list[np.ndarray]
-    exact_pairs: tuple[np.ndarray, np.ndarray]
-
-
-@dataclass(frozen=True)
-class _Layout:
-    """Where each shard's rows sit in the stable order."""
-
-    shards: np.ndarray  # shard indices, ascending
-    starts: np.ndarray  # stable position of each shard's first row, plus the total at the end
-
-    @property
-    def total(self) -> int:
-        return int(self.starts[-1])
-
-    def locate(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(shard index, row) of stable positions."""
-        slot = np.searchsorted(self.starts, positions, side="right") - 1
-        return self.shards[slot], positions - self.starts[slot]
-
-
-@dataclass(frozen=True)
-class _Pending:
-    """``fit``'s work in progress while verification waits for the rescan pass."""
-
-    layout: _Layout
-    graph: _Graph
-    near_pairs: tuple[np.ndarray, np.ndarray]
-    candidates: dict[int, np.ndarray]  # shard index -> rows to shingle
-    stats: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class DedupeState:
-    """What ``apply`` needs: per shard, the rows to drop and why, and the ids of the survivors."""
-
-    rows: dict[int, int]
-    drops: dict[int, ShardDrops]
-    survivor_ids: pl.Series
-    pending: _Pending | None = field(default=None, repr=False)
-
-    @property
-    def nbytes(self) -> int:
-        arrays = [a for d in self.drops.values() for a in (d.rows, d.reason, d.survivor, d.cluster)]
-        return int(self.survivor_ids.estimated_size()) + _nbytes(*arrays) + 16 * len(self.rows)
 
 
 @dataclass(frozen=True)
@@ -349,10 +260,10 @@ def _in_order(partials: Sequence[DedupePartial]) -> list[DedupePartial]:
     return parts
 
 
-def _layout(parts: list[DedupePartial]) -> _Layout:
+def _layout(parts: list[DedupePartial]) -> Layout:
     starts = np.zeros(len(parts) + 1, dtype=np.int64)
     np.cumsum([p.rows for p in parts], out=starts[1:])
-    return _Layout(np.array([p.shard for p in parts], dtype=np.int64), starts)
+    return Layout(np.array([p.shard for p in parts], dtype=np.int64), starts)
 
 
 def _scope_salt(parts: list[DedupePartial], cfg: DedupeConfig) -> np.ndarray | None:
@@ -363,10 +274,6 @@ def _scope_salt(parts: list[DedupePartial], cfg: DedupeConfig) -> np.ndarray | N
     return np.repeat(np.array(salts, dtype=U64), [p.rows for p in parts])
 
 
-def _scoped(keys: np.ndarray, salt: np.ndarray | None) -> np.ndarray:
-    return keys if salt is None else splitmix64(keys ^ salt)
-
-
 def _column(parts: list[DedupePartial], name: str, dtype: type) -> np.ndarray:
     """One per-record array of all partials, in stable order."""
     arrays = [getattr(p, name) for p in parts if getattr(p, name) is not None]
@@ -374,12 +281,12 @@ def _column(parts: list[DedupePartial], name: str, dtype: type) -> np.ndarray:
 
 
 def _exact_pairs(parts: list[DedupePartial], salt: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-    keys = _scoped(_column(parts, "exact", U64), salt)
+    keys = scoped(_column(parts, "exact", U64), salt)
     return star_edges(keys, np.arange(len(keys)))
 
 
 def _near_pairs(
-    parts: list[DedupePartial], layout: _Layout, salt: np.ndarray | None
+    parts: list[DedupePartial], layout: Layout, salt: np.ndarray | None
 ) -> tuple[np.ndarray, np.ndarray]:
     keys = np.concatenate([p.bands for p in parts if p.bands is not None])
     signed = np.ones(layout.total, dtype=bool)
@@ -388,7 +295,7 @@ def _near_pairs(
             signed[p.unsigned + start] = False
     nodes = np.flatnonzero(signed)
     pairs = [
-        star_edges(_scoped(keys[nodes, band], None if salt is None else salt[nodes]), nodes)
+        star_edges(scoped(keys[nodes, band], None if salt is None else salt[nodes]), nodes)
         for band in range(keys.shape[1])
     ]
     return unique_pairs(
@@ -398,29 +305,13 @@ def _near_pairs(
     )
 
 
-def keep_priority(
-    cfg: DedupeConfig, *, length: np.ndarray | None = None, score: np.ndarray | None = None
-) -> list[np.ndarray]:
-    """Sort keys of the keep rule for some records (smaller survives), from their ``length``
-    (keep: longest) or ``score`` (keep: score); position breaks the remaining ties."""
-    if cfg.keep == "longest":
-        assert length is not None
-        return [-length.astype(np.int64)]
-    if cfg.keep == "score":
-        assert score is not None
-        missing = np.isnan(score)
-        value = np.where(missing, 0.0, -score if cfg.score_order == "highest" else score)
-        return [missing.astype(np.int8), value]
-    return []
-
-
 def _priority(parts: list[DedupePartial], nodes: np.ndarray, cfg: DedupeConfig) -> list[np.ndarray]:
     length = _column(parts, "length", np.uint32)[nodes] if cfg.keep == "longest" else None
     score = _column(parts, "score", np.float64)[nodes] if cfg.keep == "score" else None
     return keep_priority(cfg, length=length, score=score)
 
 
-def _graph(parts: list[DedupePartial], cfg: DedupeConfig, exact_pairs, near_pairs) -> _Graph:
+def _graph(parts: list[DedupePartial], cfg: DedupeConfig, exact_pairs, near_pairs) -> Graph:
     nodes = sorted_unique(np.concatenate([*exact_pairs, *near_pairs]))
     ids = (
         pl.concat([p.ids for p in parts], rechunk=True).gather(nodes)
@@ -428,19 +319,10 @@ def _graph(parts: list[DedupePartial], cfg: DedupeConfig, exact_pairs, near_pair
         else pl.Series(ID, [], pl.String)
     )
     exact = _column(parts, "exact", U64)[nodes] if cfg.exact else None
-    return _Graph(nodes, ids, exact, _priority(parts, nodes, cfg), exact_pairs)
+    return Graph(nodes, ids, exact, _priority(parts, nodes, cfg), exact_pairs)
 
 
-def _size_histogram(sizes: np.ndarray) -> dict[str, int]:
-    buckets = {"2": (2, 2), "3": (3, 3), "4": (4, 4), "5-9": (5, 9), "10-99": (10, 99), "100+": (100, None)}
-    out = {}
-    for name, (lo, hi) in buckets.items():
-        mask = sizes >= lo if hi is None else (sizes >= lo) & (sizes <= hi)
-        out[name] = int(mask.sum())
-    return out
-
-
-def _finish(layout: _Layout, graph: _Graph, near_pairs, stats: dict[str, Any]) -> FitResult:
+def _finish(layout: Layout, graph: Graph, near_pairs, stats: dict[str, Any]) -> FitResult:
     """Clusters, survivors and the per-shard drop lists, from the final set of links."""
     left = np.concatenate([graph.exact_pairs[0], near_pairs[0]])
     right = np.concatenate([graph.exact_pairs[1], near_pairs[1]])
@@ -448,83 +330,11 @@ def _finish(layout: _Layout, graph: _Graph, near_pairs, stats: dict[str, Any]) -
     return clusters_state(layout, graph.nodes, labels, graph.ids, graph.exact, graph.priority, stats)
 
 
-def clusters_state(
-    layout: _Layout,
-    nodes: np.ndarray,
-    labels: np.ndarray,
-    ids: pl.Series,
-    exact: np.ndarray | None,
-    priority: list[np.ndarray],
-    stats: dict[str, Any],
-) -> FitResult:
-    """The state from the clusters: ``nodes`` are the stable positions (ascending) of every record
-    in a cluster of two or more, ``labels`` their cluster (numbers 0..k-1, in any order), ``ids``/``exact``/
-    ``priority`` those records' ids, exact hashes and keep-rule keys. The result depends on the
-    partition into clusters only, so any way of finding the components gives the same state."""
-    rows = {int(s): int(n) for s, n in zip(layout.shards, np.diff(layout.starts), strict=True)}
-    removed = {REASON_EXACT: 0, REASON_NEAR: 0}
-    if len(nodes) == 0:
-        stats |= {
-            "clusters": 0,
-            "cluster_sizes": _size_histogram(np.zeros(0)),
-            "largest_cluster": 0,
-            "removed": removed,
-        }
-        return FitResult(DedupeState(rows, {}, pl.Series(ID, [], pl.String)), stats)
-    survivor = representatives(labels, priority)
-    first_of_label, _ = unique_groups(labels)
-    cluster = nodes[first_of_label][labels]
-    dropped = np.flatnonzero(survivor != np.arange(len(nodes)))
-    same_text = np.zeros(len(dropped), dtype=bool)
-    if exact is not None:
-        same_text = exact[dropped] == exact[survivor[dropped]]
-    reason = np.where(same_text, 0, 1).astype(np.uint8)
-    first_of_kept, survivor_index = unique_groups(survivor[dropped])
-    kept_slots = survivor[dropped][first_of_kept]
-    shard_of, row_of = layout.locate(nodes[dropped])
-    drops = {}
-    for shard in sorted_unique(shard_of).tolist():
-        sel = shard_of == shard
-        drops[shard] = ShardDrops(
-            row_of[sel], reason[sel], survivor_index[sel].astype(np.int64), cluster[dropped][sel]
-        )
-    sizes = np.bincount(labels)
-    sizes = sizes[sizes >= 2]
-    removed = {REASON_EXACT: int((reason == 0).sum()), REASON_NEAR: int((reason == 1).sum())}
-    state = DedupeState(rows, drops, ids.gather(kept_slots))
-    stats |= {
-        "clusters": len(sizes),
-        "cluster_sizes": _size_histogram(sizes),
-        "largest_cluster": int(sizes.max()) if len(sizes) else 0,
-        "removed": removed,
-        "state_bytes": state.nbytes,
-        "state_bytes_per_record": round(state.nbytes / max(layout.total, 1), 2),
-    }
-    return FitResult(state, stats)
-
-
-def _minhash_stats(mh: MinHashConfig) -> dict[str, Any]:
-    bands, rows = lsh_params(mh)
-    return {
-        "shingle": mh.shingle,
-        "ngram": mh.ngram,
-        "num_perm": mh.num_perm,
-        "bands": bands,
-        "rows": rows,
-        "permutations_used": bands * rows,
-        "threshold": mh.threshold,
-        "verify": mh.verify,
-        "s_curve": s_curve(bands, rows),
-    }
-
-
 def fit(partials: Sequence[DedupePartial], cfg: DedupeConfig, ctx: StageContext | None = None) -> FitResult:
     """Clusters of duplicates over all shards and the rows to drop (see the module docstring).
 
     With an executor in ``ctx`` and a large input or several workers, the same result is computed
     by sub-tasks on the executor (``partitioned.py``) instead of in this process."""
-    from curate.stages.dedupe.partitioned import fit_partitioned, fit_partitions
-
     partitions = fit_partitions(ctx, cfg, len(partials))
     if partitions > 1:
         assert ctx is not None
@@ -553,13 +363,13 @@ def fit(partials: Sequence[DedupePartial], cfg: DedupeConfig, ctx: StageContext 
         "partial_bytes_per_record": round(partial_bytes / max(layout.total, 1), 2),
     }
     if cfg.minhash is not None:
-        stats["minhash"] = _minhash_stats(cfg.minhash)
+        stats["minhash"] = minhash_stats(cfg.minhash)
     graph = _graph(parts, cfg, exact_pairs, near_pairs)
     if cfg.minhash is not None and cfg.minhash.verify and len(near_pairs[0]):
         involved = sorted_unique(np.concatenate(near_pairs))
         shard_of, row_of = layout.locate(involved)
         candidates = {int(s): row_of[shard_of == s] for s in sorted_unique(shard_of).tolist()}
-        pending = _Pending(layout, graph, near_pairs, candidates, stats)
+        pending = Pending(layout, graph, near_pairs, candidates, stats)
         rows = {int(s): int(n) for s, n in zip(layout.shards, np.diff(layout.starts), strict=True)}
         return FitResult(
             DedupeState(rows, {}, pl.Series(ID, [], pl.String), pending), stats, needs_rescan=True

@@ -28,7 +28,6 @@ from typing import Any
 
 import polars as pl
 
-import curate
 from curate.exec.executor import Executor
 from curate.exec.rundir import RunDir, Step
 from curate.exec.tasks import shard_file
@@ -36,6 +35,7 @@ from curate.io.writers import write_hf_parquet, write_jsonl, write_text
 from curate.recipe import RecipeBase
 from curate.stages.base import ShardInfo
 from curate.stages.tokenize import TOKEN_COLUMNS
+from curate.version import __version__
 
 
 @dataclass(frozen=True)
@@ -161,7 +161,7 @@ tags:
 
 {recipe.description or "A dataset built with curate."}
 
-Built by curate {curate.__version__} from the recipe in `../recipe.yaml` (seed {recipe.seed}):
+Built by curate {__version__} from the recipe in `../recipe.yaml` (seed {recipe.seed}):
 {records:,} records in {len(files)} file(s).
 
 ```python

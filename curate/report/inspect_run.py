@@ -1,4 +1,5 @@
-"""Reading a finished (or half-finished) run back: manifest, steps, sample records."""
+"""Reading a finished (or half-finished) run back: manifest, steps, sample records (``curate stats``
+and ``curate inspect``; named so as not to shadow the standard library's ``inspect``)."""
 
 from __future__ import annotations
 

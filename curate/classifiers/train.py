@@ -26,8 +26,8 @@ import numpy as np
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from curate.classifiers.model import LABEL_PREFIX, FastTextModel, model_line
 from curate.errors import InputError, UsageError
-from curate.fasttext_model import LABEL_PREFIX, FastTextModel, model_line
 from curate.io.readers import plan_pieces, read_piece
 from curate.io.writers import write_atomic, write_json
 from curate.recipe import Source, check_sources_exist

@@ -1,5 +1,5 @@
-"""fastText classifiers (language ID, quality): loading, prediction that works under NumPy 2,
-and training a supervised classifier from labelled texts.
+"""fastText classifiers (language ID, quality): loading a model file, and prediction that works
+under NumPy 2. Training a classifier is ``curate.classifiers.train``.
 
 fastText's Python ``predict`` calls ``np.array(..., copy=False)``, which NumPy 2 rejects, and the
 ``multilinePredict`` binding of fasttext-wheel 0.9.2 returns the top label's probability for every
