@@ -35,13 +35,13 @@ TREE = "__tree__"
 
 CURATE_TYPES = frozenset(
     {
-        "curate.stages.dedupe.stage:DedupePartial",
-        "curate.stages.dedupe.stage:ShardDrops",
-        "curate.stages.dedupe.stage:DedupeState",
+        "curate.stages.dedupe.graph:DedupePartial",
+        "curate.stages.dedupe.graph:ShardDrops",
+        "curate.stages.dedupe.graph:DedupeState",
         "curate.stages.dedupe.stage:CandidateShingles",
-        "curate.stages.dedupe.stage:_Pending",
-        "curate.stages.dedupe.stage:_Graph",
-        "curate.stages.dedupe.stage:_Layout",
+        "curate.stages.dedupe.graph:Pending",
+        "curate.stages.dedupe.graph:Graph",
+        "curate.stages.dedupe.graph:Layout",
         "curate.stages.dedupe.shingles:Shingles",
         "curate.stages.mix:MixPartial",
         "curate.stages.mix:MixPlan",
