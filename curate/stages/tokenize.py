@@ -410,7 +410,10 @@ def inputs(cfg: TokenizeConfig) -> list[str]:
         return []
     from curate.tokenize.hf import OPTIONAL_FILES, REQUIRED_FILES, resolve_dir
 
-    directory = resolve_dir(cfg.hf)
+    try:
+        directory = resolve_dir(cfg.hf)
+    except StageError:  # preflight (check) reports it, naming the stage
+        return [cfg.hf]
     return [str(directory / name) for name in (*REQUIRED_FILES, *OPTIONAL_FILES)]
 
 

@@ -81,3 +81,23 @@ def test_mix_counts_tokens_with_a_hf_tokenizer(hf_qwen):
     assert counted.tolist() == [
         len(ids) for ids in auto(batch["text"].to_list(), add_special_tokens=False)["input_ids"]
     ]
+
+
+def test_a_recipe_is_refused_before_any_work(hf_llama3, tmp_path):
+    """`curate validate` and `curate run` check the tokenizer first: files, then template tokens."""
+    from curate.exec.pipe import check_recipe
+    from curate.recipe import recipe_from_data
+
+    def recipe(hf, template="chatml"):
+        data = {
+            "name": "r",
+            "sources": [{"name": "web", "path": str(tmp_path / "*.jsonl")}],
+            "stages": [{"format": {"kind": "pretrain"}}, {"tokenize": {"hf": str(hf), "template": template}}],
+        }
+        return recipe_from_data(data)
+
+    with pytest.raises(StageError, match=r"stages\[1\]\.tokenize: .*" + str(tmp_path / "gone")):
+        check_recipe(recipe(tmp_path / "gone"))
+    with pytest.raises(StageError, match=r"stages\[1\]\.tokenize: .*no single token for <\|im_start\|>"):
+        check_recipe(recipe(hf_llama3))
+    check_recipe(recipe(hf_llama3, template="llama3"))
