@@ -1,6 +1,11 @@
-"""Tokenize throughput: the tokenize stage's apply against raw sentencepiece on the same texts.
+"""Tokenize throughput: the tokenize stage's apply against the raw tokenizer on the same texts.
 
     python bench/bench_tokenize.py --corpus corpus-dev/corpus.jsonl [--max-docs 6000] [--json out.json]
+    python bench/bench_tokenize.py --corpus ... --hf sample_data/hf-tokenizer   # a Hugging Face tokenizer
+
+With ``--hf DIR`` the stage uses that Hugging Face tokenizer (``tokenize: {hf: DIR}``) and "raw" is
+the ``tokenizers`` library's own ``Tokenizer.encode_batch`` of the same texts (parallelism off, so
+per core); otherwise a sentencepiece model is trained on the corpus and "raw" is ``sp.encode``.
 
 The corpus is any JSONL with a ``text`` field (e.g. one built by shared/bench/make_corpus.py).
 Measured in one run, alternating the two sides, median of ``--repeats``:
@@ -127,11 +132,26 @@ def _ours_shard(args: tuple[str, str, TokenizerState, TokenizeConfig]) -> float:
     return time.process_time() - start
 
 
+def raw_encoder(state: TokenizerState):
+    """The tokenizer library's own batch encoding, one thread: ``sp.encode`` or ``encode_batch``."""
+    tokenizer = load_tokenizer(state)
+    if state.kind == "hf":
+        os.environ["TOKENIZERS_PARALLELISM"] = "false"
+        return tokenizer.tok.encode_batch  # type: ignore[attr-defined]
+    sp = tokenizer.sp  # type: ignore[attr-defined]
+    return lambda texts: sp.encode(texts, num_threads=1)
+
+
+def raw_count(state: TokenizerState, texts: list[str]) -> int:
+    encoded = raw_encoder(state)(texts)
+    return sum(len(e.ids) if hasattr(e, "ids") else len(e) for e in encoded)
+
+
 def _raw_shard(args: tuple[str, str, TokenizerState, TokenizeConfig]) -> float:
-    """Read a shard's texts and encode them with sentencepiece; returns CPU seconds."""
+    """Read a shard's texts and encode them with the raw tokenizer; returns CPU seconds."""
     start = time.process_time()
     src, _, state, _ = args
-    load_tokenizer(state).sp.encode(pl.read_parquet(src, columns=["text"])["text"].to_list(), num_threads=1)
+    raw_encoder(state)(pl.read_parquet(src, columns=["text"])["text"].to_list())
     return time.process_time() - start
 
 
@@ -220,6 +240,9 @@ def main() -> None:
     parser.add_argument("--vocab-size", type=int, default=8000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--shards", type=int, default=8, help="shards for the scaling test (0: skip it)")
+    parser.add_argument(
+        "--hf", type=Path, help="a Hugging Face tokenizer directory to use instead of training"
+    )
     parser.add_argument("--json", type=Path, help="write the figures here")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-tokenize-") as tmp:
@@ -230,7 +253,10 @@ def run(args: argparse.Namespace, tmp: Path) -> None:
     docs = load_corpus(args.corpus, args.max_docs)
     chats = make_chats(docs)
     run_dir = tmp / "run"
-    cfg = TokenizeConfig(train={"vocab_size": args.vocab_size}, num_threads=1)
+    if args.hf is not None:
+        cfg = TokenizeConfig(hf=str(args.hf), num_threads=1)
+    else:
+        cfg = TokenizeConfig(train={"vocab_size": args.vocab_size}, num_threads=1)
     ctx = StageContext(run_dir, run_dir / "stage", 0, {"bench": "text"}, [])
     fit_s, fitted = timed(
         lambda: fit(
@@ -243,21 +269,26 @@ def run(args: argparse.Namespace, tmp: Path) -> None:
         )
     )
     state = fitted.state
-    sp = load_tokenizer(state).sp
+    raw = raw_encoder(state)
+    made = (
+        f"{state.kind} from {args.hf}"
+        if args.hf is not None
+        else f"trained in {fit_s:.1f}s on {fitted.stats['sample_sentences']} sentences"
+    )
     print(
         f"corpus {args.corpus}: {docs.height} docs, {chats.height} chats; tokenizer vocab {fitted.stats['vocab_size']} "
-        f"trained in {fit_s:.1f}s on {fitted.stats['sample_sentences']} sentences; cores {os.cpu_count()}",
+        f"{made}; cores {os.cpu_count()}",
         flush=True,
     )
 
     texts = docs["text"].to_list()
     doc_bytes = sum(len(t.encode("utf-8")) for t in texts)
-    doc_tokens = sum(map(len, sp.encode(texts, num_threads=1)))
+    doc_tokens = raw_count(state, texts)
     shard = ShardInfo(0, "bench", "text")
     results = [
         compare(
             "pretrain",
-            lambda: sp.encode(texts, num_threads=1),
+            lambda: raw(texts),
             lambda: apply(docs, cfg, state, shard),
             doc_tokens,
             doc_bytes,
@@ -267,11 +298,11 @@ def run(args: argparse.Namespace, tmp: Path) -> None:
     template = get_template(cfg.template)
     rendered = [template.render(m) for m in chats["messages"].to_list()]
     chat_bytes = sum(len(t.encode("utf-8")) for t in rendered)
-    chat_tokens = sum(map(len, sp.encode(rendered, num_threads=1)))
+    chat_tokens = raw_count(state, rendered)
     results.append(
         compare(
             "sft",
-            lambda: sp.encode(rendered, num_threads=1),
+            lambda: raw(rendered),
             lambda: apply(chats, cfg, state, ShardInfo(1, "bench", "chat")),
             chat_tokens,
             chat_bytes,
@@ -281,7 +312,13 @@ def run(args: argparse.Namespace, tmp: Path) -> None:
     packed = packing({"pretrain": docs, "sft": chats}, state, cfg, run_dir)
     scale = scaling(docs, state, cfg, args.shards, args.repeats, tmp / "shards") if args.shards else {}
     if args.json:
-        figures = {"per_core": results, "packing": packed, "scaling": scale, "fit_s": round(fit_s, 2)}
+        figures = {
+            "tokenizer": state.kind,
+            "per_core": results,
+            "packing": packed,
+            "scaling": scale,
+            "fit_s": round(fit_s, 2),
+        }
         args.json.write_text(json.dumps(figures, indent=2))
 
 

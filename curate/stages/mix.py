@@ -19,8 +19,9 @@ The selection depends only on ``(seed, record id)``: not on shard order, shard s
 number of workers. Records are taken in hash order, so a larger target or weight takes a superset
 of what a smaller one took.
 
-Tokens are real when ``tokenizer`` names a sentencepiece ``.model``; otherwise they are estimated
-(:func:`estimate_tokens`). The stats say which.
+Tokens are real when ``tokenizer`` names a sentencepiece ``.model`` or a Hugging Face tokenizer
+directory (counted through :class:`curate.tokenize.base.Tokenizer`, no special tokens); otherwise
+they are estimated (:func:`estimate_tokens`). The stats say which.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ from curate.stages.base import (
     check_known_sources,
 )
 from curate.text import cjk_count_expr
+from curate.tokenize.base import Tokenizer
 
 MixUnit = Literal["records", "tokens"]
 
@@ -176,8 +178,8 @@ class MixConfig(StageConfig):
     tokenizer: str | None = Field(
         None,
         description=(
-            "Path of a sentencepiece .model to count real tokens. Unset: tokens are estimated from UTF-8 "
-            f"bytes ({ESTIMATE_RULE})."
+            "Path of a sentencepiece .model or a Hugging Face tokenizer directory to count real tokens. "
+            f"Unset: tokens are estimated from UTF-8 bytes ({ESTIMATE_RULE})."
         ),
     )
     seed: int = Field(
@@ -256,44 +258,58 @@ def estimate_tokens(texts: pl.Series) -> np.ndarray:
     return (other_bytes + (BYTES_PER_TOKEN - 1)) // BYTES_PER_TOKEN + TOKENS_PER_CJK_CHAR * cjk
 
 
-def _load_sentencepiece(path: str) -> Any:
-    """The sentencepiece model at ``path``, loaded once per process and version of the file."""
-    return _cached_sentencepiece(path)
+def _load_tokenizer(path: str) -> Tokenizer:
+    """The tokenizer at ``path``, loaded once per process and version of its file (for a Hugging
+    Face directory: of its tokenizer.json too)."""
+    return _cached_tokenizer((path, _tokenizer_file(path)))
+
+
+def _tokenizer_file(path: str) -> str:
+    """The file whose version stands for the tokenizer's (a Hugging Face directory: its tokenizer.json)."""
+    from curate.tokenize.load import is_hf
+
+    return str(Path(path) / "tokenizer.json") if Path(path).is_dir() and is_hf(path) else path
 
 
 @once_per_file_version(maxsize=4)
-def _cached_sentencepiece(path: str) -> Any:
-    import sentencepiece as spm
+def _cached_tokenizer(paths: tuple[str, str]) -> Tokenizer:
+    from curate.tokenize.load import load_tokenizer
 
-    if not Path(path).is_file():
+    path = paths[0]
+    if not Path(path).exists():
         raise StageError(
             f"mix: tokenizer model {path!r} not found. Point `tokenizer` at a sentencepiece .model "
-            "(e.g. RUN_DIR/tokenizer/ of an earlier run), or remove it to use the token estimate."
+            "(e.g. RUN_DIR/tokenizer/ of an earlier run) or a Hugging Face tokenizer directory, or remove "
+            "it to use the token estimate."
         )
     try:
-        return spm.SentencePieceProcessor(model_file=path)
-    except (OSError, RuntimeError) as exc:
+        return load_tokenizer(path, num_threads=1)
+    except StageError as exc:
         raise StageError(f"mix: cannot load tokenizer model {path!r}: {exc}") from exc
 
 
 def token_method(tokenizer: str | None) -> str:
     """How tokens are counted, as the stats report it."""
-    return f"sentencepiece: {tokenizer}" if tokenizer else ESTIMATE_RULE
+    if not tokenizer:
+        return ESTIMATE_RULE
+    from curate.tokenize.load import is_hf
+
+    return f"{'hf' if is_hf(tokenizer) else 'sentencepiece'}: {tokenizer}"
 
 
 def record_tokens(batch: pl.DataFrame, *, tokenizer: str | None = None) -> np.ndarray:
-    """Tokens of every record's text view (int64): real with a sentencepiece model, else estimated."""
+    """Tokens of every record's text view (int64): real with a tokenizer, else estimated."""
     texts = text_view(batch)
     if tokenizer is None:
         return estimate_tokens(texts)
-    processor = _load_sentencepiece(tokenizer)
+    encoder = _load_tokenizer(tokenizer)
     lengths = np.zeros(len(texts), np.int64)
     # In chunks, so that a shard's token ids never exist all at once; one thread, as the
     # executor already runs one shard per core.
     for start in range(0, len(texts), _ENCODE_CHUNK):
         chunk = texts.slice(start, _ENCODE_CHUNK).fill_null("").to_list()
-        ids = processor.encode(chunk, num_threads=1)
-        lengths[start : start + len(ids)] = [len(piece_ids) for piece_ids in ids]
+        _, counts = encoder.encode_texts(chunk)
+        lengths[start : start + counts.size] = counts
     return lengths
 
 
@@ -746,7 +762,7 @@ def apply(batch: pl.DataFrame, cfg: MixConfig, state: MixPlan, shard: ShardInfo)
 
 def inputs(cfg: MixConfig) -> list[str]:
     """The tokenizer that counts real tokens is an input of the cache key."""
-    return [cfg.tokenizer] if cfg.tokenizer else []
+    return [_tokenizer_file(cfg.tokenizer)] if cfg.tokenizer else []
 
 
 STAGE = GlobalStage(name="mix", config=MixConfig, summarize=summarize, fit=fit, apply=apply, inputs=inputs)

@@ -1,7 +1,10 @@
-"""``tokenize``: train (or load) a sentencepiece tokenizer, encode every record, pack token files.
+"""``tokenize``: train (or load) a tokenizer, encode every record, pack token files.
 
-``- tokenize: {train: {vocab_size: 8000, model_type: bpe}, seq_len: 512}`` or
-``- tokenize: {model: path/to/tokenizer.model, seq_len: 512}``.
+``- tokenize: {train: {vocab_size: 8000, model_type: bpe}, seq_len: 512}``,
+``- tokenize: {model: path/to/tokenizer.model, seq_len: 512}`` (a sentencepiece model) or
+``- tokenize: {hf: path/to/tokenizer_dir, seq_len: 512}`` (a Hugging Face tokenizer directory,
+see :mod:`curate.tokenize.hf`). The stage sees only the tokenizer interface
+(:class:`curate.tokenize.base.Tokenizer`).
 
 - ``summarize`` takes a deterministic sample of each shard: the records with the smallest
   hash of (seed, id), rendered through the chat template (so the tokenizer sees the format) and
@@ -9,11 +12,12 @@
   the first ``input_sentence_size`` sentences in hash order over all shards: the same records
   whatever the sharding, so the same tokenizer with any number of shards or workers.
 - ``fit`` trains sentencepiece on the sample (one thread, fixed seed: same sample, same model
-  bytes), with every template's special tokens as user-defined symbols, or loads ``model``; it
-  saves ``tokenizer/tokenizer.model`` and ``.vocab`` into the run directory. The state is the
-  model itself, so workers need no shared file system.
+  bytes), with every template's special tokens as user-defined symbols, or loads ``model`` or
+  ``hf``; it saves ``tokenizer/tokenizer.model`` and ``.vocab`` (or the Hugging Face files) into
+  the run directory. The state is the tokenizer's files, so workers need no shared file system.
 - ``apply`` adds ``input_ids`` (list<uint32>) and ``loss_mask`` (list<uint8>) to every record:
-  documents are their ids plus the end-of-document id, all targets; conversations are rendered
+  documents are their ids plus the end-of-document id (after a BOS where a Hugging Face
+  tokenizer's config adds one), all targets; conversations are rendered
   through the template and encoded segment by segment, targets exactly the assistant tokens and
   their end-of-turn token; prompt/completion records target the completion. Preference records get
   ``chosen_input_ids``/``chosen_loss_mask`` and ``rejected_...``: prompt + response, response
@@ -67,17 +71,10 @@ from curate.stages.base import (
     partition,
 )
 from curate.stages.format import COMPLETION
-from curate.tokenize.encoder import Tokenizer
+from curate.tokenize.base import Tokenizer
+from curate.tokenize.load import SENTENCEPIECE_FILE, from_files
 from curate.tokenize.pack import Packer, Packing, SourceCounts, Truncation
-from curate.tokenize.spm import (
-    MODEL_NAME,
-    ModelType,
-    Normalization,
-    read_model,
-    save_tokenizer,
-    sha256,
-    train_sentencepiece,
-)
+from curate.tokenize.spm import ModelType, Normalization, read_model, train_sentencepiece
 
 INPUT_IDS, LOSS_MASK = "input_ids", "loss_mask"
 PAIR_COLUMNS = tuple(f"{side}_{col}" for side in (CHOSEN, REJECTED) for col in (INPUT_IDS, LOSS_MASK))
@@ -148,6 +145,12 @@ class TokenizeConfig(StageConfig):
         description="Path of an existing sentencepiece .model to use instead of training. "
         "A relative path is looked up in the working directory, then in the recipe file's directory.",
     )
+    hf: str | None = Field(
+        None,
+        description="A Hugging Face tokenizer to use instead of training: a local directory with tokenizer.json "
+        "and tokenizer_config.json (as save_pretrained writes them), a snapshot in the local HF cache, or "
+        "org/name of a cached model. Never downloaded.",
+    )
     seq_len: int = Field(512, ge=8, description="Tokens per packed row.")
     template: TemplateName = Field(
         "chatml",
@@ -168,7 +171,10 @@ class TokenizeConfig(StageConfig):
         4096, ge=1, description="Rows packed at a time by best_fit/greedy (bounds memory)."
     )
     num_threads: int = Field(
-        1, ge=1, description="sentencepiece encoding threads per worker (workers already run in parallel)."
+        1,
+        ge=1,
+        description="Encoding threads per worker (workers already run in parallel); for hf, >1 turns on the "
+        "tokenizers library's thread pool.",
     )
     parquet: bool = Field(
         False,
@@ -193,6 +199,11 @@ class TokenizeConfig(StageConfig):
     def _one_source(self) -> TokenizeConfig:
         if self.train is not None and self.model is not None:
             raise ValueError("give either train (train a tokenizer) or model (load one), not both")
+        if self.hf is not None and (self.train is not None or self.model is not None):
+            given = " and ".join(k for k in ("train", "model") if getattr(self, k) is not None)
+            raise ValueError(
+                f"hf (a Hugging Face tokenizer) and {given} are exclusive: give one way to get the tokenizer"
+            )
         return self
 
     @field_validator("export")
@@ -202,16 +213,28 @@ class TokenizeConfig(StageConfig):
         return tuple(dict.fromkeys(("nanogpt", *value)))
 
     @property
+    def loads(self) -> str | None:
+        """The tokenizer this stage loads instead of training one (``model`` or ``hf``), if any."""
+        return self.model if self.model is not None else self.hf
+
+    @property
     def training(self) -> TokenizerTrainConfig:
         return self.train or TokenizerTrainConfig()
 
 
 @dataclass(frozen=True)
 class TokenizerState:
-    """The tokenizer itself (a few hundred KB), so that ``apply`` needs no shared file system."""
+    """The tokenizer itself (its files, a few hundred KB to a few MB), so that ``apply`` needs no
+    shared file system. ``sha256`` is the tokenizer's fingerprint."""
 
-    model: bytes = field(repr=False)
+    kind: str
+    files: dict[str, bytes] = field(repr=False)
     sha256: str
+
+    @property
+    def model(self) -> bytes:
+        """The model bytes of a sentencepiece tokenizer."""
+        return self.files[SENTENCEPIECE_FILE]
 
 
 @dataclass(frozen=True)
@@ -301,7 +324,7 @@ def sentences(text: str, max_bytes: int) -> Iterator[str]:
 def summarize(batch: pl.DataFrame, cfg: TokenizeConfig, shard: ShardInfo) -> Sample:
     """This shard's candidates for the tokenizer sample (none when loading a model)."""
     conversations = 0 if record_form(batch) == "documents" else batch.height
-    if cfg.model is not None or batch.height == 0:
+    if cfg.loads is not None or batch.height == 0:
         return Sample([], batch.height, conversations)
     train = cfg.training
     keys = np.fromiter(
@@ -343,8 +366,11 @@ def fit(partials: Sequence[Sample], cfg: TokenizeConfig, ctx: StageContext) -> F
     train = cfg.training
     picked, records, conversations = merge_samples(partials, train.input_sentence_size)
     stats: dict[str, Any] = {"records": records}
-    if cfg.model is not None:
-        model = read_model(cfg.model)
+    if cfg.hf is not None:
+        kind, files = "hf", read_hf_files(cfg.hf)
+        stats["loaded_from"] = cfg.hf
+    elif cfg.model is not None:
+        kind, files = "sentencepiece", {SENTENCEPIECE_FILE: read_model(cfg.model)}
         stats["loaded_from"] = cfg.model
     else:
         if not picked:
@@ -352,29 +378,72 @@ def fit(partials: Sequence[Sample], cfg: TokenizeConfig, ctx: StageContext) -> F
         options = train.model_dump(exclude={"input_sentence_size", "user_defined_symbols"})
         symbols = tuple(dict.fromkeys([*all_special_tokens(), *train.user_defined_symbols]))
         model = train_sentencepiece((text for _, text in picked), user_defined_symbols=symbols, **options)
+        kind, files = "sentencepiece", {SENTENCEPIECE_FILE: model}
         stats.update(
             requested_vocab_size=train.vocab_size,
             sample_sentences=len(picked),
             sample_bytes=sum(len(text.encode("utf-8")) for _, text in picked),
         )
-    tokenizer = Tokenizer(model)
+    tokenizer = from_files(kind, files, where=f"tokenizer {cfg.loads!r}")
     missing = tokenizer.missing_specials(get_template(cfg.template))
     if missing and conversations:
-        raise StageError(
-            f"tokenizer {cfg.model!r} has no single token for {', '.join(missing)}, which template "
-            f"{cfg.template!r} needs: train one (tokenize.train) or load a model trained with these user_defined_symbols"
-        )
-    save_tokenizer(model, Path(ctx.run_dir) / TOKENIZER_DIR)
-    if cfg.model is None and tokenizer.vocab_size < train.vocab_size:
+        raise StageError(_missing_message(cfg, missing))
+    tokenizer.save(Path(ctx.run_dir) / TOKENIZER_DIR)
+    if kind == "hf":
+        stats["kind"] = kind
+    if cfg.loads is None and tokenizer.vocab_size < train.vocab_size:
         stats["vocab_capped"] = {"requested": train.vocab_size, "trained": tokenizer.vocab_size}
         stats["warnings"] = [vocab_cap_warning(train, tokenizer.vocab_size, stats)]
     stats.update(
         vocab_size=tokenizer.vocab_size,
-        sha256=sha256(model),
+        sha256=tokenizer.fingerprint,
         special_ids=tokenizer.ids_info(),
         seconds=round(time.perf_counter() - started, 3),
     )
-    return FitResult(state=TokenizerState(model, sha256(model)), stats=stats)
+    return FitResult(state=TokenizerState(kind, files, tokenizer.fingerprint), stats=stats)
+
+
+def _missing_message(cfg: TokenizeConfig, missing: Sequence[str]) -> str:
+    needs = f"has no single token for {', '.join(missing)}, which template {cfg.template!r} needs"
+    if cfg.hf is not None:
+        return (
+            f"Hugging Face tokenizer {cfg.hf!r} {needs}: choose the template of the model's family "
+            "(tokenize.template / format.template), or a tokenizer that has these tokens"
+        )
+    return (
+        f"tokenizer {cfg.model!r} {needs}: train one (tokenize.train) or load a model trained with these "
+        "user_defined_symbols"
+    )
+
+
+def read_hf_files(spec: str) -> dict[str, bytes]:
+    from curate.tokenize.hf import read_files
+
+    return read_files(spec)
+
+
+def check(cfg: TokenizeConfig) -> None:
+    """Preflight for a Hugging Face tokenizer: its files exist and load, and it has the template's
+    special tokens as single ids (sentencepiece models are checked in ``fit``, as before)."""
+    if cfg.hf is None:
+        return
+    tokenizer = from_files("hf", read_hf_files(cfg.hf), where=f"tokenizer {cfg.hf!r}")
+    missing = tokenizer.missing_specials(get_template(cfg.template))
+    if missing:
+        raise StageError(f"tokenize: {_missing_message(cfg, missing)}")
+
+
+def inputs(cfg: TokenizeConfig) -> list[str]:
+    """A Hugging Face tokenizer's files join the cache key (its path and version)."""
+    if cfg.hf is None:
+        return []
+    from curate.tokenize.hf import OPTIONAL_FILES, REQUIRED_FILES, resolve_dir
+
+    try:
+        directory = resolve_dir(cfg.hf)
+    except StageError:  # preflight (check) reports it, naming the stage
+        return [cfg.hf]
+    return [str(directory / name) for name in (*REQUIRED_FILES, *OPTIONAL_FILES)]
 
 
 def vocab_cap_warning(train: TokenizerTrainConfig, trained: int, stats: dict[str, Any]) -> str:
@@ -395,7 +464,7 @@ def load_tokenizer(state: TokenizerState, *, num_threads: int = 1) -> Tokenizer:
     """The tokenizer of ``state``, built once per process (and per encoding thread count)."""
     key = (state.sha256, num_threads)
     if key not in _TOKENIZERS:
-        _TOKENIZERS[key] = Tokenizer(state.model, num_threads=num_threads)
+        _TOKENIZERS[key] = from_files(state.kind, state.files, num_threads=num_threads)
     return _TOKENIZERS[key]
 
 
@@ -406,7 +475,8 @@ def apply(batch: pl.DataFrame, cfg: TokenizeConfig, state: TokenizerState, shard
         texts = batch[TEXT].fill_null("").to_list()
         ids, mask, lengths = tokenizer.encode_documents(texts)
         columns = {"": (ids, mask, lengths)}
-        reasons: list[str | None] = ["tokenize_empty" if n <= 1 else None for n in lengths.tolist()]
+        framing = 2 if tokenizer.add_bos else 1  # the end-of-document id (and a BOS)
+        reasons: list[str | None] = ["tokenize_empty" if n <= framing else None for n in lengths.tolist()]
     else:
         template = get_template(cfg.template)
         columns = {
@@ -452,6 +522,7 @@ def finalize(
 ) -> dict[str, Any]:
     """Pack every tokenized shard, in order, into ``RUN_DIR/tokens/``; return the packing stats."""
     tokenizer = load_tokenizer(state)
+    name = SENTENCEPIECE_FILE if state.kind == "sentencepiece" else "tokenizer.json"
     out = Path(ctx.run_dir) / TOKENS_DIR
     out.mkdir(parents=True, exist_ok=True)
     for stale in (index_path(out), out / PREFERENCE_FILE, out / TRAIN_PARQUET):
@@ -463,7 +534,7 @@ def finalize(
         vocab_size=tokenizer.vocab_size,
         seq_len=cfg.seq_len,
         special_ids=tokenizer.ids_info(),
-        tokenizer=f"{TOKENIZER_DIR}/{MODEL_NAME}",
+        tokenizer=f"{TOKENIZER_DIR}/{name}",
         packing=packing,
     )
     rows_out = _ParquetRows(out / TRAIN_PARQUET, cfg.seq_len) if cfg.parquet else None
@@ -683,5 +754,12 @@ class _PairWriter(_AtomicParquet):
 
 
 STAGE = GlobalStage(
-    name="tokenize", config=TokenizeConfig, summarize=summarize, fit=fit, apply=apply, finalize=finalize
+    name="tokenize",
+    config=TokenizeConfig,
+    summarize=summarize,
+    fit=fit,
+    apply=apply,
+    finalize=finalize,
+    check=check,
+    inputs=inputs,
 )

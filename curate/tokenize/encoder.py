@@ -1,4 +1,5 @@
-"""Encoding records into token ids and loss masks with a sentencepiece model.
+"""Encoding records into token ids and loss masks with a sentencepiece model (the
+:class:`curate.tokenize.base.Tokenizer` of models curate trains or loads).
 
 Everything is encoded in batches (one ``sp.encode(list, num_threads=...)`` call per batch) and
 returned flat: one id array, one mask array, and the length of each record, ready to become a
@@ -13,28 +14,31 @@ end-of-document token falls back to the model's ``</s>`` where it lacks ``<|endo
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
 from curate.errors import StageError
 from curate.formats.templates import EOD, ChatTemplate, Segment, all_special_tokens
-from curate.tokenize.spm import processor
+from curate.tokenize.base import as_ids, assemble_segments, id_dtype, special_pattern
+from curate.tokenize.spm import processor, save_tokenizer, sha256
 
 
-def _as_ids(ids: np.ndarray) -> np.ndarray:
-    """sentencepiece's int32 ids as uint32 (a view: ids are never negative)."""
-    return ids.view(np.uint32) if ids.dtype == np.int32 else ids.astype(np.uint32)
-
-
-class Tokenizer:
+class SentencePieceTokenizer:
     """A sentencepiece model plus the ids curate needs (end of document, padding, specials)."""
 
+    kind = "sentencepiece"
+    add_bos = False
+
     def __init__(self, model: bytes, *, num_threads: int = 1) -> None:
+        self.model = model
         self.sp = processor(model)
         self.num_threads = num_threads
         self.vocab_size = self.sp.vocab_size()
+        self.fingerprint = sha256(model)
+        self.bos_id = self.sp.bos_id() if self.sp.bos_id() >= 0 else None
+        self.eos_id = self.sp.eos_id() if self.sp.eos_id() >= 0 else None
         unk = self.sp.unk_id()
         self.special_ids = {tok: self.sp.piece_to_id(tok) for tok in all_special_tokens()}
         self.special_ids = {tok: i for tok, i in self.special_ids.items() if i != unk}
@@ -44,9 +48,16 @@ class Tokenizer:
             self.special_ids[EOD] = self.sp.eos_id()
         self.eod_id = self.special_ids[EOD]
         self.pad_id = self.sp.pad_id() if self.sp.pad_id() >= 0 else self.eod_id
-        specials = sorted(self.special_ids, key=len, reverse=True)
-        self._special_re = re.compile("(" + "|".join(map(re.escape, specials)) + ")")
+        self._special_re = special_pattern(list(self.special_ids))
         self._markup: dict[str, np.ndarray] = {}
+
+    @property
+    def id_dtype(self) -> np.dtype:
+        return id_dtype(self.vocab_size)
+
+    def save(self, directory: Path) -> Path:
+        """``tokenizer.model`` and ``tokenizer.vocab`` (sentencepiece's own files)."""
+        return save_tokenizer(self.model, directory)
 
     def missing_specials(self, template: ChatTemplate) -> list[str]:
         """The template's special tokens this model cannot encode as one id."""
@@ -68,7 +79,31 @@ class Tokenizer:
             return np.zeros(0, dtype=np.uint32), np.zeros(0, dtype=np.int64)
         encoded = self.sp.encode(list(texts), out_type="numpy", num_threads=self.num_threads)
         lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
-        return _as_ids(np.concatenate(encoded)), lengths
+        return as_ids(np.concatenate(encoded)), lengths
+
+    def encode_with_offsets(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Ids, lengths, and each id's ``[start, end)`` character span in its text.
+
+        sentencepiece reports UTF-8 byte spans of each piece; they are turned into character
+        spans (a byte-fallback piece inside a character covers that whole character).
+        """
+        ids: list[int] = []
+        lengths: list[int] = []
+        spans: list[tuple[int, int]] = []
+        for text in texts:
+            data = text.encode("utf-8")
+            # char_at[b]: the character that byte b belongs to (len(text) past the end)
+            char_at = np.repeat(np.arange(len(text)), [len(c.encode("utf-8")) for c in text]).tolist()
+            char_at.append(len(text))
+            pieces = self.sp.encode(text, out_type="immutable_proto").pieces
+            for piece in pieces:
+                ids.append(piece.id)
+                start = char_at[min(piece.begin, len(data))]
+                end = char_at[piece.end - 1] + 1 if piece.end > piece.begin else start
+                spans.append((start, end))
+            lengths.append(len(pieces))
+        offsets = np.array(spans, dtype=np.int64).reshape(-1, 2)
+        return np.array(ids, dtype=np.uint32), np.array(lengths, dtype=np.int64), offsets
 
     def encode_documents(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Pretraining documents: each text's ids then the end-of-document id; every id a target."""
@@ -91,31 +126,18 @@ class Tokenizer:
         self, records: Sequence[Sequence[Segment]]
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Ids, loss mask (1 on ``train`` segments) and length of each segmented record."""
-        arrays: list[np.ndarray | None] = []
-        train: list[bool] = []
-        content_at: list[int] = []
-        contents: list[str] = []
-        markup, encode_markup = self._markup, self.encode_markup
-        for segments in records:
-            for segment in segments:
-                train.append(segment.train)
-                if segment.markup:
-                    cached = markup.get(segment.text)
-                    arrays.append(encode_markup(segment.text) if cached is None else cached)
-                else:
-                    content_at.append(len(arrays))
-                    contents.append(segment.text)
-                    arrays.append(None)
-        if contents:
-            encoded = self.sp.encode(contents, out_type="numpy", num_threads=self.num_threads)
-            for at, ids in zip(content_at, encoded, strict=True):
-                arrays[at] = ids
-        segment_counts = np.fromiter(map(len, records), dtype=np.int64, count=len(records))
-        segment_lengths = np.fromiter(map(len, arrays), dtype=np.int64, count=len(arrays))  # type: ignore[arg-type]
-        ids = _as_ids(np.concatenate(arrays)) if arrays else np.zeros(0, dtype=np.uint32)  # type: ignore[arg-type]
-        mask = np.repeat(np.array(train, dtype=np.uint8), segment_lengths)
-        ends = np.concatenate([[0], np.cumsum(segment_lengths)])[np.cumsum(segment_counts)]
-        return ids, mask, np.diff(ends, prepend=0)
+        return assemble_segments(
+            records,
+            markup=self._markup,
+            encode_markup=self.encode_markup,
+            encode_contents=lambda contents: self.sp.encode(
+                contents, out_type="numpy", num_threads=self.num_threads
+            ),
+        )
 
     def decode(self, ids: Sequence[int] | np.ndarray) -> str:
         return self.sp.decode([int(i) for i in ids])
+
+
+Tokenizer = SentencePieceTokenizer
+"""The name this class had before there was a second implementation."""

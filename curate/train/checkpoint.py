@@ -7,7 +7,8 @@ with ``weights_only=True``)::
     model_config   GPTConfig as a dict
     model          state dict (from the uncompiled module)
     step           optimizer steps taken
-    tokenizer      {"path": ..., "sha256": ...} of the sentencepiece .model, or None
+    tokenizer      {"path": ..., "sha256": ...} of the tokenizer (a sentencepiece .model, or a Hugging
+                   Face tokenizer directory and its fingerprint), or None
     special_ids    {"bos": .., "eos": .., "pad": ..} from the token index
     recipe_hash    hash of the recipe that produced it, or None
     train_config   the TrainConfig as a dict, or None
@@ -33,6 +34,7 @@ import torch
 
 from curate.errors import RunDirError
 from curate.io.writers import write_atomic
+from curate.tokenize.load import tokenizer_fingerprint
 from curate.train.model import GPT, GPTConfig
 from curate.version import __version__
 
@@ -52,7 +54,7 @@ def tokenizer_ref(path: str | os.PathLike | None) -> dict[str, str] | None:
     """What a checkpoint records about its tokenizer: where it was and what it hashed to."""
     if path is None:
         return None
-    return {"path": str(Path(path).resolve()), "sha256": file_sha256(path)}
+    return {"path": str(Path(path).resolve()), "sha256": tokenizer_fingerprint(path)}
 
 
 @dataclass
@@ -76,7 +78,7 @@ class Checkpoint:
         """Fail unless ``tokenizer_path`` is the tokenizer this model was trained with (by sha256)."""
         if tokenizer_path is None or self.tokenizer is None:
             return
-        sha = file_sha256(tokenizer_path)
+        sha = tokenizer_fingerprint(tokenizer_path)
         if sha != self.tokenizer["sha256"]:
             raise RunDirError(
                 f"tokenizer {tokenizer_path} (sha256 {sha[:12]}) is not the one checkpoint {self.path} was trained "

@@ -32,10 +32,10 @@ from curate.errors import RecipeError
 from curate.exec.progress import TrainProgress
 from curate.io.cache import build_entry, default_cache_dir
 from curate.io.tokens import TokenIndex, index_path, open_tokens
+from curate.tokenize.load import tokenizer_fingerprint
 from curate.train.checkpoint import (
     FORMAT_VERSION,
     Checkpoint,
-    file_sha256,
     load_checkpoint,
     save_checkpoint,
     tokenizer_ref,
@@ -480,7 +480,7 @@ def base_key(
             "name": name,
             "tokens": tokens_fingerprint(tokens_dir, content=True),
             "config": config_fingerprint(cfg),
-            "tokenizer": None if tokenizer_path is None else file_sha256(tokenizer_path),
+            "tokenizer": None if tokenizer_path is None else tokenizer_fingerprint(tokenizer_path),
             "format": FORMAT_VERSION,
         }
     )[:16]

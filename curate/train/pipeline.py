@@ -26,6 +26,7 @@ from curate.recipe import RecipeBase, Source
 from curate.train.config import EvalConfig, TrainConfig
 
 TOKENS_DIR, TOKENIZER_FILE = "tokens", "tokenizer/tokenizer.model"
+TOKENIZER_DIR = "tokenizer"
 # Training that passes over its rows more often than this is warned about (run output, run card,
 # score.json): its score says more about memorising a few rows than about the data.
 EPOCHS_WARN = 4.0
@@ -52,16 +53,20 @@ def epoch_warnings(cfg: TrainConfig, num_rows: int, seq_len: int) -> list[str]:
 
 
 def tokenizer_path(run_dir: Path) -> Path:
+    """The run's tokenizer: ``tokenizer/tokenizer.model`` (sentencepiece), or the ``tokenizer/``
+    directory where the tokenize stage saved a Hugging Face tokenizer."""
+    directory = run_dir / TOKENIZER_DIR
+    if (directory / "tokenizer.json").is_file() and not (run_dir / TOKENIZER_FILE).is_file():
+        return directory
     return run_dir / TOKENIZER_FILE
 
 
 def template_chat_encoder(model_path: Path, template: str, system_prompt: str | None, start_id: int):
     """A scorer chat encoder that renders exactly as the tokenize stage does (same template, masks)."""
-    from curate.tokenize.encoder import Tokenizer
-    from curate.tokenize.spm import read_model
+    from curate.tokenize.load import load_tokenizer
     from curate.train.score import Encoded
 
-    tokenizer = Tokenizer(read_model(model_path))
+    tokenizer = load_tokenizer(model_path)
     chat_template = get_template(template)
 
     def encode(messages: Sequence[Mapping[str, str]]) -> Encoded:
@@ -80,28 +85,27 @@ def base_tokens(source: Source, tokenizer_model: Path, seq_len: int, cache_dir: 
     from curate.io import fs
     from curate.io.cache import build_entry
     from curate.io.readers import plan_pieces, read_piece, source_files
-    from curate.tokenize.encoder import Tokenizer
-    from curate.tokenize.spm import read_model
+    from curate.tokenize.load import from_files, read_tokenizer_files
 
     if source.kind != "text":
         raise RecipeError(
             f"train.init_from base:{source.name}: a base corpus must be a text source, not {source.kind}"
         )
-    model = read_model(tokenizer_model)
+    kind, files = read_tokenizer_files(tokenizer_model)
+    tokenizer = from_files(kind, files)
     key = hashlib.sha256(
         json.dumps(
             [source.model_dump(mode="json"), [fs.fingerprint(f) for f in source_files(source)], seq_len]
         ).encode()
-        + hashlib.sha256(model).digest()
+        + bytes.fromhex(tokenizer.fingerprint)
     ).hexdigest()[:20]
     shard_bytes = 32_000_000
 
     def build(directory: Path) -> None:
-        tokenizer = Tokenizer(model)
         writer = TokenWriter(
             directory, vocab_size=tokenizer.vocab_size, seq_len=seq_len, special_ids=tokenizer.ids_info()
         )
-        carry = np.zeros(0, dtype=np.uint32)
+        carry = np.zeros(0, dtype=np.uint32)  # ids are uint32 whatever the tokenizer
         for piece in plan_pieces([source], shard_bytes=shard_bytes):
             for chunk in read_piece(piece, source, shard_bytes=shard_bytes):
                 ids, _, _ = tokenizer.encode_documents(chunk.records["text"].to_list())
@@ -278,11 +282,10 @@ def score_checkpoint(
 
 def run_chat_encoder(run_dir: Path, template: str, system_prompt: str | None):
     """The chat encoder of a run: its tokenizer, template and start id, as its tokenize stage used."""
-    from curate.train.score import load_tokenizer as load_spm
-    from curate.train.score import resolve_start_id
+    from curate.train.score import load_tokenizer, resolve_start_id
 
     model_path = tokenizer_path(run_dir)
-    start = resolve_start_id(load_spm(model_path), read_index(run_dir / TOKENS_DIR).special_ids)
+    start = resolve_start_id(load_tokenizer(model_path), read_index(run_dir / TOKENS_DIR).special_ids)
     return template_chat_encoder(model_path, template, system_prompt, start)
 
 

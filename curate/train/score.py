@@ -40,12 +40,12 @@ from typing import Any
 
 import numpy as np
 import orjson
-import sentencepiece as spm
 import torch
 import torch.nn.functional as F
 
 from curate.errors import InputError
 from curate.io.writers import write_atomic
+from curate.tokenize.base import Tokenizer
 from curate.train.checkpoint import Checkpoint, load_checkpoint
 from curate.train.evalset import EvalKind, eval_kind
 from curate.train.model import GPT, IGNORE_INDEX, count_params
@@ -68,52 +68,67 @@ ChatEncoder = Callable[[Sequence[Message]], Encoded]
 # -- eval set ------------------------------------------------------------------------------------
 
 
-def load_tokenizer(tokenizer: str | os.PathLike | spm.SentencePieceProcessor) -> spm.SentencePieceProcessor:
-    if isinstance(tokenizer, spm.SentencePieceProcessor):
+TokenizerLike = str | os.PathLike | Tokenizer | Any
+"""A tokenizer, the path of one (a sentencepiece ``.model``, a Hugging Face directory), or a
+``sentencepiece.SentencePieceProcessor``."""
+
+
+def load_tokenizer(tokenizer: TokenizerLike) -> Tokenizer:
+    """The tokenizer interface over ``tokenizer`` (see :data:`TokenizerLike`)."""
+    if isinstance(tokenizer, Tokenizer):
         return tokenizer
-    if not Path(tokenizer).is_file():
-        raise InputError(f"no sentencepiece model at {tokenizer}: point to the run's tokenizer/*.model")
-    return spm.SentencePieceProcessor(model_file=str(tokenizer))
+    if not isinstance(tokenizer, str | os.PathLike):  # a SentencePieceProcessor
+        from curate.tokenize.encoder import SentencePieceTokenizer
+
+        return SentencePieceTokenizer(tokenizer.serialized_model_proto())
+    from curate.tokenize.load import load_tokenizer as load
+
+    if not Path(tokenizer).exists():
+        raise InputError(
+            f"no tokenizer at {tokenizer}: point to the run's tokenizer/*.model (or its tokenizer/ directory)"
+        )
+    return load(tokenizer)
 
 
-def resolve_start_id(sp: spm.SentencePieceProcessor, special_ids: Mapping[str, int] | None = None) -> int:
+def resolve_start_id(tokenizer: TokenizerLike, special_ids: Mapping[str, int] | None = None) -> int:
     """The token that every scored sequence starts from.
 
     ``special_ids`` are those of the packed tokens (recorded in the checkpoint): ``bos`` when the
     tokenize stage starts documents with one, else ``eos``, which is what precedes a document in
     a concatenated stream. Without them: the tokenizer's BOS, else its EOS.
     """
+    tok = load_tokenizer(tokenizer)
     special_ids = special_ids or {}
     for key in ("bos", "eos"):
         if special_ids.get(key, -1) >= 0:
             return int(special_ids[key])
-    for value in (sp.bos_id(), sp.eos_id()):
-        if value >= 0:
+    for value in (tok.bos_id, tok.eos_id):
+        if value is not None:
             return int(value)
     raise InputError("the tokenizer has neither a BOS nor an EOS id: train it with bos_id or eos_id >= 0")
 
 
-def encode_text(text: str, sp: spm.SentencePieceProcessor, *, start_id: int) -> Encoded:
-    ids = sp.encode(text)
+def _encode(tok: Tokenizer, text: str) -> list[int]:
+    return tok.encode_texts([text])[0].tolist()
+
+
+def encode_text(text: str, tokenizer: TokenizerLike, *, start_id: int) -> Encoded:
+    ids = _encode(load_tokenizer(tokenizer), text)
     return Encoded([start_id, *ids], [False] + [True] * len(ids), len(text.encode("utf-8")))
 
 
-def _special_or_text(sp: spm.SentencePieceProcessor, marker: str) -> list[int]:
-    piece = sp.piece_to_id(marker)
-    return [piece] if piece != sp.unk_id() else sp.encode(marker)
-
-
-def chatml_encoder(sp: spm.SentencePieceProcessor, *, start_id: int) -> ChatEncoder:
+def chatml_encoder(tokenizer: TokenizerLike, *, start_id: int) -> ChatEncoder:
     """ChatML (``<|im_start|>role\\ncontent<|im_end|>\\n``) with targets on assistant contents and
     their ``<|im_end|>``. The markers are single ids when the tokenizer has them as symbols."""
-    im_start, im_end = _special_or_text(sp, "<|im_start|>"), _special_or_text(sp, "<|im_end|>")
+    tok = load_tokenizer(tokenizer)
+    im_start, im_end = (tok.encode_markup(m).tolist() for m in ("<|im_start|>", "<|im_end|>"))
 
     def encode(messages: Sequence[Message]) -> Encoded:
         ids, target, n_bytes = [start_id], [False], 0
         for m in messages:
-            header = im_start + sp.encode(f"{m['role']}\n")
-            body = sp.encode(m["content"]) + im_end
-            tail = sp.encode("\n")
+            header = im_start + _encode(tok, f"{m['role']}\n")
+            body = _encode(tok, m["content"]) + im_end
+            tail = _encode(tok, "\n")
             is_target = m["role"] == "assistant"
             ids += header + body + tail
             target += [False] * len(header) + [is_target] * len(body) + [False] * len(tail)
@@ -129,13 +144,14 @@ def _as_messages(value: str | Sequence[Message], role: str) -> list[Message]:
 
 def encode_records(
     records: Sequence[Mapping[str, Any]],
-    sp: spm.SentencePieceProcessor,
+    tokenizer: TokenizerLike,
     *,
     start_id: int,
     chat_encoder: ChatEncoder | None = None,
 ) -> tuple[EvalKind, list[Encoded]]:
     """Encode an eval set: one sequence per text or chat record, two per preference pair
     (chosen at even positions, rejected at odd ones)."""
+    sp = load_tokenizer(tokenizer)
     kind = eval_kind(records)
     if kind == "text":
         return kind, [encode_text(r["text"], sp, start_id=start_id) for r in records]
@@ -297,7 +313,7 @@ def _model_of(
 def score(
     model: GPT | Checkpoint | str | os.PathLike,
     records: Sequence[Mapping[str, Any]],
-    tokenizer: str | os.PathLike | spm.SentencePieceProcessor | None = None,
+    tokenizer: TokenizerLike | None = None,
     *,
     batch_size: int = 16,
     stride: int | None = None,
@@ -315,16 +331,14 @@ def score(
     gpt, ckpt = _model_of(model, device)
     if tokenizer is None:
         if ckpt is None or ckpt.tokenizer is None:
-            raise InputError(
-                "no tokenizer given and the model records none: pass the sentencepiece .model path"
-            )
+            raise InputError("no tokenizer given and the model records none: pass the tokenizer's path")
         tokenizer = ckpt.tokenizer["path"]
-    if ckpt is not None and not isinstance(tokenizer, spm.SentencePieceProcessor):
+    if ckpt is not None and isinstance(tokenizer, str | os.PathLike):
         ckpt.check_tokenizer(tokenizer)
     sp = load_tokenizer(tokenizer)
-    if sp.get_piece_size() > gpt.config.vocab_size:
+    if sp.vocab_size > gpt.config.vocab_size:
         raise InputError(
-            f"tokenizer has {sp.get_piece_size()} pieces but the model only {gpt.config.vocab_size}: "
+            f"tokenizer has {sp.vocab_size} pieces but the model only {gpt.config.vocab_size}: "
             "score with the tokenizer the model was trained with"
         )
     if start_id is None:
