@@ -138,6 +138,21 @@ class SentencePieceTokenizer:
     def decode(self, ids: Sequence[int] | np.ndarray) -> str:
         return self.sp.decode([int(i) for i in ids])
 
+    chat_template: str | None = None
+    """A sentencepiece model carries no chat template (use ``template: {jinja: PATH}``)."""
+
+    @property
+    def template_variables(self) -> dict[str, str]:
+        """``bos_token``/``eos_token`` for a chat template: the model's ``<s>``/``</s>`` pieces."""
+        ids = {"bos_token": self.bos_id, "eos_token": self.eos_id}
+        return {key: self.sp.id_to_piece(i) for key, i in ids.items() if i is not None}
+
+    @property
+    def control_tokens(self) -> list[str]:
+        """The template special tokens the model holds as single pieces, and its eos piece."""
+        eos = [self.sp.id_to_piece(self.eos_id)] if self.eos_id is not None else []
+        return [*self.special_ids, *eos]
+
 
 Tokenizer = SentencePieceTokenizer
 """The name this class had before there was a second implementation."""

@@ -41,13 +41,15 @@ from curate.formats.templates import EOD, ChatTemplate, Segment, all_special_tok
 from curate.io.writers import write_atomic
 from curate.tokenize.base import assemble_segments, id_dtype, special_pattern
 
-TOKENIZER_JSON, CONFIG_JSON, SPECIAL_MAP_JSON = (
+TOKENIZER_JSON, CONFIG_JSON, SPECIAL_MAP_JSON, TEMPLATE_FILE = (
     "tokenizer.json",
     "tokenizer_config.json",
     "special_tokens_map.json",
+    "chat_template.jinja",
 )
 REQUIRED_FILES = (TOKENIZER_JSON, CONFIG_JSON)
-OPTIONAL_FILES = (SPECIAL_MAP_JSON,)
+OPTIONAL_FILES = (SPECIAL_MAP_JSON, TEMPLATE_FILE)
+"""``chat_template.jinja``: where recent ``transformers`` versions save the chat template."""
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 
@@ -115,6 +117,8 @@ def read_files(spec: str | os.PathLike) -> dict[str, bytes]:
                 )
             continue
         files[name] = path.read_bytes()
+        if not name.endswith(".json"):
+            continue
         try:
             json.loads(files[name])
         except ValueError as error:
@@ -269,6 +273,28 @@ class HFTokenizer:
 
     def decode(self, ids: Sequence[int] | np.ndarray) -> str:
         return self.tok.decode([int(i) for i in ids], skip_special_tokens=False)
+
+    @property
+    def chat_template(self) -> str | None:
+        """The tokenizer's chat template: ``chat_template.jinja`` where there is one (as recent
+        ``transformers`` save it), else the default ``chat_template`` of ``tokenizer_config.json``."""
+        from curate.formats.jinja import chat_template_of
+
+        if TEMPLATE_FILE in self.files:
+            return self.files[TEMPLATE_FILE].decode("utf-8")
+        return chat_template_of(self.config)
+
+    @property
+    def template_variables(self) -> dict[str, str]:
+        """The special tokens a chat template is rendered with (``bos_token``, ``eos_token`` ...)."""
+        from curate.formats.jinja import special_token_values
+
+        return special_token_values(self.config)
+
+    @property
+    def control_tokens(self) -> list[str]:
+        """The tokenizer's added tokens (encoded as single ids wherever they occur in text)."""
+        return [t.content for t in self.tok.get_added_tokens_decoder().values()]
 
     def missing_specials(self, template: ChatTemplate) -> list[str]:
         return [tok for tok in template.special_tokens if tok not in self.special_ids]
