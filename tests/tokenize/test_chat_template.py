@@ -1,0 +1,189 @@
+"""``template: model``: the tokenizer's own Jinja chat template, rendered and tokenized as
+``transformers`` does, with masks on exactly the assistant texts and their end-of-turn markers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from transformers import AutoTokenizer
+
+from curate.formats.jinja import ModelTemplate, TemplateRecordError
+from curate.tokenize.chat import encode_chats, template_for
+from curate.tokenize.load import load_tokenizer
+from curate.tokenize.testing import END_OF_TURN
+
+FAMILIES = ("qwen", "llama3", "mistral", "gemma")
+SYSTEM_FOLDED = {"qwen": True, "llama3": True, "mistral": True, "gemma": False}
+"""Whether the family's template takes a system turn (gemma's refuses it)."""
+
+CHAT = [
+    {"role": "system", "content": "Answer in the language of the question."},
+    {"role": "user", "content": "What is the capital of France?"},
+    {"role": "assistant", "content": "Paris is the capital of France."},
+    {"role": "user", "content": "日本の首都はどこですか？"},
+    {"role": "assistant", "content": "日本の首都は東京です。"},
+    {"role": "user", "content": "А столица России?"},
+    {"role": "assistant", "content": "Москва — столица России. 🙂"},
+]
+
+
+def chat_for(family: str, messages=CHAT):
+    return list(messages) if SYSTEM_FOLDED[family] else [m for m in messages if m["role"] != "system"]
+
+
+def auto_ids(auto, messages) -> list[int]:
+    out = auto.apply_chat_template(messages, tokenize=True)
+    return list(out["input_ids"] if hasattr(out, "keys") else out)
+
+
+def masked_text(tokenizer, ids, mask) -> str:
+    return tokenizer.decode(np.asarray(ids)[np.asarray(mask, dtype=bool)])
+
+
+def expected_targets(family: str, messages) -> str:
+    """What the mask must decode to: every assistant text, each followed by its end-of-turn marker."""
+    return "".join(m["content"] + END_OF_TURN[family] for m in messages if m["role"] == "assistant")
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_text_and_ids_equal_transformers_and_the_mask_is_the_assistant_texts(hf_families, family):
+    directory = hf_families[family]
+    tokenizer = load_tokenizer(directory)
+    template = template_for(tokenizer, "model")
+    auto = AutoTokenizer.from_pretrained(str(directory))
+    messages = chat_for(family)
+    text, spans = template.spans(messages)
+    assert text == auto.apply_chat_template(messages, tokenize=False)
+    ids, mask, lengths, errors = encode_chats(tokenizer, template, [(messages, 0)])
+    assert errors == [None] and lengths.tolist() == [ids.size]
+    assert ids.tolist() == auto_ids(auto, messages)
+    assert masked_text(tokenizer, ids, mask) == expected_targets(family, messages)
+    assert [text[a:b] for a, b in spans] == [
+        m["content"] + END_OF_TURN[family] for m in messages if m["role"] == "assistant"
+    ]
+    # the decoded whole is the rendered text: a lossless byte-level tokenizer round-trips it
+    assert tokenizer.decode(ids) == text
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_generation_prompts_equal_transformers(hf_families, family):
+    directory = hf_families[family]
+    template = template_for(load_tokenizer(directory), "model")
+    auto = AutoTokenizer.from_pretrained(str(directory))
+    prompt = chat_for(family)[:-1]
+    expected = auto.apply_chat_template(prompt, tokenize=False, add_generation_prompt=True)
+    assert template.render(prompt, add_generation_prompt=True) == expected
+
+
+def test_the_system_turn_is_folded_by_mistral_and_refused_by_gemma(hf_families):
+    mistral = template_for(load_tokenizer(hf_families["mistral"]), "model")
+    text, _ = mistral.spans(CHAT)
+    assert text.startswith("<s>[INST] Answer in the language of the question.\n\nWhat is the capital")
+    gemma = template_for(load_tokenizer(hf_families["gemma"]), "model")
+    with pytest.raises(TemplateRecordError, match="System role not supported"):
+        gemma.spans(CHAT)
+
+
+def test_only_turns_from_first_on_are_targets(hf_families):
+    """A prompt/completion record (or a preference side) trains on its completion only."""
+    tokenizer = load_tokenizer(hf_families["qwen"])
+    template = template_for(tokenizer, "model")
+    ids, mask, _, _ = encode_chats(tokenizer, template, [(CHAT, 5)])
+    assert masked_text(tokenizer, ids, mask) == CHAT[6]["content"] + "<|im_end|>"
+
+
+def test_completion_strings_end_with_the_end_of_turn_marker(hf_families):
+    """TRL's string form: prompt + generation prompt, completion up to <|im_end|> (not the newline)."""
+    directory = hf_families["qwen"]
+    template = template_for(load_tokenizer(directory), "model")
+    auto = AutoTokenizer.from_pretrained(str(directory))
+    prompt, completion = template.completion_texts(CHAT[:-1], CHAT[-1:])
+    assert prompt == auto.apply_chat_template(CHAT[:-1], tokenize=False, add_generation_prompt=True)
+    assert completion == CHAT[-1]["content"] + "<|im_end|>"
+    assert auto.apply_chat_template(CHAT, tokenize=False).startswith(prompt + completion)
+
+
+def test_a_template_that_strips_content_is_masked_on_what_it_wrote(hf_families):
+    """Llama 3's template trims every content: the target is the trimmed text."""
+    tokenizer = load_tokenizer(hf_families["llama3"])
+    template = template_for(tokenizer, "model")
+    messages = [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "  Hello there.\n"}]
+    ids, mask, _, _ = encode_chats(tokenizer, template, [(messages, 0)])
+    assert masked_text(tokenizer, ids, mask) == "Hello there.<|eot_id|>"
+
+
+def test_content_that_also_occurs_in_the_markup_is_found_where_the_assistant_wrote_it(hf_families):
+    """An answer "im" (inside <|im_end|>) or "assistant" (inside the header) is located as content."""
+    tokenizer = load_tokenizer(hf_families["qwen"])
+    template = template_for(tokenizer, "model")
+    for answer in ("im", "assistant", "end", "|>"):
+        messages = [{"role": "user", "content": "Say it."}, {"role": "assistant", "content": answer}]
+        ids, mask, _, _ = encode_chats(tokenizer, template, [(messages, 0)])
+        assert masked_text(tokenizer, ids, mask) == answer + "<|im_end|>"
+
+
+def test_the_generation_tag_renders_its_body(hf_qwen):
+    """A template with {% generation %} markers (as some ship) renders as transformers renders it."""
+    source = (
+        "{%- for m in messages -%}{{- '<|im_start|>' + m['role'] + '\\n' -}}"
+        "{%- if m['role'] == 'assistant' -%}{% generation %}{{- m['content'] + '<|im_end|>' -}}{% endgeneration %}"
+        "{%- else -%}{{- m['content'] + '<|im_end|>' -}}{%- endif -%}{{- '\\n' -}}{%- endfor -%}"
+    )
+    tokenizer = load_tokenizer(hf_qwen)
+    template = template_for(tokenizer, "model", source=source)
+    auto = AutoTokenizer.from_pretrained(str(hf_qwen))
+    messages = chat_for("qwen")
+    assert template.render(messages) == auto.apply_chat_template(
+        messages, tokenize=False, chat_template=source
+    )
+    ids, mask, _, _ = encode_chats(tokenizer, template, [(messages, 0)])
+    assert masked_text(tokenizer, ids, mask) == expected_targets("qwen", messages)
+
+
+def test_hf_helpers_are_there(hf_qwen):
+    """raise_exception, tojson (no HTML escaping) and strftime_now, as transformers provides them."""
+    source = "{{ messages | tojson }}{{ strftime_now('%Y') | length }}"
+    template = ModelTemplate(source, variables={}, control_tokens=[], name="t")
+    messages = [{"role": "user", "content": "<b>é</b>"}]
+    auto = AutoTokenizer.from_pretrained(str(hf_qwen))
+    assert template.render(messages) == auto.apply_chat_template(
+        messages, tokenize=False, chat_template=source
+    )
+
+
+# --- property: random chats ----------------------------------------------------------------
+
+ALPHABET = "abcdefghijklmnopqrstuvwxyzABCXYZ0123456789 .,;:!?-'\"()/\néüß你好世界東京ёжикمرحباनमस्ते😀🚀"
+words = st.text(alphabet=ALPHABET, min_size=1, max_size=40).map(str.strip).filter(bool)
+
+
+@st.composite
+def chats(draw, family: str):
+    turns = draw(st.integers(1, 3))
+    messages = []
+    if SYSTEM_FOLDED[family] and draw(st.booleans()):
+        messages.append({"role": "system", "content": draw(words)})
+    for _ in range(turns):
+        messages.append({"role": "user", "content": draw(words)})
+        messages.append({"role": "assistant", "content": draw(words)})
+    return messages
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_property_masks_decode_to_the_assistant_texts(hf_families, family):
+    directory = hf_families[family]
+    tokenizer = load_tokenizer(directory)
+    template = template_for(tokenizer, "model")
+    auto = AutoTokenizer.from_pretrained(str(directory))
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(chats(family))
+    def check(messages):
+        ids, mask, _, errors = encode_chats(tokenizer, template, [(messages, 0)])
+        assert errors == [None]
+        assert masked_text(tokenizer, ids, mask) == expected_targets(family, messages)
+        assert ids.tolist() == auto_ids(auto, messages)
+
+    check()
