@@ -187,3 +187,22 @@ def test_property_masks_decode_to_the_assistant_texts(hf_families, family):
         assert ids.tolist() == auto_ids(auto, messages)
 
     check()
+
+
+def test_the_sample_tokenizer_has_a_chatml_template_and_regenerates_byte_for_byte(tmp_path):
+    """sample_data/hf-tokenizer (recipes/sft-hf.yaml): ChatML specials as single ids, the qwen-shaped
+    template in its config, and make_hf_tokenizer.py rewrites it identically."""
+    import subprocess
+    import sys
+
+    from curate.tokenize.testing import CHAT_TEMPLATES
+    from tests.tokenize.hf_fixtures import SAMPLE, SAMPLE_TOKENIZER
+
+    tokenizer = load_tokenizer(SAMPLE_TOKENIZER)
+    assert tokenizer.chat_template == CHAT_TEMPLATES["qwen"]
+    assert {"<|im_start|>", "<|im_end|>", "<|endoftext|>"} <= set(tokenizer.special_ids)
+    template_for(tokenizer, "model").probe()
+    out = tmp_path / "tok"
+    subprocess.run([sys.executable, str(SAMPLE / "make_hf_tokenizer.py"), "--out", str(out)], check=True)
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        assert (out / name).read_bytes() == (SAMPLE_TOKENIZER / name).read_bytes()
