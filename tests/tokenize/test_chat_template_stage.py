@@ -220,3 +220,19 @@ def test_hf_tokenizer_reads_chat_template_jinja(hf_families, tmp_path):
     assert "<|start_header_id|>" in load_tokenizer(directory).chat_template
     auto = AutoTokenizer.from_pretrained(str(directory))
     assert auto.chat_template == load_tokenizer(directory).chat_template
+
+
+def test_the_scorer_encodes_chats_as_the_tokenize_stage_does(hf_families):
+    """The bundled trainer's scorer, for a run with template: model: same ids and targets."""
+    from curate.train.pipeline import template_chat_encoder
+
+    directory = hf_families["mistral"]
+    auto = AutoTokenizer.from_pretrained(str(directory))
+    messages = [u("Wie spät ist es?"), a("Es ist drei Uhr."), u("Danke!"), a("Bitte sehr.")]
+    encoded = template_chat_encoder(directory, "model", "Sei kurz.", 7)
+    result = encoded(messages)
+    ids, mask = result.ids, result.target
+    system = {"role": "system", "content": "Sei kurz."}
+    assert list(ids) == [7, *auto_ids(auto, [system, *messages])]
+    tokenizer = load_tokenizer(directory)
+    assert masked_text(tokenizer, ids, mask) == "Es ist drei Uhr.</s>Bitte sehr.</s>"
