@@ -555,6 +555,7 @@ STAGE_PATH_FIELDS: dict[str, tuple[str, ...]] = {
     "classify": ("model",),
     "tokenize": ("model",),
     "decontaminate": ("eval",),
+    "format": ("tokenizer",),
 }
 
 
@@ -602,6 +603,11 @@ def resolve_paths(data: dict[str, Any], *, base_dir: str | os.PathLike) -> dict[
                 for key in STAGE_PATH_FIELDS.get(name, ()):
                     if key in config:
                         config[key] = _relocated(config[key], base)
+                if isinstance(config.get("template"), dict) and "jinja" in config["template"]:
+                    config["template"] = {
+                        **config["template"],
+                        "jinja": _relocated(config["template"]["jinja"], base),
+                    }
                 if name == "decontaminate" and isinstance(config.get("against"), dict):
                     for bench, spec in config["against"].items():
                         if isinstance(spec, dict) and "path" in spec:

@@ -236,3 +236,14 @@ def test_the_scorer_encodes_chats_as_the_tokenize_stage_does(hf_families):
     assert list(ids) == [7, *auto_ids(auto, [system, *messages])]
     tokenizer = load_tokenizer(directory)
     assert masked_text(tokenizer, ids, mask) == "Es ist drei Uhr.</s>Bitte sehr.</s>"
+
+
+def test_a_template_file_is_found_next_to_the_recipe(tmp_path, monkeypatch):
+    from curate.recipe import resolve_paths
+
+    (tmp_path / "recipes").mkdir()
+    (tmp_path / "recipes" / "chat.jinja").write_text(CHAT_TEMPLATES["qwen"])
+    monkeypatch.chdir(tmp_path)
+    data = {"stages": [{"format": {"kind": "sft", "template": {"jinja": "chat.jinja"}}}]}
+    resolved = resolve_paths(data, base_dir=tmp_path / "recipes")
+    assert resolved["stages"][0]["format"]["template"]["jinja"] == str(tmp_path / "recipes" / "chat.jinja")
