@@ -183,16 +183,15 @@ class ModelTemplate:
         return full, spans
 
     def _span(self, full: str, messages: Sequence[Mapping[str, Any]], i: int) -> Span:
-        end = self._prefix(full, messages[: i + 1])
+        end = len(full) if i == len(messages) - 1 else self._prefix(full, messages[: i + 1])
         if end is None:
             raise TemplateRecordError(
                 f"the template renders the conversation up to turn {i} differently once later turns follow, "
                 "so the assistant text of that turn cannot be located"
             )
         start = self._prefix(full, messages[:i], add_generation_prompt=True)
-        turn_start = self._prefix(full, messages[:i]) or 0
-        if start is None or not turn_start <= start <= end:
-            start = turn_start
+        if start is None or start > end:
+            start = self._prefix(full, messages[:i]) or 0
         content = str(messages[i].get("content") or "")
         found = self._content(full, content, start, end)
         if found is None:

@@ -153,6 +153,9 @@ def encode_spanned(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Ids, loss mask and length of whole texts, each encoded once (``encode_with_offsets``): a
     token is a target iff its character span overlaps one of its text's target ``spans``."""
+    own = getattr(tokenizer, "encode_spanned", None)
+    if own is not None:  # the same result, computed faster by the tokenizer itself
+        return own(texts, spans)
     ids, lengths, offsets = tokenizer.encode_with_offsets(texts)
     mask = np.zeros(ids.size, dtype=np.uint8)
     at = 0

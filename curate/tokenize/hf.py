@@ -239,6 +239,27 @@ class HFTokenizer:
         )
         return ids, lengths, spans.reshape(-1, 2)
 
+    def encode_spanned(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """As :func:`curate.tokenize.base.encode_spanned` (a token is a target iff its character
+        span overlaps a target span), locating each span's first and last token through the
+        encoding's ``char_to_token``/``token_to_chars`` instead of building every token's offsets."""
+        if not texts:
+            return np.zeros(0, dtype=np.uint32), np.zeros(0, dtype=np.uint8), np.zeros(0, dtype=np.int64)
+        encoded = self._encode(texts)
+        lengths = np.fromiter((len(e.ids) for e in encoded), dtype=np.int64, count=len(encoded))
+        total = int(lengths.sum())
+        ids = np.fromiter(chain.from_iterable(e.ids for e in encoded), dtype=np.uint32, count=total)
+        mask = np.zeros(total, dtype=np.uint8)
+        at = 0
+        for e, n, targets in zip(encoded, lengths.tolist(), spans, strict=True):
+            for lo, hi in targets:
+                first, last = _token_range(e, n, lo, hi)
+                mask[at + first : at + last] = 1
+            at += n
+        return ids, mask, lengths
+
     def encode_documents(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         flat, lengths = self.encode_texts(texts)
         ends = np.cumsum(lengths)
@@ -316,3 +337,19 @@ class HFTokenizer:
         for name, data in self.files.items():
             write_atomic(directory / name, lambda tmp, data=data: tmp.write_bytes(data))
         return directory / TOKENIZER_JSON
+
+
+def _token_range(encoding: Any, n: int, lo: int, hi: int) -> tuple[int, int]:
+    """``[first, last)``: the tokens of ``encoding`` (``n`` of them) whose character span overlaps
+    ``[lo, hi)`` (offsets are monotone, so they are contiguous)."""
+    if hi <= lo or n == 0:
+        return 0, 0
+    first, last = encoding.char_to_token(lo), encoding.char_to_token(hi - 1)
+    if first is None or last is None:  # a character no token covers: scan every offset
+        hits = [i for i, (s, e) in enumerate(encoding.offsets) if s < hi and e > lo]
+        return (hits[0], hits[-1] + 1) if hits else (0, 0)
+    while first > 0 and encoding.token_to_chars(first - 1)[1] > lo:
+        first -= 1
+    while last + 1 < n and encoding.token_to_chars(last + 1)[0] < hi:
+        last += 1
+    return first, last + 1

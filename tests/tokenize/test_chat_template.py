@@ -206,3 +206,42 @@ def test_the_sample_tokenizer_has_a_chatml_template_and_regenerates_byte_for_byt
     subprocess.run([sys.executable, str(SAMPLE / "make_hf_tokenizer.py"), "--out", str(out)], check=True)
     for name in ("tokenizer.json", "tokenizer_config.json"):
         assert (out / name).read_bytes() == (SAMPLE_TOKENIZER / name).read_bytes()
+
+
+class OffsetsOnly:
+    """A tokenizer seen only through the interface's encode_with_offsets (no encode_spanned)."""
+
+    def __init__(self, tokenizer):
+        self.encode_with_offsets = tokenizer.encode_with_offsets
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_the_hf_fast_path_equals_the_offsets_rule(hf_families, family):
+    """HFTokenizer.encode_spanned (char_to_token) marks exactly the tokens overlapping each span, as
+    the generic offsets rule does, also for spans that cut through tokens and multi-byte characters."""
+    from curate.tokenize.base import encode_spanned
+
+    tokenizer = load_tokenizer(hf_families[family])
+    texts = ["Hello wonderful world 😀 日本語", "ab", "x" * 30 + " 東京です。"]
+    spans = [[(3, 9), (21, 23), (24, 27)], [(0, 2)], [(5, 7), (31, 33), (32, 34)]]
+    fast = encode_spanned(tokenizer, texts, spans)
+    slow = encode_spanned(OffsetsOnly(tokenizer), texts, spans)
+    for got, want in zip(fast, slow, strict=True):
+        assert got.tolist() == want.tolist()
+    assert fast[1].any()
+
+
+def test_a_sentencepiece_model_with_a_template_file_masks_the_assistant_texts():
+    """template: {jinja: PATH} with a sentencepiece model: the offsets path of the interface."""
+    from curate.tokenize.encoder import SentencePieceTokenizer
+    from curate.tokenize.testing import CHAT_TEMPLATES
+    from tests.tokenize.corpus import model_bytes
+
+    tokenizer = SentencePieceTokenizer(model_bytes())
+    template = template_for(tokenizer, "model", source=CHAT_TEMPLATES["qwen"])
+    ids, mask, _, errors = encode_chats(tokenizer, template, [(chat_for("qwen"), 0)])
+    assert errors == [None]
+    expected = [m["content"] + "<|im_end|>" for m in chat_for("qwen") if m["role"] == "assistant"]
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], mask, [0]])))
+    pieces = [tokenizer.decode(ids[a:b]) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+    assert pieces == expected
