@@ -95,11 +95,15 @@ class SentencePieceTokenizer:
             # char_at[b]: the character that byte b belongs to (len(text) past the end)
             char_at = np.repeat(np.arange(len(text)), [len(c.encode("utf-8")) for c in text]).tolist()
             char_at.append(len(text))
-            pieces = self.sp.encode(text, out_type="immutable_proto").pieces
+            pieces = self.sp.encode(
+                text, out_type="proto"
+            ).pieces  # immutable_proto: refused by sentencepiece 0.2.1+
             for piece in pieces:
                 ids.append(piece.id)
                 start = char_at[min(piece.begin, len(data))]
-                end = char_at[piece.end - 1] + 1 if piece.end > piece.begin else start
+                # a byte-fallback piece sentencepiece reports as empty (the first bytes of a character)
+                # covers its character, as the piece that reports the character's bytes does
+                end = char_at[piece.end - 1] + 1 if piece.end > piece.begin else min(start + 1, len(text))
                 spans.append((start, end))
             lengths.append(len(pieces))
         offsets = np.array(spans, dtype=np.int64).reshape(-1, 2)
