@@ -247,3 +247,25 @@ def test_a_template_file_is_found_next_to_the_recipe(tmp_path, monkeypatch):
     data = {"stages": [{"format": {"kind": "sft", "template": {"jinja": "chat.jinja"}}}]}
     resolved = resolve_paths(data, base_dir=tmp_path / "recipes")
     assert resolved["stages"][0]["format"]["template"]["jinja"] == str(tmp_path / "recipes" / "chat.jinja")
+
+
+def test_preference_strings_are_the_models_rendering(hf_families):
+    """kind: preference, strings: true: prompt with the generation prompt, each side up to its eot."""
+    directory = hf_families["llama3"]
+    auto = AutoTokenizer.from_pretrained(str(directory))
+    out = format_apply(
+        PAIRS.head(3),
+        FormatConfig(kind="preference", strings=True, template="model", tokenizer=str(directory)),
+    ).kept
+    for record, prompt, chosen, rejected in zip(
+        PAIRS.head(3).iter_rows(named=True), out["prompt"], out["chosen"], out["rejected"], strict=True
+    ):
+        assert prompt == auto.apply_chat_template(
+            record["prompt"], tokenize=False, add_generation_prompt=True
+        )
+        assert chosen == record["chosen"][0]["content"] + "<|eot_id|>"
+        assert rejected == record["rejected"][0]["content"] + "<|eot_id|>"
+        assert (
+            auto.apply_chat_template([*record["prompt"], *record["chosen"]], tokenize=False)
+            == prompt + chosen
+        )
