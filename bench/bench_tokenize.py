@@ -15,6 +15,10 @@ Measured in one run, alternating the two sides, median of ``--repeats``:
 2. per core, SFT conversations made from the corpus (a short user turn, a long assistant turn):
    ``sp.encode`` of the rendered conversations vs ``apply`` (render, segment-wise encoding, exact
    masks, list columns);
+   With ``--hf DIR`` whose tokenizer has a ``chat_template``, also ``sft-model``: the stage with
+   ``template: model`` (render through the model's Jinja template, find the assistant spans,
+   encode each whole text once with offsets, exact masks, list columns) vs ``encode_batch`` of
+   the same rendered texts;
 3. packing (``finalize``) of the tokenized documents (concat) and conversations (best fit),
    in tokens per CPU second;
 4. scaling over shards: ``--shards`` Parquet shards tokenized by a pool of 1 and of 2 worker
@@ -231,6 +235,27 @@ def packing(
     return results
 
 
+def model_template_case(args: argparse.Namespace, chats: pl.DataFrame, ctx: StageContext, raw) -> dict:
+    """``template: model`` SFT against ``encode_batch`` of the same rendered conversations."""
+    from curate.tokenize.chat import template_for
+
+    cfg = TokenizeConfig(hf=str(args.hf), template="model", num_threads=1)
+    state = fit([], cfg, ctx).state
+    template = template_for(load_tokenizer(state), "model", source=state.chat_template)
+    rendered = [template.render(m) for m in chats["messages"].to_list()]
+    tokens = raw_count(state, rendered)
+    nbytes = sum(len(t.encode("utf-8")) for t in rendered)
+    shard = ShardInfo(1, "bench", "chat")
+    return compare(
+        "sft-model",
+        lambda: raw(rendered),
+        lambda: apply(chats, cfg, state, shard),
+        tokens,
+        nbytes,
+        args.repeats,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -309,6 +334,8 @@ def run(args: argparse.Namespace, tmp: Path) -> None:
             args.repeats,
         )
     )
+    if args.hf is not None and load_tokenizer(state).chat_template is not None:
+        results.append(model_template_case(args, chats, ctx, raw))
     packed = packing({"pretrain": docs, "sft": chats}, state, cfg, run_dir)
     scale = scaling(docs, state, cfg, args.shards, args.repeats, tmp / "shards") if args.shards else {}
     if args.json:

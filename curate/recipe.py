@@ -495,11 +495,16 @@ def explain_errors(
     return RecipeError(f"{source_name}: {len(lines)} {noun}:\n" + "\n".join(f"  - {line}" for line in lines))
 
 
+_BUILT_IN = ("chatml", "llama3", "plain")
+
+
 def resolve_implied(recipe: RecipeBase, *, registry: StageRegistry = REGISTRY) -> RecipeBase:
     """Fill in what a recipe implies, so that the resolved recipe says it explicitly:
 
     - tokenize renders conversations with the format stage's template and system prompt unless
-      it names its own (the model must be trained on what it is scored with);
+      it names its own (the model must be trained on what it is scored with); a format stage with
+      ``template: model`` or ``{jinja: PATH}`` renders with the tokenize stage's tokenizer unless
+      it names its own;
     - a recipe that scores on an eval set gets a ``decontaminate`` stage before its first
       mix/format/tokenize stage (unless it has one), so no eval record is trained on.
     """
@@ -508,10 +513,15 @@ def resolve_implied(recipe: RecipeBase, *, registry: StageRegistry = REGISTRY) -
         return recipe
     entries: list[dict[str, Any]] = []
     last_format: BaseModel | None = None
+    loads = next((getattr(c, "loads", None) for n, c in pairs if n == "tokenize"), None)
     for name, config in pairs:
         data = config.model_dump(mode="json")
         if name == "format":
             last_format = config
+            if data.get("tokenizer") is None and loads is not None and data.get("template") not in _BUILT_IN:
+                data["tokenizer"] = (
+                    loads  # template: model / {jinja: PATH} render with the tokenizer's tokens
+                )
         if name == "tokenize" and last_format is not None:
             for key in ("template", "system_prompt"):
                 if key not in config.model_fields_set:
@@ -545,6 +555,7 @@ STAGE_PATH_FIELDS: dict[str, tuple[str, ...]] = {
     "classify": ("model",),
     "tokenize": ("model",),
     "decontaminate": ("eval",),
+    "format": ("tokenizer",),
 }
 
 
@@ -592,6 +603,11 @@ def resolve_paths(data: dict[str, Any], *, base_dir: str | os.PathLike) -> dict[
                 for key in STAGE_PATH_FIELDS.get(name, ()):
                     if key in config:
                         config[key] = _relocated(config[key], base)
+                if isinstance(config.get("template"), dict) and "jinja" in config["template"]:
+                    config["template"] = {
+                        **config["template"],
+                        "jinja": _relocated(config["template"]["jinja"], base),
+                    }
                 if name == "decontaminate" and isinstance(config.get("against"), dict):
                     for bench, spec in config["against"].items():
                         if isinstance(spec, dict) and "path" in spec:

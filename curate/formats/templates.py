@@ -23,11 +23,27 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from pydantic import BaseModel, ConfigDict, Field
+
 TemplateName = Literal["chatml", "llama3", "plain"]
 EOD = "<|endoftext|>"
 """End-of-document token: ends every pretraining document (and plain-template assistant turns)."""
 
 Messages = Sequence[Mapping[str, str]]
+
+
+class JinjaFile(BaseModel):
+    """``template: {jinja: PATH}``: a Jinja chat template file, rendered as Hugging Face does."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    jinja: str = Field(
+        description="Path of a Jinja chat template (Hugging Face conventions: messages, add_generation_prompt, bos_token, eos_token)."
+    )
+
+
+TemplateSpec = TemplateName | Literal["model"] | JinjaFile
+"""A built-in template, ``model`` (the tokenizer's own ``chat_template``), or a template file.
+The last two are rendered by :mod:`curate.formats.jinja`."""
 
 
 @dataclass(frozen=True)

@@ -19,21 +19,34 @@ tokenizer is that marker.
 
 Every record is checked again (a cleaning stage may have emptied a turn): invalid chats and pairs
 are dropped as ``bad_chat:<why>`` / ``bad_pair:<why>``. Output keeps ``id``, ``source``, ``meta``.
+
+``template: model`` renders with the tokenizer's own Jinja ``chat_template`` (``tokenizer``, by
+default the tokenize stage's ``hf``), ``template: {jinja: PATH}`` with a template file
+(:mod:`curate.formats.jinja`). Then every conversation is rendered, and its assistant text
+located, here (whatever the output schema): a record the template refuses
+(``raise_exception("roles must alternate")``, a Jinja error) or in whose rendering no assistant
+text is found is quarantined as ``format_template_error``, the template's message in ``error``.
+String completions are the rendering after the prompt's generation prompt, up to the end-of-turn
+marker of the last assistant turn.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, Literal
 
 import polars as pl
 from pydantic import Field, model_validator
 
+from curate.errors import StageError
+from curate.formats.jinja import TEMPLATE_ERROR, ModelTemplate, TemplateRecordError
 from curate.formats.shapes import BadRecord, Conversation, validate_chat, validate_pair
 from curate.formats.templates import (
     ChatTemplate,
+    JinjaFile,
     Segment,
-    TemplateName,
+    TemplateSpec,
     get_template,
     join,
     with_system,
@@ -62,9 +75,16 @@ class FormatConfig(StageConfig):
     kind: FormatKind = Field(
         description="Training set to produce: pretrain (text), sft (conversations) or preference (pairs)."
     )
-    template: TemplateName = Field(
+    template: TemplateSpec = Field(
         "chatml",
-        description="Chat template used wherever a conversation becomes text: chats in a pretrain set, and strings: true.",
+        description="Chat template used wherever a conversation becomes text (chats in a pretrain set, strings: "
+        "true, and the tokenize stage unless it names its own): chatml, llama3, plain, model (the tokenizer's own "
+        "Jinja chat_template) or {jinja: PATH} (a template file).",
+    )
+    tokenizer: str | None = Field(
+        None,
+        description="Tokenizer whose chat_template (template: model) and special tokens (template: model or "
+        "{jinja: PATH}) render conversations: a Hugging Face tokenizer directory. Unset: the tokenize stage's hf/model.",
     )
     system_prompt: str | None = Field(
         None, description="System turn added to every conversation that has none (unset: none added)."
@@ -114,17 +134,31 @@ def apply(batch: pl.DataFrame, cfg: FormatConfig) -> BatchResult:
         return partition(batch, ["format_chat_in_preference"] * batch.height)
     if source_kind == "preference" and cfg.kind == "sft" and not cfg.preference_to_sft:
         return partition(batch, ["format_preference_in_sft"] * batch.height)
-    shape = _shaper(cfg, get_template(cfg.template))
+    model_template = jinja_template(cfg)
+    if model_template is not None:
+        shape = _model_shaper(cfg, model_template)
+    else:
+        shape = _shaper(cfg, get_template(cfg.template))  # type: ignore[arg-type]
     records = _records(batch, source_kind)
     reasons: list[str | None] = []
+    errors: list[str | None] = []
     rows: list[Row] = []
     for record in records:
         try:
             rows.append(shape(record))
             reasons.append(None)
+            errors.append(None)
         except BadRecord as bad:
             reasons.append(bad.reason)
-    split = partition(batch, reasons)
+            errors.append(None)
+        except TemplateRecordError as error:
+            reasons.append(f"format_{TEMPLATE_ERROR}")
+            errors.append(str(error))
+    if any(e is not None for e in errors):
+        split = partition(batch.with_columns(pl.Series(ERROR, errors, dtype=pl.String)), reasons)
+        split = BatchResult(split.kept.drop(ERROR), split.dropped, split.counters)
+    else:
+        split = partition(batch, reasons)
     counters = (
         {f"converted.{source_kind}_to_{cfg.kind}": float(len(rows))}
         if _converts(source_kind, cfg.kind)
@@ -189,6 +223,95 @@ def _shaper(cfg: FormatConfig, template: ChatTemplate) -> Callable[[tuple[Conver
     return {"pretrain": pretrain, "sft": sft, "preference": preference}[cfg.kind]
 
 
+ERROR = "error"
+"""Column of quarantined records that says why the chat template refused them."""
+_JINJA: dict[tuple[str, str], ModelTemplate] = {}
+
+
+def jinja_template(cfg: FormatConfig) -> ModelTemplate | None:
+    """The Jinja template of ``template: model`` / ``{jinja: PATH}`` (compiled once per process)."""
+    from curate.tokenize.chat import is_model_template, template_for
+
+    if not is_model_template(cfg.template):
+        return None
+    if cfg.tokenizer is None:
+        raise StageError(
+            f"format: template {_spec_name(cfg.template)} needs a tokenizer: set format.tokenizer to a Hugging Face "
+            "tokenizer directory, or add a tokenize stage with hf: after this stage"
+        )
+    key = (cfg.tokenizer, cfg.template.jinja if isinstance(cfg.template, JinjaFile) else "model")
+    if key not in _JINJA:
+        from curate.tokenize.load import load_tokenizer
+
+        tokenizer = load_tokenizer(cfg.tokenizer)
+        _JINJA[key] = template_for(tokenizer, cfg.template, where=f"tokenizer {cfg.tokenizer!r}")
+    return _JINJA[key]
+
+
+def _spec_name(spec: TemplateSpec) -> str:
+    return f"{{jinja: {spec.jinja}}}" if isinstance(spec, JinjaFile) else str(spec)
+
+
+def check(cfg: FormatConfig) -> None:
+    """Preflight of a Jinja template: the tokenizer loads, it has a chat template, and the template
+    renders a probe conversation in which every assistant text is found."""
+    try:
+        template = jinja_template(cfg)
+        if template is not None:
+            template.probe()
+    except StageError as error:
+        message = str(error)
+        raise StageError(message if message.startswith("format:") else f"format: {message}") from error
+
+
+def inputs(cfg: FormatConfig) -> list[str]:
+    """A template file and the tokenizer's config (where its chat_template is) join the cache key."""
+    files = [cfg.template.jinja] if isinstance(cfg.template, JinjaFile) else []
+    if cfg.tokenizer is not None and cfg.template == "model":
+        files.append(str(Path(cfg.tokenizer) / "tokenizer_config.json"))
+    return files
+
+
+def _model_shaper(cfg: FormatConfig, template: ModelTemplate) -> Callable[[tuple[Conversation, ...]], Row]:
+    """As :func:`_shaper`, through a Jinja template; every conversation is rendered and its
+    assistant spans found, so a record the template refuses is quarantined here."""
+    system = cfg.system_prompt
+
+    def conversation(record: tuple[Conversation, ...]) -> Conversation:
+        if len(record) == 1:
+            return validate_chat(with_system(record[0] or [], system))
+        prompt, chosen, _ = _pair(record, system)
+        return [*prompt, *chosen]
+
+    def pretrain(record: tuple[Conversation, ...]) -> Row:
+        text, _ = template.spans(conversation(record))
+        return {TEXT: text}
+
+    def sft(record: tuple[Conversation, ...]) -> Row:
+        messages = conversation(record)
+        if cfg.sft_schema == "messages":
+            template.spans(messages)
+            return {MESSAGES: messages}
+        prompt, completion = messages[:-1], messages[-1:]
+        if cfg.strings:
+            head, tail = template.completion_texts(prompt, completion)
+            return {PROMPT: head, COMPLETION: tail}
+        template.spans(messages, first=len(prompt))
+        return {PROMPT: prompt, COMPLETION: completion}
+
+    def preference(record: tuple[Conversation, ...]) -> Row:
+        prompt, chosen, rejected = _pair(record, system)
+        if not cfg.strings:
+            for side in (chosen, rejected):
+                template.spans([*prompt, *side], first=len(prompt))
+            return {PROMPT: prompt, CHOSEN: chosen, REJECTED: rejected}
+        head, chosen_text = template.completion_texts(prompt, chosen)
+        _, rejected_text = template.completion_texts(prompt, rejected)
+        return {PROMPT: head, CHOSEN: chosen_text, REJECTED: rejected_text}
+
+    return {"pretrain": pretrain, "sft": sft, "preference": preference}[cfg.kind]
+
+
 def _closed(tail: list[Segment]) -> list[Segment]:
     """A rendered completion ending with its end-of-turn marker: the markup the template puts after
     the last turn (ChatML's newline after ``<|im_end|>``) is left out. TRL's trainers append the
@@ -224,4 +347,4 @@ def output_schema(cfg: FormatConfig) -> dict[str, pl.DataType]:
     return {PROMPT: value, COMPLETION: value}
 
 
-STAGE = BatchStage(name="format", config=FormatConfig, apply=apply)
+STAGE = BatchStage(name="format", config=FormatConfig, apply=apply, check=check, inputs=inputs)

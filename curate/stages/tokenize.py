@@ -49,10 +49,12 @@ from pydantic import Field, field_validator, model_validator
 
 from curate.errors import StageError
 from curate.exports import ExportInfo, ExportName, Exports, Pair
+from curate.formats.jinja import TEMPLATE_ERROR, ModelTemplate
 from curate.formats.templates import (
     ChatTemplate,
+    JinjaFile,
     Segment,
-    TemplateName,
+    TemplateSpec,
     all_special_tokens,
     get_template,
     join,
@@ -72,6 +74,7 @@ from curate.stages.base import (
 )
 from curate.stages.format import COMPLETION
 from curate.tokenize.base import Tokenizer
+from curate.tokenize.chat import encode_chats, is_model_template, template_for
 from curate.tokenize.load import SENTENCEPIECE_FILE, from_files
 from curate.tokenize.pack import Packer, Packing, SourceCounts, Truncation
 from curate.tokenize.spm import ModelType, Normalization, read_model, train_sentencepiece
@@ -84,6 +87,8 @@ TOKENIZER_DIR, TOKENS_DIR = "tokenizer", "tokens"
 PREFERENCE_FILE = "preference.parquet"
 TRAIN_PARQUET = "train.parquet"
 IGNORE_INDEX = -100
+TEMPLATE_ERROR_COLUMN = "error"
+"""Column of quarantined records that says why the chat template refused them."""
 Form = Literal["documents", "messages", "prompt_completion", "preference"]
 Sentence = tuple[tuple[int, int, int], str]
 """A sample sentence and its key: (record id hash, text number in the record, piece number)."""
@@ -152,9 +157,12 @@ class TokenizeConfig(StageConfig):
         "org/name of a cached model. Never downloaded.",
     )
     seq_len: int = Field(512, ge=8, description="Tokens per packed row.")
-    template: TemplateName = Field(
+    template: TemplateSpec = Field(
         "chatml",
-        description="Chat template conversations are rendered with (use the format stage's template).",
+        description="Chat template conversations are rendered with (default: the format stage's): chatml, "
+        "llama3, plain, model (the hf tokenizer's own chat_template, rendered as transformers does, the whole "
+        "text tokenized once, targets exactly each assistant's content and end-of-turn) or {jinja: PATH} "
+        "(a template file, rendered the same way).",
     )
     system_prompt: str | None = Field(
         None, description="System turn added to every conversation that has none."
@@ -204,6 +212,16 @@ class TokenizeConfig(StageConfig):
             raise ValueError(
                 f"hf (a Hugging Face tokenizer) and {given} are exclusive: give one way to get the tokenizer"
             )
+        if self.template == "model" and self.hf is None:
+            raise ValueError(
+                "template: model renders with the tokenizer's own chat_template: it needs hf: (a Hugging Face "
+                "tokenizer directory); for another tokenizer give a template file, template: {jinja: PATH}"
+            )
+        if isinstance(self.template, JinjaFile) and self.loads is None:
+            raise ValueError(
+                "template: {jinja: PATH} needs a tokenizer to load (hf: or model:): a trained tokenizer's "
+                "special tokens are not known before the template renders its sample"
+            )
         return self
 
     @field_validator("export")
@@ -230,6 +248,8 @@ class TokenizerState:
     kind: str
     files: dict[str, bytes] = field(repr=False)
     sha256: str
+    chat_template: str | None = field(default=None, repr=False)
+    """The Jinja template source of ``template: model`` / ``{jinja: PATH}`` (None: a built-in)."""
 
     @property
     def model(self) -> bytes:
@@ -385,9 +405,16 @@ def fit(partials: Sequence[Sample], cfg: TokenizeConfig, ctx: StageContext) -> F
             sample_bytes=sum(len(text.encode("utf-8")) for _, text in picked),
         )
     tokenizer = from_files(kind, files, where=f"tokenizer {cfg.loads!r}")
-    missing = tokenizer.missing_specials(get_template(cfg.template))
-    if missing and conversations:
-        raise StageError(_missing_message(cfg, missing))
+    chat_template = None
+    if is_model_template(cfg.template):
+        model_template = template_for(tokenizer, cfg.template, where=f"tokenizer {cfg.loads!r}")
+        if conversations:
+            model_template.probe()
+        chat_template = model_template.source
+    else:
+        missing = tokenizer.missing_specials(get_template(cfg.template))  # type: ignore[arg-type]
+        if missing and conversations:
+            raise StageError(_missing_message(cfg, missing))
     tokenizer.save(Path(ctx.run_dir) / TOKENIZER_DIR)
     if kind == "hf":
         stats["kind"] = kind
@@ -400,7 +427,9 @@ def fit(partials: Sequence[Sample], cfg: TokenizeConfig, ctx: StageContext) -> F
         special_ids=tokenizer.ids_info(),
         seconds=round(time.perf_counter() - started, 3),
     )
-    return FitResult(state=TokenizerState(kind, files, tokenizer.fingerprint), stats=stats)
+    if chat_template is not None:
+        stats["chat_template"] = "model" if cfg.template == "model" else "jinja"
+    return FitResult(state=TokenizerState(kind, files, tokenizer.fingerprint, chat_template), stats=stats)
 
 
 def _missing_message(cfg: TokenizeConfig, missing: Sequence[str]) -> str:
@@ -425,25 +454,39 @@ def read_hf_files(spec: str) -> dict[str, bytes]:
 def check(cfg: TokenizeConfig) -> None:
     """Preflight for a Hugging Face tokenizer: its files exist and load, and it has the template's
     special tokens as single ids (sentencepiece models are checked in ``fit``, as before)."""
+    if isinstance(cfg.template, JinjaFile) and cfg.hf is None:
+        from curate.formats.jinja import read_jinja
+
+        try:
+            read_jinja(cfg.template.jinja)
+        except StageError as error:
+            raise StageError(f"tokenize: {error}") from error
     if cfg.hf is None:
         return
     tokenizer = from_files("hf", read_hf_files(cfg.hf), where=f"tokenizer {cfg.hf!r}")
-    missing = tokenizer.missing_specials(get_template(cfg.template))
+    if is_model_template(cfg.template):
+        try:
+            template_for(tokenizer, cfg.template, where=f"tokenizer {cfg.hf!r}").probe()
+        except StageError as error:
+            raise StageError(f"tokenize: {error}") from error
+        return
+    missing = tokenizer.missing_specials(get_template(cfg.template))  # type: ignore[arg-type]
     if missing:
         raise StageError(f"tokenize: {_missing_message(cfg, missing)}")
 
 
 def inputs(cfg: TokenizeConfig) -> list[str]:
-    """A Hugging Face tokenizer's files join the cache key (its path and version)."""
+    """A Hugging Face tokenizer's files (and a template file) join the cache key."""
+    jinja = [cfg.template.jinja] if isinstance(cfg.template, JinjaFile) else []
     if cfg.hf is None:
-        return []
+        return jinja
     from curate.tokenize.hf import OPTIONAL_FILES, REQUIRED_FILES, resolve_dir
 
     try:
         directory = resolve_dir(cfg.hf)
     except StageError:  # preflight (check) reports it, naming the stage
-        return [cfg.hf]
-    return [str(directory / name) for name in (*REQUIRED_FILES, *OPTIONAL_FILES)]
+        return [cfg.hf, *jinja]
+    return [str(directory / name) for name in (*REQUIRED_FILES, *OPTIONAL_FILES)] + jinja
 
 
 def vocab_cap_warning(train: TokenizerTrainConfig, trained: int, stats: dict[str, Any]) -> str:
@@ -468,6 +511,43 @@ def load_tokenizer(state: TokenizerState, *, num_threads: int = 1) -> Tokenizer:
     return _TOKENIZERS[key]
 
 
+_TEMPLATES: dict[tuple[str, str], ModelTemplate] = {}
+
+
+def load_template(state: TokenizerState, tokenizer: Tokenizer) -> ModelTemplate:
+    """The Jinja template of ``state`` with its tokenizer's tokens, compiled once per process."""
+    assert state.chat_template is not None
+    key = (state.sha256, state.chat_template)
+    if key not in _TEMPLATES:
+        _TEMPLATES[key] = template_for(tokenizer, "model", source=state.chat_template)
+    return _TEMPLATES[key]
+
+
+def chat_records(batch: pl.DataFrame, system: str | None) -> dict[str, list[Any]]:
+    """Per output prefix, each record as a conversation and its first trained turn, or as
+    (prompt, completion) strings already rendered (see :func:`curate.tokenize.chat.encode_chats`)."""
+    from curate.formats.templates import with_system
+
+    form = record_form(batch)
+    if form == "messages":
+        return {"": [(with_system(m, system), 0) for m in batch[MESSAGES].to_list()]}
+
+    def record(prompt: Any, completion: Any) -> Any:
+        if isinstance(prompt, str):
+            return (prompt, completion)
+        turns = with_system(prompt, system)
+        return ([*turns, *completion], len(turns))
+
+    prompts = batch[PROMPT].to_list()
+    sides = [COMPLETION] if form == "prompt_completion" else [CHOSEN, REJECTED]
+    return {
+        ("" if side == COMPLETION else f"{side}_"): [
+            record(p, c) for p, c in zip(prompts, batch[side].to_list(), strict=True)
+        ]
+        for side in sides
+    }
+
+
 def apply(batch: pl.DataFrame, cfg: TokenizeConfig, state: TokenizerState, shard: ShardInfo) -> BatchResult:
     """Add token ids and loss masks to every record (see the module docstring)."""
     tokenizer = load_tokenizer(state, num_threads=cfg.num_threads)
@@ -477,8 +557,16 @@ def apply(batch: pl.DataFrame, cfg: TokenizeConfig, state: TokenizerState, shard
         columns = {"": (ids, mask, lengths)}
         framing = 2 if tokenizer.add_bos else 1  # the end-of-document id (and a BOS)
         reasons: list[str | None] = ["tokenize_empty" if n <= framing else None for n in lengths.tolist()]
+    elif state.chat_template is not None:
+        model_template = load_template(state, tokenizer)
+        columns, errors = {}, [None] * batch.height
+        for prefix, recs in chat_records(batch, cfg.system_prompt).items():
+            ids, mask, lengths, found = encode_chats(tokenizer, model_template, recs)
+            columns[prefix] = (ids, mask, lengths)
+            errors = [e or f for e, f in zip(errors, found, strict=True)]
+        reasons = [None if e is None else f"tokenize_{TEMPLATE_ERROR}" for e in errors]
     else:
-        template = get_template(cfg.template)
+        template = get_template(cfg.template)  # type: ignore[arg-type]
         columns = {
             prefix: tokenizer.encode_segments(recs)
             for prefix, recs in segmented(batch, template, cfg.system_prompt).items()
@@ -503,6 +591,10 @@ def apply(batch: pl.DataFrame, cfg: TokenizeConfig, state: TokenizerState, shard
     tokenized = batch.with_columns(added)
     if keep.all():  # the usual case: skip partition's filtering copies of every column
         return BatchResult(kept=tokenized, dropped=empty_dropped(tokenized), counters=counters)
+    if state.chat_template is not None and record_form(batch) != "documents":
+        tokenized = tokenized.with_columns(pl.Series(TEMPLATE_ERROR_COLUMN, errors, dtype=pl.String))
+        split = partition(tokenized, reasons, counters)
+        return BatchResult(split.kept.drop(TEMPLATE_ERROR_COLUMN), split.dropped, split.counters)
     return partition(tokenized, reasons, counters)
 
 

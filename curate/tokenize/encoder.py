@@ -95,11 +95,15 @@ class SentencePieceTokenizer:
             # char_at[b]: the character that byte b belongs to (len(text) past the end)
             char_at = np.repeat(np.arange(len(text)), [len(c.encode("utf-8")) for c in text]).tolist()
             char_at.append(len(text))
-            pieces = self.sp.encode(text, out_type="immutable_proto").pieces
+            pieces = self.sp.encode(
+                text, out_type="proto"
+            ).pieces  # immutable_proto: refused by sentencepiece 0.2.1+
             for piece in pieces:
                 ids.append(piece.id)
                 start = char_at[min(piece.begin, len(data))]
-                end = char_at[piece.end - 1] + 1 if piece.end > piece.begin else start
+                # a byte-fallback piece sentencepiece reports as empty (the first bytes of a character)
+                # covers its character, as the piece that reports the character's bytes does
+                end = char_at[piece.end - 1] + 1 if piece.end > piece.begin else min(start + 1, len(text))
                 spans.append((start, end))
             lengths.append(len(pieces))
         offsets = np.array(spans, dtype=np.int64).reshape(-1, 2)
@@ -137,6 +141,21 @@ class SentencePieceTokenizer:
 
     def decode(self, ids: Sequence[int] | np.ndarray) -> str:
         return self.sp.decode([int(i) for i in ids])
+
+    chat_template: str | None = None
+    """A sentencepiece model carries no chat template (use ``template: {jinja: PATH}``)."""
+
+    @property
+    def template_variables(self) -> dict[str, str]:
+        """``bos_token``/``eos_token`` for a chat template: the model's ``<s>``/``</s>`` pieces."""
+        ids = {"bos_token": self.bos_id, "eos_token": self.eos_id}
+        return {key: self.sp.id_to_piece(i) for key, i in ids.items() if i is not None}
+
+    @property
+    def control_tokens(self) -> list[str]:
+        """The template special tokens the model holds as single pieces, and its eos piece."""
+        eos = [self.sp.id_to_piece(self.eos_id)] if self.eos_id is not None else []
+        return [*self.special_ids, *eos]
 
 
 Tokenizer = SentencePieceTokenizer

@@ -41,13 +41,15 @@ from curate.formats.templates import EOD, ChatTemplate, Segment, all_special_tok
 from curate.io.writers import write_atomic
 from curate.tokenize.base import assemble_segments, id_dtype, special_pattern
 
-TOKENIZER_JSON, CONFIG_JSON, SPECIAL_MAP_JSON = (
+TOKENIZER_JSON, CONFIG_JSON, SPECIAL_MAP_JSON, TEMPLATE_FILE = (
     "tokenizer.json",
     "tokenizer_config.json",
     "special_tokens_map.json",
+    "chat_template.jinja",
 )
 REQUIRED_FILES = (TOKENIZER_JSON, CONFIG_JSON)
-OPTIONAL_FILES = (SPECIAL_MAP_JSON,)
+OPTIONAL_FILES = (SPECIAL_MAP_JSON, TEMPLATE_FILE)
+"""``chat_template.jinja``: where recent ``transformers`` versions save the chat template."""
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 
@@ -115,6 +117,8 @@ def read_files(spec: str | os.PathLike) -> dict[str, bytes]:
                 )
             continue
         files[name] = path.read_bytes()
+        if not name.endswith(".json"):
+            continue
         try:
             json.loads(files[name])
         except ValueError as error:
@@ -235,6 +239,27 @@ class HFTokenizer:
         )
         return ids, lengths, spans.reshape(-1, 2)
 
+    def encode_spanned(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """As :func:`curate.tokenize.base.encode_spanned` (a token is a target iff its character
+        span overlaps a target span), locating each span's first and last token through the
+        encoding's ``char_to_token``/``token_to_chars`` instead of building every token's offsets."""
+        if not texts:
+            return np.zeros(0, dtype=np.uint32), np.zeros(0, dtype=np.uint8), np.zeros(0, dtype=np.int64)
+        encoded = self._encode(texts)
+        lengths = np.fromiter((len(e.ids) for e in encoded), dtype=np.int64, count=len(encoded))
+        total = int(lengths.sum())
+        ids = np.fromiter(chain.from_iterable(e.ids for e in encoded), dtype=np.uint32, count=total)
+        mask = np.zeros(total, dtype=np.uint8)
+        at = 0
+        for e, n, targets in zip(encoded, lengths.tolist(), spans, strict=True):
+            for lo, hi in targets:
+                first, last = _token_range(e, n, lo, hi)
+                mask[at + first : at + last] = 1
+            at += n
+        return ids, mask, lengths
+
     def encode_documents(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         flat, lengths = self.encode_texts(texts)
         ends = np.cumsum(lengths)
@@ -270,6 +295,28 @@ class HFTokenizer:
     def decode(self, ids: Sequence[int] | np.ndarray) -> str:
         return self.tok.decode([int(i) for i in ids], skip_special_tokens=False)
 
+    @property
+    def chat_template(self) -> str | None:
+        """The tokenizer's chat template: ``chat_template.jinja`` where there is one (as recent
+        ``transformers`` save it), else the default ``chat_template`` of ``tokenizer_config.json``."""
+        from curate.formats.jinja import chat_template_of
+
+        if TEMPLATE_FILE in self.files:
+            return self.files[TEMPLATE_FILE].decode("utf-8")
+        return chat_template_of(self.config)
+
+    @property
+    def template_variables(self) -> dict[str, str]:
+        """The special tokens a chat template is rendered with (``bos_token``, ``eos_token`` ...)."""
+        from curate.formats.jinja import special_token_values
+
+        return special_token_values(self.config)
+
+    @property
+    def control_tokens(self) -> list[str]:
+        """The tokenizer's added tokens (encoded as single ids wherever they occur in text)."""
+        return [t.content for t in self.tok.get_added_tokens_decoder().values()]
+
     def missing_specials(self, template: ChatTemplate) -> list[str]:
         return [tok for tok in template.special_tokens if tok not in self.special_ids]
 
@@ -290,3 +337,19 @@ class HFTokenizer:
         for name, data in self.files.items():
             write_atomic(directory / name, lambda tmp, data=data: tmp.write_bytes(data))
         return directory / TOKENIZER_JSON
+
+
+def _token_range(encoding: Any, n: int, lo: int, hi: int) -> tuple[int, int]:
+    """``[first, last)``: the tokens of ``encoding`` (``n`` of them) whose character span overlaps
+    ``[lo, hi)`` (offsets are monotone, so they are contiguous)."""
+    if hi <= lo or n == 0:
+        return 0, 0
+    first, last = encoding.char_to_token(lo), encoding.char_to_token(hi - 1)
+    if first is None or last is None:  # a character no token covers: scan every offset
+        hits = [i for i, (s, e) in enumerate(encoding.offsets) if s < hi and e > lo]
+        return (hits[0], hits[-1] + 1) if hits else (0, 0)
+    while first > 0 and encoding.token_to_chars(first - 1)[1] > lo:
+        first -= 1
+    while last + 1 < n and encoding.token_to_chars(last + 1)[0] < hi:
+        last += 1
+    return first, last + 1

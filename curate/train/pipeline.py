@@ -67,12 +67,36 @@ def template_chat_encoder(model_path: Path, template: str, system_prompt: str | 
     from curate.train.score import Encoded
 
     tokenizer = load_tokenizer(model_path)
+    from curate.tokenize.chat import is_model_template
+
+    if is_model_template(template):  # type: ignore[arg-type]
+        return _jinja_chat_encoder(tokenizer, template, system_prompt, start_id)
     chat_template = get_template(template)
 
     def encode(messages: Sequence[Mapping[str, str]]) -> Encoded:
         segments = chat_template.render_segments(list(messages), system=system_prompt)
         ids, mask, _ = tokenizer.encode_segments([segments])
         n_bytes = sum(len(s.text.encode("utf-8")) for s in segments if s.train and not s.markup)
+        return Encoded([start_id, *ids.tolist()], [False, *mask.astype(bool).tolist()], n_bytes)
+
+    return encode
+
+
+def _jinja_chat_encoder(tokenizer: Any, template: Any, system_prompt: str | None, start_id: int):
+    """The scorer's chat encoder for ``template: model`` / ``{jinja: PATH}``: the whole rendering
+    encoded once, targets the assistant spans (as the tokenize stage does)."""
+    from curate.formats.templates import with_system
+    from curate.tokenize.chat import encode_chats, template_for
+    from curate.train.score import Encoded
+
+    model_template = template_for(tokenizer, template)
+
+    def encode(messages: Sequence[Mapping[str, str]]) -> Encoded:
+        turns = with_system(list(messages), system_prompt)
+        ids, mask, _, errors = encode_chats(tokenizer, model_template, [(turns, 0)])
+        if errors[0] is not None:
+            raise RecipeError(f"eval conversation: the chat template refuses it: {errors[0]}")
+        n_bytes = sum(len(str(m["content"]).encode("utf-8")) for m in turns if m["role"] == "assistant")
         return Encoded([start_id, *ids.tolist()], [False, *mask.astype(bool).tolist()], n_bytes)
 
     return encode
@@ -361,7 +385,7 @@ def _eval_label(path: str | Sequence[str]) -> str:
     return path if isinstance(path, str) else ",".join(path)
 
 
-def tokenize_template(recipe: RecipeBase) -> tuple[str, str | None]:
+def tokenize_template(recipe: RecipeBase) -> tuple[Any, str | None]:
     """The chat template and system prompt the recipe's tokenize stage renders with."""
     tokenize = recipe.stage_config("tokenize")
     if tokenize is None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from curate.tokenize.testing import build_hf_tokenizer, build_wide_tokenizer, sample_texts
+from curate.tokenize.testing import CHAT_TEMPLATES, build_hf_tokenizer, build_wide_tokenizer, sample_texts
 from tests.tokenize.corpus import corpus
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_data"
@@ -40,3 +40,15 @@ def hf_llama3(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def hf_wide(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A byte-level tokenizer whose ids are all above 65,535 (uint32 token files)."""
     return build_wide_tokenizer(tmp_path_factory.mktemp("hf") / "wide")
+
+
+@pytest.fixture(scope="session")
+def hf_families(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """One tokenizer per template family (qwen, llama3, mistral, gemma), each with its family's chat
+    template (:data:`curate.tokenize.testing.CHAT_TEMPLATES`) in its tokenizer_config.json."""
+    root = tmp_path_factory.mktemp("hf-chat")
+    texts = training_texts()
+    return {
+        family: build_hf_tokenizer(root / family, texts, family=family, vocab_size=900, chat_template=True)
+        for family in CHAT_TEMPLATES
+    }
