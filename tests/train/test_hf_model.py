@@ -249,3 +249,68 @@ def test_lora_defaults_fit_each_architecture(model_type, hf_qwen, tmp_path):  # 
 def test_lora_needs_an_hf_model():
     with pytest.raises(ValueError, match="applies to a Hugging Face model"):
         TrainConfig(lora=LoraConfig())
+
+
+def test_train_and_score_reports_the_base_score_once(tokenizer, model_dir, tmp_path):
+    import shutil
+
+    from curate.train.config import EvalConfig
+    from curate.train.pipeline import train_and_score
+
+    run_dir = tmp_path / "run"
+    pack_hf(tokenizer, documents(60), run_dir / "tokens")
+    shutil.copytree(tokenizer, run_dir / "tokenizer")
+    eval_file = tmp_path / "eval.jsonl"
+    eval_file.write_text("".join(json.dumps({"text": t}) + "\n" for t in documents(6, seed=7)))
+    cfg = hf_config(model_dir, steps=6, lr=2e-2, lora=LoraConfig(r=4), eval=EvalConfig(path=str(eval_file)))
+    cache = tmp_path / "cache"
+    report = train_and_score(run_dir, cfg, sources=[], cache_dir=cache)
+    assert report["metrics"]["bpb"] > 0 and report["base"]["metrics"]["bpb"] > 0
+    assert report["base"]["cached"] is False
+    assert report["delta_bpb"] == pytest.approx(report["metrics"]["bpb"] - report["base"]["metrics"]["bpb"])
+    assert report["delta_bpb"] < 0  # six steps on sentences like the eval's beat a random model
+    assert json.loads((run_dir / "score.json").read_text())["delta_bpb"] == pytest.approx(report["delta_bpb"])
+    assert (run_dir / "train" / "hf" / "adapter_config.json").is_file()
+    # another run (another seed) of the same base and eval set reads the cached base score
+    again = train_and_score(run_dir, cfg.model_copy(update={"seed": 1}), sources=[], cache_dir=cache)
+    assert again["base"]["cached"] is True and again["base"]["metrics"] == report["base"]["metrics"]
+    # the base score is the base model's own: the same as scoring it directly
+    from curate.train.models.hf import HFCausalLM, HFModelConfig
+    from curate.train.score import score
+
+    direct = score(
+        HFCausalLM(HFModelConfig(path=str(model_dir), seq_len=SEQ_LEN - 1)),
+        [json.loads(line) for line in eval_file.read_text().splitlines()],
+        run_dir / "tokenizer",
+        start_id=report_start_id(run_dir),
+    )
+    assert direct["bpb"] == pytest.approx(report["base"]["metrics"]["bpb"], rel=1e-6)
+
+
+def report_start_id(run_dir: Path) -> int:
+    from curate.io.tokens import read_index
+    from curate.train.score import resolve_start_id
+
+    return resolve_start_id(run_dir / "tokenizer", read_index(run_dir / "tokens").special_ids)
+
+
+def test_preflight_wants_the_models_tokenizer(model_dir):
+    from curate.train.models.hf_dir import check_hf_init
+
+    with pytest.raises(RecipeError, match=r"tokenize: \{hf: "):
+        check_hf_init(hf_config(model_dir), None)
+
+
+def test_a_missing_extra_is_one_line_naming_it(monkeypatch):
+    import importlib.util
+
+    from curate.train.models.hf_dir import require_extra
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None if name == "peft" else real(name))
+    require_extra()  # full fine-tuning needs transformers only
+    with pytest.raises(
+        RecipeError, match=r'needs peft, which are not installed: pip install -e "\.\[hf\]"'
+    ) as err:
+        require_extra(lora=True)
+    assert "\n" not in str(err.value)

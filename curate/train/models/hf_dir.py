@@ -201,3 +201,16 @@ def check_context(model_dir: Path, context: int, *, spec: str) -> None:
             f"train.init_from hf:{spec}: the packed rows give a context of {context} tokens but the model has "
             f"{limit} positions: set tokenize.seq_len to at most {limit + 1}"
         )
+
+
+def check_hf_init(train: Any, tokenize: Any, *, where: str = "train.init_from") -> Path:
+    """The preflight of ``init_from: hf:SPEC``: the extra is installed, the model directory is
+    there, the tokenize stage uses the model's tokenizer and its rows fit the model's positions.
+    Returns the model's directory."""
+    spec = train.hf_model
+    require_extra(lora=train.lora is not None, where=where)
+    directory = resolve_model_dir(spec, where=where)
+    check_tokenizer(directory, getattr(tokenize, "hf", None), spec=spec)
+    if tokenize is not None:
+        check_context(directory, tokenize.seq_len - 1, spec=spec)
+    return directory
