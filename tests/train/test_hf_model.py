@@ -314,3 +314,29 @@ def test_a_missing_extra_is_one_line_naming_it(monkeypatch):
     ) as err:
         require_extra(lora=True)
     assert "\n" not in str(err.value)
+
+
+def test_dpo_on_a_lora_model_moves_the_preference(one_batch, model_dir, tokenizer, tmp_path):
+    from curate.train.dpo import DPOConfig, dpo
+    from tests.train.test_dpo import pairs
+
+    sft = run(
+        one_batch,
+        hf_config(model_dir, steps=2, lora=LoraConfig(r=4, dropout=0.0)),
+        tmp_path / "sft",
+        tokenizer,
+    )
+    cfg = DPOConfig(beta=0.1, steps=12, batch_size=8, lr=2e-2, warmup=0, log_every=4)
+    result = dpo(
+        sft.checkpoint,
+        pairs(32, seed=1),
+        tokenizer,
+        cfg,
+        out_dir=tmp_path / "dpo",
+        eval_pairs=pairs(16, seed=2),
+    )
+    assert result.losses[-1] < result.losses[0]
+    assert result.after["pref_margin"] > result.before["pref_margin"]
+    state = torch.load(result.checkpoint, weights_only=True)["model"]
+    assert state and all("lora_" in k for k in state)  # the base stayed frozen: only the adapter is kept
+    assert (tmp_path / "dpo" / "hf" / "adapter_config.json").is_file()
