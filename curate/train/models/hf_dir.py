@@ -98,7 +98,7 @@ def resolve_model_dir(spec: str | os.PathLike, *, where: str = "train.init_from"
             raise RecipeError(
                 f"{where}: {str(spec)!r} has a {CONFIG_JSON} but no weights (*.safetensors or *.bin)"
             )
-        return path
+        return path.resolve()
     if isinstance(spec, str) and _REPO_ID.match(spec):
         cached = hub_cache_dir() / ("models--" + spec.replace("/", "--"))
         snapshot = _snapshot(cached) if cached.is_dir() else None
