@@ -340,3 +340,12 @@ def test_dpo_on_a_lora_model_moves_the_preference(one_batch, model_dir, tokenize
     state = torch.load(result.checkpoint, weights_only=True)["model"]
     assert state and all("lora_" in k for k in state)  # the base stayed frozen: only the adapter is kept
     assert (tmp_path / "dpo" / "hf" / "adapter_config.json").is_file()
+
+
+def test_gradient_checkpointing_trains_the_same(one_batch, model_dir, tokenizer, tmp_path):
+    plain = run(
+        one_batch, hf_config(model_dir, steps=3, lora=LoraConfig(dropout=0.0)), tmp_path / "a", tokenizer
+    )
+    cfg = hf_config(model_dir, steps=3, lora=LoraConfig(dropout=0.0), gradient_checkpointing=True)
+    recomputed = run(one_batch, cfg, tmp_path / "b", tokenizer)
+    assert recomputed.losses == pytest.approx(plain.losses, rel=1e-5)

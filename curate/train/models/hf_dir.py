@@ -177,6 +177,8 @@ def check_tokenizer(model_dir: Path, tokenizer_spec: str | os.PathLike | None, *
             )
     config = text_config(read_config(model_dir))
     rows = config.get("vocab_size")
+    if not (model_dir / "tokenizer.json").is_file():
+        spec = "<the directory of the tokenizer the model was trained with>"
     if isinstance(rows, int) and not tokenizer.vocab_size <= rows <= tokenizer.vocab_size + SPARE_ROWS:
         raise RecipeError(
             f"{mismatch}: the tokenizer has {tokenizer.vocab_size:,} tokens, the model {rows:,} embedding rows. "
