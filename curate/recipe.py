@@ -592,7 +592,9 @@ def resolve_paths(data: dict[str, Any], *, base_dir: str | os.PathLike) -> dict[
     train = data.get("train")
     if isinstance(train, dict):
         init = train.get("init_from")
-        if isinstance(init, str) and init != "scratch" and not init.startswith("base:"):
+        if isinstance(init, str) and init.startswith("hf:"):
+            train["init_from"] = "hf:" + _relocated(init[3:], base)
+        elif isinstance(init, str) and init != "scratch" and not init.startswith("base:"):
             train["init_from"] = _relocated(init, base)
         if isinstance(train.get("eval"), dict) and "path" in train["eval"]:
             train["eval"]["path"] = _relocated(train["eval"]["path"], base)
@@ -730,7 +732,11 @@ def check_train_inputs(
         except InputError as exc:
             raise InputError(f"{at('eval', 'path')}: {exc}") from None
     init = train.init_from
-    if init != "scratch" and not init.startswith("base:") and not Path(init).is_file():
+    if init.startswith("hf:"):
+        from curate.train.models.hf_dir import check_hf_init
+
+        check_hf_init(train, recipe.stage_config("tokenize"), where=at("init_from"))
+    elif init != "scratch" and not init.startswith("base:") and not Path(init).is_file():
         raise RecipeError(f"{at('init_from')}: checkpoint {init!r} does not exist{looked_in(init, base_dir)}")
 
 

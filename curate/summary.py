@@ -114,9 +114,17 @@ def score_table(report: dict[str, Any]) -> Table:
     table.add_column("metric")
     table.add_column("value", justify="right")
     metrics = report.get("metrics") or {}
+    base = (report.get("base") or {}).get("metrics")
+    if base:  # the model the run started from, before fine-tuning, on the same eval set
+        table.add_column("before fine-tuning", justify="right")
+        table.add_column("change", justify="right")
     for key, label in SCORE_ROWS:
         if metrics.get(key) is not None:
-            table.add_row(label, f"{metrics[key]:.4f}")
+            row = [label, f"{metrics[key]:.4f}"]
+            if base:
+                before = base.get(key)
+                row += ["", ""] if before is None else [f"{before:.4f}", f"{metrics[key] - before:+.4f}"]
+            table.add_row(*row)
     for key in ("records", "tokens", "bytes"):
         if evaluated.get(key) is not None:
             table.add_row(f"eval {key}", f"{evaluated[key]:,}")

@@ -110,8 +110,9 @@ def test_command_line_writes_the_same_bytes(gen, built, tmp_path):
 
 
 def test_whole_folder_is_under_5_mb():
+    # 5 MB of data, plus the tiny Hugging Face model of recipes/sft-hf-lora.yaml (~175 KB)
     total = sum(p.stat().st_size for p in SAMPLE.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
-    assert total < 5_000_000, total
+    assert total < 5_250_000, total
 
 
 # --- counts ------------------------------------------------------------------------------------------

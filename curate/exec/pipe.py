@@ -149,7 +149,11 @@ def _train_inputs(train: Any) -> list[str]:
         else train.eval.path
     )
     files = sorted(f for p in patterns for f in glob.glob(p, recursive=True))
-    if not train.init_from.startswith("base:") and train.init_from != "scratch":
+    if train.init_from.startswith("hf:"):  # the model's files: a changed model trains again
+        from curate.train.models.hf_dir import model_files, resolve_model_dir
+
+        files += [str(p) for p in model_files(resolve_model_dir(train.hf_model))]
+    elif not train.init_from.startswith("base:") and train.init_from != "scratch":
         files.append(train.init_from)
     return files
 

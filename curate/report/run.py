@@ -640,7 +640,15 @@ def scores(run: RunData, options: ReportOptions) -> SectionResult:
     if not metrics:
         return Skip("Eval metrics", "no score.json")
     score = run.score or {}
-    body = table(["metric", "value"], [(Cell(METRIC_NAMES.get(k, k)), v) for k, v in metrics.items()])
+    base = (score.get("base") or {}).get("metrics") or {}
+    if base:  # the model the run started from, before fine-tuning: the change the data made
+        rows = [
+            (Cell(METRIC_NAMES.get(k, k)), v, base.get(k), None if k not in base else v - base[k])
+            for k, v in metrics.items()
+        ]
+        body = table(["metric", "value", "before fine-tuning", "change"], rows)
+    else:
+        body = table(["metric", "value"], [(Cell(METRIC_NAMES.get(k, k)), v) for k, v in metrics.items()])
     body += _length_bias(score.get("eval") or {})
     details = [
         (f"eval {k}", v) for k, v in (score.get("eval") or {}).items() if not isinstance(v, (dict, list))

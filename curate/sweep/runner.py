@@ -315,6 +315,8 @@ def _outcome(job: _Job, status: RunStatus, seconds: float, error: str | None = N
     outcome.steps_adopted, outcome.adopted_seconds = figures["adopted"], figures["adopted_seconds"]
     score = read_json(job.run_dir / "score.json")
     outcome.metrics = {k: v for k, v in (score.get("metrics") or {}).items() if isinstance(v, (int, float))}
+    # the change against the model the runs start from (its score is computed once, then cached)
+    outcome.metrics.update({k: score[k] for k in ("delta_bpb", "delta_pref_accuracy") if k in score})
     return outcome
 
 

@@ -4,8 +4,11 @@ A checkpoint is one ``torch.save`` file holding only tensors and plain Python va
 with ``weights_only=True``)::
 
     format, format_version, curate_version
-    model_config   GPTConfig as a dict
-    model          state dict (from the uncompiled module)
+    model_kind     "gpt" (the bundled model; absent in older files) or "hf" (a Hugging Face causal LM)
+    model_config   GPTConfig as a dict; for "hf" an HFModelConfig (base model directory, its file
+                   versions, context, LoRA settings)
+    model          state dict (from the uncompiled module); for "hf" every weight (full fine-tuning)
+                   or the adapter's weights only (LoRA), the base model being read from its directory
     step           optimizer steps taken
     tokenizer      {"path": ..., "sha256": ...} of the tokenizer (a sentencepiece .model, or a Hugging
                    Face tokenizer directory and its fingerprint), or None
@@ -61,8 +64,8 @@ def tokenizer_ref(path: str | os.PathLike | None) -> dict[str, str] | None:
 class Checkpoint:
     """A loaded checkpoint: the rebuilt model plus everything recorded next to it."""
 
-    model: GPT
-    config: GPTConfig
+    model: GPT | Any  # a CausalLM: the bundled GPT, or an HFCausalLM (model_kind "hf")
+    config: GPTConfig | Any
     step: int
     tokenizer: dict[str, str] | None = None
     special_ids: dict[str, int] = field(default_factory=dict)
@@ -89,7 +92,7 @@ class Checkpoint:
 
 def save_checkpoint(
     path: str | os.PathLike,
-    model: GPT,
+    model: GPT | Any,
     *,
     step: int,
     tokenizer: dict[str, str] | None = None,
@@ -108,8 +111,13 @@ def save_checkpoint(
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "curate_version": __version__,
+        "model_kind": getattr(model, "kind", "gpt"),
         "model_config": model.config.to_dict(),
-        "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "model": (
+            model.checkpoint_state()
+            if hasattr(model, "checkpoint_state")
+            else {k: v.detach().cpu() for k, v in model.state_dict().items()}
+        ),
         "step": step,
         "tokenizer": tokenizer,
         "special_ids": dict(special_ids or {}),
@@ -176,8 +184,8 @@ def _disk_full(path: Path, state: dict[str, Any], failed: int | None) -> RunDirE
     )
 
 
-def load_checkpoint(path: str | os.PathLike, *, device: torch.device | str = "cpu") -> Checkpoint:
-    """Rebuild the model of a checkpoint file (in eval mode, on ``device``) and read its metadata."""
+def read_state(path: str | os.PathLike) -> dict[str, Any]:
+    """The raw contents of a checkpoint file, checked to be a curate checkpoint this curate reads."""
     path = Path(path)
     if not path.is_file():
         raise RunDirError(f"no checkpoint at {path}: train first, or give the path of a curate checkpoint")
@@ -192,9 +200,32 @@ def load_checkpoint(path: str | os.PathLike, *, device: torch.device | str = "cp
             f"checkpoint {path} has format version {state['format_version']}; this curate reads up to "
             f"{FORMAT_VERSION}: upgrade curate"
         )
-    config = GPTConfig.from_dict(state["model_config"])
-    model = GPT(config)
-    model.load_state_dict(state["model"])
+    return state
+
+
+def load_checkpoint(path: str | os.PathLike, *, device: torch.device | str = "cpu") -> Checkpoint:
+    """Rebuild the model of a checkpoint file (in eval mode, on ``device``) and read its metadata.
+    A Hugging Face model (``model_kind: hf``) is rebuilt from its base model's directory, which
+    must still hold the files it was trained from."""
+    path = Path(path)
+    state = read_state(path)
+    if state.get("model_kind", "gpt") == "hf":
+        from curate.train.models.hf import HFCausalLM, HFModelConfig
+        from curate.train.models.hf_dir import model_fingerprint, resolve_model_dir
+
+        config = HFModelConfig.from_dict(state["model_config"])
+        now = model_fingerprint(resolve_model_dir(config.path, where=f"checkpoint {path}"))
+        if now != config.fingerprint:
+            raise RunDirError(
+                f"checkpoint {path} was trained from the Hugging Face model in {config.path}, whose files have "
+                "changed since (sizes or modification times): restore them, or train again"
+            )
+        model = HFCausalLM(config)
+        model.load_checkpoint_state(state["model"])
+    else:
+        config = GPTConfig.from_dict(state["model_config"])
+        model = GPT(config)
+        model.load_state_dict(state["model"])
     model.to(device).eval()
     return Checkpoint(
         model=model,

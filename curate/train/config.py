@@ -109,6 +109,20 @@ class ModelOverrides(_Frozen):
         return {k: v for k, v in self.model_dump().items() if v is not None}
 
 
+class LoraConfig(_Frozen):
+    """The ``lora:`` block: train a LoRA adapter (through ``peft``) instead of every weight of a
+    Hugging Face model (``init_from: hf:PATH``). ``lora: {}`` takes the defaults."""
+
+    r: int = Field(16, ge=1, description="Rank of the adapter matrices.")
+    alpha: float = Field(32.0, gt=0, description="Scaling numerator: updates are scaled by alpha / r.")
+    dropout: float = Field(0.05, ge=0, lt=1, description="Dropout on the adapter's input.")
+    target_modules: list[str] | None = Field(
+        None,
+        description="Names of the modules that get an adapter; unset = the attention and MLP projections "
+        "of the model's architecture (llama, qwen2, mistral, gemma, gpt2, ...: see curate.train.models.hf).",
+    )
+
+
 class TrainConfig(_Frozen):
     """The ``train:`` block of a recipe."""
 
@@ -150,8 +164,20 @@ class TrainConfig(_Frozen):
     seed: int = Field(0, description="Seed of the initialisation, data order and dropout.")
     init_from: str = Field(
         "scratch",
-        description="scratch, the path of a curate checkpoint to fine-tune, or base:<name> for the cached base model <name>. "
+        description="scratch, the path of a curate checkpoint to fine-tune, base:<name> for the cached base model <name>, "
+        "or hf:PATH for a Hugging Face causal LM (a local directory as save_pretrained writes it, a snapshot of the "
+        "local HF cache, or org/name when that model is in the cache; never downloaded; needs pip install "
+        "'curate[hf]'), whose tokenizer the tokenize stage must use (tokenize: {hf: PATH}). "
         "A relative path is looked up in the working directory, then in the recipe file's directory.",
+    )
+    lora: LoraConfig | None = Field(
+        None,
+        description="With init_from hf:PATH: train a LoRA adapter instead of every weight (lora: {} for the "
+        "defaults). Unset: full fine-tuning.",
+    )
+    gradient_checkpointing: bool = Field(
+        False,
+        description="With init_from hf:PATH: recompute activations in the backward pass (less memory, ~30% slower).",
     )
     base_steps: int = Field(1000, ge=1, description="Steps of the base model when init_from is base:<name>.")
     base_lr: float = Field(
@@ -197,6 +223,8 @@ class TrainConfig(_Frozen):
     def _valid_init(cls, v: str) -> str:
         if v.startswith("base:") and not v[5:].strip():
             raise ValueError("init_from 'base:' needs a base model name, e.g. base:web")
+        if v.startswith("hf:") and not v[3:].strip():
+            raise ValueError("init_from 'hf:' needs a model directory, e.g. hf:models/Qwen2.5-0.5B")
         return v
 
     @model_validator(mode="after")
@@ -205,7 +233,17 @@ class TrainConfig(_Frozen):
             raise ValueError(f"min_lr ({self.min_lr}) is above lr ({self.lr})")
         if self.warmup is not None and self.warmup > self.steps:
             raise ValueError(f"warmup ({self.warmup}) is longer than the run ({self.steps} steps)")
+        if not self.init_from.startswith("hf:") and (self.lora is not None or self.gradient_checkpointing):
+            used = "lora" if self.lora is not None else "gradient_checkpointing"
+            raise ValueError(
+                f"{used} applies to a Hugging Face model: set init_from: hf:PATH, or remove {used}"
+            )
         return self
+
+    @property
+    def hf_model(self) -> str | None:
+        """The model that ``init_from: hf:PATH`` names, else None."""
+        return self.init_from[3:].strip() if self.init_from.startswith("hf:") else None
 
     @property
     def warmup_steps(self) -> int:

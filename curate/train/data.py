@@ -25,14 +25,37 @@ from curate.train.model import IGNORE_INDEX
 
 @dataclass(frozen=True)
 class Batch:
-    """One micro-batch: inputs ``x`` and targets ``y`` (B, T), ``n_targets`` = unmasked targets."""
+    """One micro-batch: inputs ``x`` and targets ``y`` (B, T), ``n_targets`` = unmasked targets;
+    ``pos`` (B, T): positions that restart at 0 where a document starts, for models that keep
+    packed documents apart (None unless the loader was asked for them)."""
 
     x: torch.Tensor
     y: torch.Tensor
     n_targets: int
+    pos: torch.Tensor | None = None
 
 
-def rows_to_batch(tokens: np.ndarray, mask: np.ndarray, device: torch.device | str = "cpu") -> Batch:
+def document_positions(rows: np.ndarray, doc_starts: np.ndarray, seq_len: int) -> np.ndarray:
+    """Position ids (len(rows), seq_len - 1) of the inputs of packed rows: 0 at every document
+    start (``doc_starts``: sorted offsets in the flat stream of rows), counting up to the next one.
+    A row that begins inside a document counts from 0 at its first token."""
+    width = seq_len - 1
+    flags = np.zeros((rows.size, width), dtype=bool)
+    for i, r in enumerate(np.asarray(rows, dtype=np.int64)):
+        lo, hi = np.searchsorted(doc_starts, [r * seq_len, r * seq_len + width])
+        flags[i, (np.asarray(doc_starts[lo:hi], dtype=np.int64) - r * seq_len)] = True
+    t = np.arange(width)
+    last_start = np.maximum.accumulate(np.where(flags, t, 0), axis=1)
+    return t - last_start
+
+
+def rows_to_batch(
+    tokens: np.ndarray,
+    mask: np.ndarray,
+    device: torch.device | str = "cpu",
+    *,
+    positions: np.ndarray | None = None,
+) -> Batch:
     """Turn packed rows (B, seq_len) and their masks into model inputs and masked targets."""
     tokens = np.asarray(tokens, dtype=np.int64)
     mask = np.asarray(mask, dtype=bool)
@@ -45,7 +68,8 @@ def rows_to_batch(tokens: np.ndarray, mask: np.ndarray, device: torch.device | s
         x, y_t = x.pin_memory().to(device, non_blocking=True), y_t.pin_memory().to(device, non_blocking=True)
     elif device.type != "cpu":
         x, y_t = x.to(device), y_t.to(device)
-    return Batch(x=x, y=y_t, n_targets=int(mask[:, 1:].sum()))
+    pos = None if positions is None else torch.from_numpy(np.ascontiguousarray(positions)).to(device)
+    return Batch(x=x, y=y_t, n_targets=int(mask[:, 1:].sum()), pos=pos)
 
 
 class TokenLoader:
@@ -64,7 +88,9 @@ class TokenLoader:
         split: str = "train",
         shuffle: bool = True,
         device: torch.device | str = "cpu",
+        positions: bool = False,
     ) -> None:
+        self.positions = positions  # batches carry per-document position ids (see Batch.pos)
         self.data = source if isinstance(source, TokenSet) else open_tokens(source, split)
         if self.data.index.num_rows == 0:
             raise ValueError(f"no rows in the {split!r} token split: nothing to train on")
@@ -111,7 +137,12 @@ class TokenLoader:
         mask = np.empty((rows.size, self.data.index.seq_len), dtype=np.uint8)
         tokens[order] = self.data.tokens[rows[order]]
         mask[order] = self.data.mask[rows[order]]
-        return rows_to_batch(tokens, mask, self.device)
+        positions = (
+            document_positions(rows, self.data.doc_starts, self.data.index.seq_len)
+            if self.positions
+            else None
+        )
+        return rows_to_batch(tokens, mask, self.device, positions=positions)
 
     def state_dict(self) -> dict[str, int]:
         return {"epoch": self.epoch, "cursor": self.cursor, "seed": self.seed, "num_rows": self.num_rows}

@@ -1,7 +1,10 @@
 """Direct Preference Optimisation (Rafailov et al. 2023) on preference pairs, from a curate checkpoint.
 
 The policy starts as a copy of the checkpoint (an SFT or base model) and the checkpoint itself is
-the frozen reference. For a pair, with ``logp`` the summed log-probability of the response tokens
+the frozen reference. A Hugging Face model (``init_from: hf:``, full or LoRA) is not copied: the
+reference log-probabilities are computed by the model itself before DPO changes it (so with LoRA
+the reference is the base with the adapter as SFT left it), then it trains in place; the tuned
+adapter or weights are also saved with ``save_pretrained`` under ``out_dir/hf``. For a pair, with ``logp`` the summed log-probability of the response tokens
 given the prompt (as in scoring)::
 
     loss = -log sigmoid(beta * ((logp_pi(chosen) - logp_ref(chosen)) - (logp_pi(rejected) - logp_ref(rejected))))
@@ -121,17 +124,25 @@ def dpo(
     seqs = [s for s, _ in fitted]
     truncated_pairs = sum(c or r for (_, c), (_, r) in zip(fitted[::2], fitted[1::2], strict=True))
 
-    policy = copy.deepcopy(ckpt.model).to(device).train()
-    reference = ckpt.model.to(device).eval().requires_grad_(False)
+    if getattr(ckpt.model, "kind", "gpt") == "hf":
+        # No second copy of a Hugging Face model: the reference log-probabilities are computed once,
+        # before training, by the model itself (with a LoRA adapter, the adapter as DPO starts from it).
+        policy = ckpt.model.to(device)
+        reference = policy
+    else:
+        policy = copy.deepcopy(ckpt.model).to(device).train()
+        reference = ckpt.model.to(device).eval().requires_grad_(False)
     before = (
         score(policy, eval_pairs, sp, start_id=start_id, chat_encoder=chat_encoder) if eval_pairs else None
     )
+    reference.eval()
     with torch.no_grad(), autocast(device, amp):
         ref = torch.cat(
             [response_logps(reference, seqs[i : i + 32], device) for i in range(0, len(seqs), 32)]
         )
     ref_chosen, ref_rejected = ref[0::2], ref[1::2]
     del reference
+    policy.train()
 
     optimizer = make_optimizer(
         policy, lr=cfg.lr, weight_decay=cfg.weight_decay, betas=cfg.betas, device=device
@@ -188,4 +199,8 @@ def dpo(
         recipe_hash=recipe_hash,
         train_config={"dpo": cfg.model_dump(mode="json"), "init": str(ckpt.path)},
     )
+    if hasattr(policy, "save_pretrained"):  # the tuned adapter or weights, as transformers / peft load them
+        policy.save_pretrained(
+            out_dir / "hf", tokenizer=tokenizer_path if Path(tokenizer_path).is_dir() else None
+        )
     return DPOResult(path, metrics_path, losses, accuracy, before, after, truncated_pairs, wall)

@@ -37,6 +37,7 @@ from curate.train.checkpoint import (
     FORMAT_VERSION,
     Checkpoint,
     load_checkpoint,
+    read_state,
     save_checkpoint,
     tokenizer_ref,
 )
@@ -45,6 +46,7 @@ from curate.train.data import Batch, TokenLoader
 from curate.train.evalset import load_eval_records
 from curate.train.memory import check_train_memory
 from curate.train.model import GPT, GPTConfig, count_params, preset_config
+from curate.train.models.base import CausalLM
 from curate.train.score import (
     encode_records,
     load_tokenizer,
@@ -55,6 +57,11 @@ from curate.train.score import (
 
 CHECKPOINT_NAME = "checkpoint.pt"
 METRICS_NAME = "metrics.jsonl"
+HF_DIR = "hf"
+
+
+def _hf_tokenizer(path: str | os.PathLike | None) -> bool:
+    return path is not None and Path(path).is_dir() and (Path(path) / "tokenizer.json").is_file()
 
 
 def lr_at(step: int, cfg: TrainConfig) -> float:
@@ -107,9 +114,21 @@ def autocast(device: torch.device, dtype: torch.dtype | None) -> contextlib.Abst
 # -- model and optimizer -------------------------------------------------------------------------
 
 
-def build_model(cfg: TrainConfig, index: TokenIndex, init: Checkpoint | None = None) -> GPT:
-    """The model to train: a fresh preset, or the architecture and weights of ``init``."""
+def build_model(cfg: TrainConfig, index: TokenIndex, init: Checkpoint | None = None) -> CausalLM:
+    """The model to train: a fresh preset, the architecture and weights of ``init``, or the
+    Hugging Face model of ``init_from: hf:PATH``."""
     context = index.seq_len - 1
+    if cfg.hf_model is not None:
+        from curate.train.models.hf import build_hf_model
+
+        lora = None if cfg.lora is None else cfg.lora.model_dump()
+        return build_hf_model(
+            cfg.hf_model,
+            context=context,
+            lora=lora,
+            gradient_checkpointing=cfg.gradient_checkpointing,
+            seed=cfg.seed,
+        )
     overrides = cfg.model.set_fields()
     if init is None:
         torch.manual_seed(cfg.seed)
@@ -135,14 +154,11 @@ def build_model(cfg: TrainConfig, index: TokenIndex, init: Checkpoint | None = N
 
 
 def make_optimizer(
-    model: GPT, *, lr: float, weight_decay: float, betas: tuple[float, float], device: torch.device
+    model: CausalLM, *, lr: float, weight_decay: float, betas: tuple[float, float], device: torch.device
 ) -> torch.optim.AdamW:
-    """AdamW with weight decay on matrices and embeddings only; the fused kernel on CUDA."""
-    params = [p for p in model.parameters() if p.requires_grad]
-    groups = [
-        {"params": [p for p in params if p.dim() >= 2], "weight_decay": weight_decay},
-        {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0},
-    ]
+    """AdamW over the model's parameter groups (weight decay on matrices and embeddings only,
+    trainable parameters only); the fused kernel on CUDA."""
+    groups = CausalLM.param_groups(model, weight_decay)
     extra = {"fused": True} if device.type == "cuda" else {"foreach": True}
     return torch.optim.AdamW(groups, lr=lr, betas=betas, eps=1e-8, **extra)
 
@@ -191,6 +207,7 @@ class TrainResult:
     n_params: int
     seed: int
     last_eval: dict[str, Any] | None = None
+    hf_dir: str | None = None  # init_from hf: the save_pretrained directory (adapter or weights + tokenizer)
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -219,8 +236,8 @@ def _resolve_init(cfg: TrainConfig, init: str | os.PathLike | Checkpoint | None)
     source = init if init is not None else cfg.init_from
     if isinstance(source, Checkpoint):
         return source
-    if str(source) == "scratch":
-        return None
+    if str(source) == "scratch" or str(source).startswith("hf:"):
+        return None  # an hf: model is built by build_model
     if str(source).startswith("base:"):
         raise RecipeError(
             f"init_from {source} names a base model: resolve it with base_checkpoint(...) and pass init=<its path>"
@@ -229,24 +246,25 @@ def _resolve_init(cfg: TrainConfig, init: str | os.PathLike | Checkpoint | None)
 
 
 def _restore(
-    path: Path, fingerprint: str, model: GPT, optimizer: torch.optim.Optimizer, loader: TokenLoader
+    path: Path, fingerprint: str, model: CausalLM, optimizer: torch.optim.Optimizer, loader: TokenLoader
 ) -> int:
     """Load the resumable state of an interrupted run with the same fingerprint; its step, else 0."""
     if not path.exists():
         return 0
-    prev = load_checkpoint(path)
-    if prev.extra.get("fingerprint") != fingerprint or prev.optimizer is None or prev.loader is None:
+    prev = read_state(path)
+    extra = prev.get("extra") or {}
+    if extra.get("fingerprint") != fingerprint or prev.get("optimizer") is None or prev.get("loader") is None:
         return 0  # another config, tokens or init: start over (the checkpoint is overwritten)
-    model.load_state_dict(prev.model.state_dict())
-    optimizer.load_state_dict(prev.optimizer)
-    loader.load_state_dict(prev.loader)
-    if prev.rng is not None:
-        torch.set_rng_state(prev.rng)
-    return prev.step
+    model.load_checkpoint_state(prev["model"])
+    optimizer.load_state_dict(prev["optimizer"])
+    loader.load_state_dict(prev["loader"])
+    if prev.get("rng") is not None:
+        torch.set_rng_state(prev["rng"])
+    return prev["step"]
 
 
 def _evaluator(
-    model: GPT,
+    model: CausalLM,
     cfg: TrainConfig,
     tokenizer_path: str | os.PathLike | None,
     records: Sequence[Mapping[str, Any]] | None,
@@ -276,7 +294,7 @@ def _evaluator(
 
 def train_step(
     forward: Callable[..., torch.Tensor],
-    model: GPT,
+    model: CausalLM,
     optimizer: torch.optim.Optimizer,
     batches: Sequence[Batch],
     *,
@@ -291,8 +309,9 @@ def train_step(
     n_targets = max(1, sum(b.n_targets for b in batches))  # one normaliser for the whole step
     total = torch.zeros((), device=batches[0].x.device)
     for b in batches:
+        packed = {} if b.pos is None else {"position_ids": b.pos}
         with autocast(b.x.device, amp):
-            loss = forward(b.x, b.y, reduction="sum") / n_targets
+            loss = forward(b.x, b.y, reduction="sum", **packed) / n_targets
         loss.backward()
         total += loss.detach()
     grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), clip) if clip > 0 else None
@@ -353,13 +372,16 @@ def train(
     optimizer = make_optimizer(
         model, lr=cfg.lr, weight_decay=cfg.weight_decay, betas=cfg.betas, device=device
     )
-    loader = TokenLoader(data, batch_size=cfg.batch_size, seed=cfg.seed, device=device)
+    loader = TokenLoader(
+        data, batch_size=cfg.batch_size, seed=cfg.seed, device=device, positions=model.packs_documents
+    )
     torch.manual_seed(cfg.seed)  # the dropout stream, whatever building the model consumed
     fingerprint = _digest(
         {
             "config": config_fingerprint(cfg),
             "tokens": tokens_fingerprint(tokens_dir),
             "init": None if init_ckpt is None else str(init_ckpt.path),
+            **({"hf": model.config.fingerprint} if model.kind == "hf" else {}),
         }
     )
     ckpt_path = out_dir / CHECKPOINT_NAME
@@ -433,6 +455,12 @@ def train(
     wall = time.perf_counter() - t0
     if n_steps > 0 or not ckpt_path.exists():
         save(cfg.steps)
+    exported = None
+    if model.kind == "hf":  # the adapter or the weights as transformers / peft load them, + the tokenizer
+        hf_dir = out_dir / HF_DIR
+        if n_steps > 0 or not hf_dir.exists():
+            model.save_pretrained(hf_dir, tokenizer=tokenizer_path if _hf_tokenizer(tokenizer_path) else None)
+        exported = str(hf_dir)
     return TrainResult(
         checkpoint=ckpt_path,
         metrics_path=metrics.path,
@@ -448,6 +476,7 @@ def train(
         n_params=count_params(model),
         seed=cfg.seed,
         last_eval=last_eval,
+        hf_dir=exported,
     )
 
 

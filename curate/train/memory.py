@@ -157,7 +157,10 @@ def _refuse(estimate: Estimate, limit: float, where: str, fix: str) -> RecipeErr
 def check_train_memory(
     cfg: TrainConfig, *, vocab_size: int, seq_len: int, ram: float | None = None, seq_len_from: str = ""
 ) -> None:
-    """Refuse training ``cfg`` when its estimate exceeds the memory of its device (RecipeError)."""
+    """Refuse training ``cfg`` when its estimate exceeds the memory of its device (RecipeError).
+    The estimate is the bundled GPT's: a Hugging Face model (``init_from: hf:``) is not estimated."""
+    if cfg.hf_model is not None:
+        return
     device, device_free, bf16 = _device(cfg)
     estimate = train_memory(cfg, vocab_size=vocab_size, seq_len=seq_len, device_type=device, bf16=bf16)
     if device == "cuda":

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from curate.train.config import PRESETS, MLPKind
+from curate.train.models.base import CausalLM
 
 PresetName = Literal["tiny", "small", "gpt2-124m"]
 IGNORE_INDEX = -100  # target id that the loss skips (masked positions)
@@ -170,7 +171,7 @@ class Block(nn.Module):
         return x + self.drop(self.mlp(self.norm2(x)))
 
 
-class GPT(nn.Module):
+class GPT(CausalLM):
     def __init__(self, cfg: GPTConfig) -> None:
         super().__init__()
         self.config = cfg

@@ -148,8 +148,8 @@ def resolve_init(
     cfg: TrainConfig, *, run_dir: Path, sources: Sequence[Source], cache_dir: Path | None, progress: bool
 ) -> str | None:
     """The checkpoint to start from: None for scratch, a path, or the cached base model."""
-    if cfg.init_from == "scratch":
-        return None
+    if cfg.init_from == "scratch" or cfg.hf_model is not None:
+        return None  # a Hugging Face model is loaded by the trainer from its directory
     if not cfg.init_from.startswith("base:"):
         if not Path(cfg.init_from).is_file():
             raise RecipeError(f"train.init_from: checkpoint {cfg.init_from!r} does not exist")
@@ -213,6 +213,8 @@ def train_and_score(
     )
     metrics: dict[str, Any] = {}
     encoder = None
+    # a Hugging Face model is scored where it trained (the bundled GPT on the CPU, as always)
+    device = None if cfg.hf_model is None else result.device
     if records:
         encoder = run_chat_encoder(run_dir, template, system_prompt)
         metrics = score(
@@ -222,9 +224,22 @@ def train_and_score(
             batch_size=cfg.eval.batch_size,
             stride=cfg.eval.stride,
             chat_encoder=encoder,
+            device=device,
         )
     report = score_report(metrics, result.to_dict(), seed=cfg.seed)
     report["init_from"] = cfg.init_from if init is None else {"spec": cfg.init_from, "checkpoint": init}
+    if records and cfg.init_from != "scratch":
+        report["base"] = base_score(
+            cfg,
+            init,
+            records,
+            run_dir=run_dir,
+            encoder=encoder,
+            key_extra=[template, system_prompt],
+            cache_dir=cache_dir,
+            device=device,
+        )
+        report.update(score_deltas(report["metrics"], report["base"]["metrics"]))
     index = read_index(run_dir / TOKENS_DIR)
     report["epochs"] = training_epochs(cfg, index.num_rows)
     report["warnings"] = epoch_warnings(cfg, index.num_rows, index.seq_len)
@@ -234,6 +249,97 @@ def train_and_score(
         )
     write_score_json(run_dir / "score.json", report)
     return report
+
+
+BASE_SCORE_VERSION = 1
+
+
+def base_score(
+    cfg: TrainConfig,
+    init: str | None,
+    records: Sequence[Mapping[str, Any]],
+    *,
+    run_dir: Path,
+    encoder: Any,
+    key_extra: Sequence[Any] = (),
+    cache_dir: Path | None = None,
+    device: str | None = None,
+) -> dict[str, Any]:
+    """The score of the model a run starts from (the Hugging Face base model, the cached base
+    model or the checkpoint of ``init_from``) on the run's eval set, before any fine-tuning:
+    computed once per (model files, eval records, tokenizer, template, context, stride) and cached
+    under ``CACHE/base-scores/``, so that every run and seed of a sweep reads the same numbers."""
+    import orjson
+
+    from curate.io import fs
+    from curate.io.cache import default_cache_dir
+    from curate.io.writers import write_atomic
+    from curate.tokenize.load import tokenizer_fingerprint
+    from curate.train.score import METRIC_KEYS, resolve_start_id, score
+
+    model_path = tokenizer_path(run_dir)
+    index = read_index(run_dir / TOKENS_DIR)
+    if cfg.hf_model is not None:
+        from curate.train.models.hf_dir import model_fingerprint, resolve_model_dir
+
+        directory = resolve_model_dir(cfg.hf_model)
+        model_id: Any = {"hf": model_fingerprint(directory), "context": index.seq_len - 1}
+    else:
+        model_id = {"checkpoint": fs.fingerprint(str(init))}
+    key = hashlib.sha256(
+        orjson.dumps(
+            {
+                "model": model_id,
+                "eval": hashlib.sha256(orjson.dumps(list(records))).hexdigest(),
+                "tokenizer": tokenizer_fingerprint(model_path),
+                "special_ids": index.special_ids,
+                "stride": cfg.eval.stride,
+                "extra": list(key_extra),
+                "version": BASE_SCORE_VERSION,
+            },
+            option=orjson.OPT_SORT_KEYS,
+        )
+    ).hexdigest()[:24]
+    path = Path(cache_dir or default_cache_dir()) / "base-scores" / f"{key}.json"
+    if path.is_file():
+        return {**json.loads(path.read_text()), "cached": True}
+    if cfg.hf_model is not None:
+        from curate.train.models.hf import HFCausalLM, HFModelConfig
+
+        model: Any = HFCausalLM(HFModelConfig(path=str(directory), seq_len=index.seq_len - 1))
+    else:
+        model = init
+    metrics = score(
+        model,
+        records,
+        model_path,
+        batch_size=cfg.eval.batch_size,
+        stride=cfg.eval.stride,
+        chat_encoder=encoder,
+        start_id=resolve_start_id(model_path, index.special_ids),
+        device=device,
+    )
+    result = {
+        "about": "the score of the model the run starts from, before fine-tuning, on the same eval set",
+        "model": str(directory) if cfg.hf_model is not None else init,
+        "metrics": {k: metrics[k] for k in METRIC_KEYS if k in metrics},
+        "wall_s": metrics["wall_s"],
+    }
+    data = orjson.dumps(result, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, lambda tmp: tmp.write_bytes(data))
+    return {**result, "cached": False}
+
+
+def score_deltas(metrics: Mapping[str, Any], base: Mapping[str, Any]) -> dict[str, float]:
+    """What fine-tuning changed: ``delta_bpb`` (negative: better than the base), and the change of
+    preference accuracy where the eval set is pairs."""
+    out = {}
+    for key in ("bpb", "pref_accuracy"):
+        a, b = metrics.get(key), base.get(key)
+        if isinstance(a, int | float) and isinstance(b, int | float):
+            out[f"delta_{key}"] = float(a) - float(b)
+    return out
 
 
 def output_pairs(run_dir: Path) -> list[dict[str, Any]]:

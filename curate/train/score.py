@@ -49,6 +49,7 @@ from curate.tokenize.base import Tokenizer
 from curate.train.checkpoint import Checkpoint, load_checkpoint
 from curate.train.evalset import EvalKind, eval_kind
 from curate.train.model import GPT, IGNORE_INDEX, count_params
+from curate.train.models.base import CausalLM
 
 Message = Mapping[str, str]
 
@@ -300,7 +301,7 @@ def summarize(kind: EvalKind, seqs: Sequence[Encoded], nll: np.ndarray, count: n
 def _model_of(
     model: GPT | Checkpoint | str | os.PathLike, device: torch.device | str | None
 ) -> tuple[GPT, Checkpoint | None]:
-    if isinstance(model, GPT):
+    if isinstance(model, CausalLM):  # the bundled GPT or a Hugging Face model
         if device is not None:
             model = model.to(device)
         return model, None
