@@ -8,9 +8,36 @@ from typing import Any, BinaryIO
 
 from curate.io import fs
 
+GZIP_MAGIC = b"\x1f\x8b"
+
 
 class OwnedGzip(gzip.GzipFile):
-    """A GzipFile that also closes the file object it reads (local or fsspec)."""
+    """A GzipFile that also closes the file object it reads (local or fsspec), and calls a file cut
+    inside its two magic bytes truncated (EOFError), as gzip already does for the rest of the
+    header, rather than "not a gzipped file"."""
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            return super().read(size)
+        except gzip.BadGzipFile as exc:
+            raise self._cut_in_magic(exc) from exc
+
+    def read1(self, size: int = -1) -> bytes:
+        try:
+            return super().read1(size)
+        except gzip.BadGzipFile as exc:
+            raise self._cut_in_magic(exc) from exc
+
+    def _cut_in_magic(self, exc: Exception) -> Exception:
+        raw = self.fileobj
+        try:
+            raw.seek(0)
+            head = raw.read(3)
+        except (OSError, ValueError):
+            return exc
+        if len(head) < 2 and GZIP_MAGIC.startswith(head):
+            return EOFError("gzip file ended inside its header (truncated)")
+        return exc
 
     def close(self) -> None:
         raw = self.fileobj
