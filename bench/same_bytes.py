@@ -36,6 +36,8 @@ RECIPES = ["recipes/web.yaml", "recipes/quickstart.yaml", "recipes/sft.yaml", "r
 VOLATILE_NAMES = {".lock", "manifest.json", "report.html", "_fit_stats.json", "train_log.jsonl"}
 VOLATILE_DIRS = {"_done", "stats", "logs"}
 VOLATILE_SUFFIXES = {".pkl", ".log"}
+CONTENT = "_CONTENT"
+"""A step's list of its files' content hashes (``curate.exec.rundir``), timing files included."""
 TIMING = re.compile(r"(^|_)(s|elapsed|seconds|time)$|_per_s$")
 """Keys of JSON files that hold a duration or a rate (compared without them)."""
 
@@ -70,7 +72,10 @@ def _without_timings(value: Any) -> Any:
 def digest(path: Path) -> str:
     """sha256 of the file; of a JSON (lines) file, of its content less its timings."""
     data = path.read_bytes()
-    if path.suffix in (".json", ".jsonl"):
+    if path.name == CONTENT:  # a step's content hashes: those of its volatile files are volatile
+        hashes = json.loads(data)
+        data = json.dumps({k: v for k, v in hashes.items() if not volatile(Path(k))}, sort_keys=True).encode()
+    elif path.suffix in (".json", ".jsonl"):
         lines = (
             [json.loads(line) for line in data.splitlines() if line.strip()]
             if path.suffix == ".jsonl"
