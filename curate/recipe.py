@@ -13,7 +13,6 @@ import functools
 import glob
 import os
 import re
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
@@ -31,142 +30,20 @@ from pydantic import (
 )
 
 from curate.errors import RecipeError, UsageError, suggest
-from curate.io.fs import glob_files, is_url
-from curate.records import Kind
+from curate.io.fs import is_url
+from curate.io.readers import check_sources_exist, input_warnings  # noqa: F401 - re-exported
+from curate.io.sources import CHAT_FORMATS, NAME_PATTERN, PREFERENCE_FORMATS, Source, looked_in
 from curate.stages import REGISTRY, StageRegistry
 from curate.stages.decontaminate import DECONTAMINATE_BEFORE
 from curate.train.config import TrainConfig
 
 ChatFormat = Literal["alpaca", "sharegpt", "messages", "prompt_response"]
 PreferenceFormat = Literal["preference", "hh", "ratings"]
-SourceFormat = Literal[
-    "text", "alpaca", "sharegpt", "messages", "prompt_response", "preference", "hh", "ratings"
-]
-SourceType = Literal["jsonl", "parquet", "hf_disk", "hf"]
-CHAT_FORMATS: tuple[str, ...] = ("alpaca", "sharegpt", "messages", "prompt_response")
-PREFERENCE_FORMATS: tuple[str, ...] = ("preference", "hh", "ratings")
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-
-JSONL_SUFFIXES = (
-    ".jsonl",
-    ".json",
-    ".ndjson",
-    ".jsonl.gz",
-    ".json.gz",
-    ".ndjson.gz",
-    ".jsonl.zst",
-    ".json.zst",
-    ".ndjson.zst",
-)
+_NAME = NAME_PATTERN
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Source(Strict):
-    """One input: files (or an HF dataset) of records of one kind."""
-
-    name: str = Field(description="Short name used in ids, stats and mix weights (letters, digits, _ . -).")
-    path: str | list[str] = Field(
-        description="Glob pattern(s) of input files, or fsspec URLs "
-        "(s3://bucket/web/*.jsonl.zst, gs://..., file://...; needs the protocol's package, e.g. s3fs); or an HF "
-        "`save_to_disk` directory (type hf_disk); or a dataset name/builder for `datasets.load_dataset` (type hf). "
-        "A relative path is looked up in the working directory, then in the recipe file's directory (the first "
-        "place it matches is used; an error names both).",
-    )
-    type: SourceType | None = Field(
-        default=None,
-        description="Input type. Inferred when unset: .jsonl/.json/.ndjson (+ .gz/.zst) -> jsonl, .parquet -> "
-        "parquet, a directory holding dataset_info.json or state.json -> hf_disk.",
-    )
-    format: SourceFormat = Field(
-        default="text",
-        description="Record shape: text (a text field), chat shapes alpaca | sharegpt | messages | "
-        "prompt_response, or preference shapes preference | hh | ratings.",
-    )
-    text_field: str = Field(default="text", description="Field holding the text (format: text).")
-    id_field: str | None = Field(
-        default=None,
-        description="Field holding a record id. Unset: ids are derived from source, file and line "
-        "(`web/part-0.jsonl:17`), stable across runs.",
-    )
-    field: str | None = Field(
-        default=None,
-        description="Field holding the conversation for sharegpt/messages (default: conversations / messages).",
-    )
-    limit: int | None = Field(default=None, ge=1, description="Read at most this many records (quick runs).")
-    max_record_bytes: int = Field(
-        default=2_000_000,
-        ge=1,
-        description="Records larger than this (bytes of the JSON line or text) are quarantined as bad_input:too_large.",
-    )
-    strict: bool = Field(
-        default=False,
-        description="Stop the run with an error when a file of this source cannot be read to its end (a "
-        "corrupt or truncated .gz/.zst stream, a damaged Parquet page, a file that cannot be opened). By "
-        "default such a file's unreadable rest is quarantined under rejected/00-read/ as one "
-        "bad_input:truncated / bad_input:unreadable_file entry (file, line and byte reached, error), counted, "
-        "and the run goes on. Bad records are always quarantined, strict or not.",
-    )
-    hf_name: str | None = Field(
-        default=None, description="Config name for type hf (`load_dataset(path, name)`)."
-    )
-    split: str = Field(default="train", description="Split to read for type hf / hf_disk DatasetDict.")
-    data_files: str | list[str] | None = Field(
-        default=None,
-        description="data_files for type hf with a builder such as json/parquet/csv (local files only; relative "
-        "paths are looked up as for path).",
-    )
-    ratings_pairs: Literal["best_worst", "all"] = Field(
-        default="best_worst",
-        description="format ratings: make one pair (best vs worst) or every pair whose scores differ by more than ratings_margin.",
-    )
-    ratings_margin: float = Field(
-        default=0.0, ge=0, description="format ratings: minimum score difference of a pair."
-    )
-
-    @field_validator("name")
-    @classmethod
-    def _name_is_simple(cls, value: str) -> str:
-        if not _NAME.match(value):
-            raise ValueError(f"source name {value!r} must be letters, digits, '_', '.' or '-' (e.g. web_en)")
-        return value
-
-    @property
-    def kind(self) -> Kind:
-        if self.format in CHAT_FORMATS:
-            return "chat"
-        if self.format in PREFERENCE_FORMATS:
-            return "preference"
-        return "text"
-
-    @property
-    def patterns(self) -> list[str]:
-        return [self.path] if isinstance(self.path, str) else list(self.path)
-
-    def resolved_type(self) -> SourceType:
-        if self.type is not None:
-            return self.type
-        first = self.patterns[0]
-        candidate = Path(first)
-        if (
-            not is_url(first)
-            and candidate.is_dir()
-            and any(
-                (candidate / n).exists() for n in ("dataset_info.json", "state.json", "dataset_dict.json")
-            )
-        ):
-            return "hf_disk"
-        lowered = first.lower()
-        if lowered.endswith(".parquet"):
-            return "parquet"
-        if lowered.endswith(JSONL_SUFFIXES) or lowered.endswith("*"):
-            return "jsonl"
-        raise RecipeError(
-            f"source {self.name!r}: cannot tell the input type of {first!r}; "
-            "set `type:` to one of jsonl, parquet, hf_disk, hf"
-        )
 
 
 class Output(Strict):
@@ -599,86 +476,6 @@ def resolve_paths(data: dict[str, Any], *, base_dir: str | os.PathLike) -> dict[
                         else:
                             config["against"][bench] = _relocated(spec, base)
     return data
-
-
-def looked_in(pattern: str, base_dir: str | os.PathLike | None = None) -> str:
-    """Where a relative path was looked for: ' (looked in CWD and in DIR, the recipe's directory)'."""
-    if is_url(pattern) or os.path.isabs(pattern):
-        return ""
-    cwd = Path.cwd().resolve()
-    if base_dir is None or Path(base_dir).resolve() == cwd:
-        return f" (looked in {cwd})"
-    return f" (looked in {cwd} and in {Path(base_dir).resolve()}, the recipe's directory)"
-
-
-EMPTY_PROBE_BYTES = 1 << 16
-
-
-def empty_file(path: str) -> bool:
-    """A local input file that holds no record: 0 bytes, a plain JSONL file of blank lines only, or
-    a Parquet file of 0 rows. Compressed and remote files are left to the reader."""
-    if is_url(path):
-        return False
-    try:
-        size = os.path.getsize(path)
-        if size == 0:
-            return True
-        if path.lower().endswith(".parquet"):
-            import pyarrow.parquet as pq
-
-            return pq.read_metadata(path).num_rows == 0
-        if path.lower().endswith((".jsonl", ".json", ".ndjson")) and size <= EMPTY_PROBE_BYTES:
-            return not Path(path).read_bytes().strip()
-    except Exception:  # unreadable or corrupt: the read step quarantines it with its reason
-        return False
-    return False
-
-
-def check_sources_exist(sources: Sequence[Source], *, base_dir: str | os.PathLike | None = None) -> None:
-    """Every local pattern must match something, and some file of each source must hold records,
-    before any work starts. ``base_dir``: the recipe's directory, named in the error."""
-    problems = []
-    for source in sources:
-        kind = source.resolved_type()
-        if kind == "hf":
-            continue
-        files: list[str] = []
-        for pattern in source.patterns:
-            if kind == "hf_disk":
-                if not Path(pattern).is_dir():
-                    problems.append(
-                        f"sources.{source.name}: {pattern!r} is not a directory saved with datasets' save_to_disk"
-                        f"{looked_in(pattern, base_dir)}"
-                    )
-                continue
-            matched = glob_files(pattern)
-            if not matched:
-                problems.append(
-                    f"sources.{source.name}: path pattern {pattern!r} matched no file{looked_in(pattern, base_dir)}"
-                )
-            files += matched
-        if files and all(empty_file(f) for f in files):
-            shown = ", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
-            problems.append(
-                f"sources.{source.name}: {'the file' if len(files) == 1 else 'every file'} it reads is empty "
-                f"(no record): {shown}"
-            )
-    if problems:
-        raise RecipeError("missing input:\n" + "\n".join(f"  - {p}" for p in problems))
-
-
-def input_warnings(sources: Sequence[Source]) -> list[str]:
-    """Empty files among the files of a source that has others (a source with only empty files is
-    an error of ``check_sources_exist``)."""
-    warnings = []
-    for source in sources:
-        if source.resolved_type() in ("hf", "hf_disk"):
-            continue
-        files = sorted({f for pattern in source.patterns for f in glob_files(pattern)})
-        empty = [f for f in files if empty_file(f)]
-        if empty and len(empty) < len(files):
-            warnings += [f"sources.{source.name}: input file {f} is empty (no record)" for f in empty]
-    return warnings
 
 
 def check_train_inputs(

@@ -52,11 +52,6 @@ LAYERS: dict[str, int] = {
 # Arrows from a lower layer up to a higher one that the layout explains, each with its reason.
 ALLOWED_UPWARD: dict[tuple[str, str], str] = {
     (
-        "io",
-        "recipe",
-    ): "io/readers.py takes recipe.Source; goes when sources and readers move to io (issue 10)",
-    ("classifiers", "recipe"): "train-classifier reads its inputs as recipe Sources; goes with the same move",
-    (
         "recipe",
         "train",
     ): "a recipe's train: section is validated by train/config.py (pydantic only, no torch)",

@@ -43,9 +43,9 @@ from curate.exec.tasks import (
 )
 from curate.io import fs
 from curate.io import state as state_file
-from curate.io.readers import Piece, plan_pieces, source_files
+from curate.io.readers import Piece, input_files, input_warnings, plan_pieces
 from curate.io.writers import read_json, write_json, write_text
-from curate.recipe import RecipeBase, check_train_inputs, dump_resolved, input_warnings
+from curate.recipe import RecipeBase, check_train_inputs, dump_resolved
 from curate.stages import REGISTRY, StageRegistry
 from curate.stages.base import GlobalStage, ShardInfo, StageContext
 from curate.terminal import markup_safe
@@ -101,13 +101,7 @@ def _fingerprint(recipe: RecipeBase) -> list[Any]:
     """What the read step's output depends on besides its config: the files, their sizes and times."""
     prints: list[Any] = []
     for source in recipe.sources:
-        kind = source.resolved_type()
-        if kind in ("hf", "hf_disk"):
-            root = Path(source.patterns[0])
-            files = sorted(str(p) for p in root.rglob("*") if p.is_file()) if root.is_dir() else [str(root)]
-        else:
-            files = source_files(source)
-        prints += _file_prints(files)
+        prints += _file_prints(input_files(source))
     return prints
 
 

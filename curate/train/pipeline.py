@@ -21,8 +21,9 @@ import numpy as np
 
 from curate.errors import RecipeError, RunDirError
 from curate.formats.templates import get_template
+from curate.io.sources import Source
 from curate.io.tokens import TokenWriter, read_index
-from curate.recipe import RecipeBase, Source
+from curate.recipe import RecipeBase
 from curate.train.config import EvalConfig, TrainConfig
 
 TOKENS_DIR, TOKENIZER_FILE = "tokens", "tokenizer/tokenizer.model"
