@@ -44,6 +44,7 @@ from curate.exec.tasks import (
 from curate.io import fs
 from curate.io import state as state_file
 from curate.io.readers import Piece, input_files, input_warnings, plan_pieces
+from curate.io.rundir import RunLayout, shard_files
 from curate.io.writers import read_json, write_json, write_text
 from curate.recipe import RecipeBase, check_train_inputs, dump_resolved
 from curate.stages import REGISTRY, StageRegistry
@@ -208,7 +209,7 @@ class Pipe:
         self.input_warnings = input_warnings(self.recipe.sources)
         self.run.prepare(mode=mode)
         try:
-            write_text(dump_resolved(self.recipe), self.run.root / "recipe.yaml")
+            write_text(dump_resolved(self.recipe), self.run.recipe_file)
             self.run.prune([p.step for p in plans])
             started = time.perf_counter()
             for plan in plans:
@@ -683,8 +684,8 @@ def run_recipe(
 
 def read_shard(run_dir: str | os.PathLike, dirname: str, *, rejected: bool = False) -> pl.LazyFrame:
     """All shards of one step of a run, lazily (for inspect and tests)."""
-    base = Path(run_dir) / ("rejected" if rejected else "stages") / dirname
-    files = sorted(base.glob("part-*.parquet"))
+    layout = RunLayout(run_dir)
+    files = shard_files(layout.rejected_dir(dirname) if rejected else layout.stage_dir(dirname))
     if not files:
         return pl.LazyFrame()
     return pl.concat([pl.scan_parquet(f) for f in files], how="diagonal_relaxed")

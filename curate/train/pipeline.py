@@ -21,6 +21,7 @@ import numpy as np
 
 from curate.errors import RecipeError, RunDirError
 from curate.formats.templates import get_template
+from curate.io.rundir import RunLayout, shard_files
 from curate.io.sources import Source
 from curate.io.tokens import TokenWriter, read_index
 from curate.recipe import RecipeBase
@@ -205,7 +206,7 @@ def train_and_score(
         report["dpo"] = _dpo(
             run_dir, cfg, result.checkpoint, records, encoder if records else None, recipe_hash
         )
-    write_score_json(run_dir / "score.json", report)
+    write_score_json(RunLayout(run_dir).score_file, report)
     return report
 
 
@@ -213,7 +214,7 @@ def output_pairs(run_dir: Path) -> list[dict[str, Any]]:
     """The run's preference pairs (its output, format kind preference) as records for DPO."""
     import polars as pl
 
-    files = sorted((run_dir / "output").glob("*.parquet"))
+    files = sorted(RunLayout(run_dir).output.glob("*.parquet"))
     columns = ("prompt", "chosen", "rejected")
     frame = pl.read_parquet(files) if files else pl.DataFrame()
     if not all(c in frame.columns for c in columns):
@@ -310,8 +311,9 @@ def score_run(
     from curate.train.score import score_report, write_score_json
 
     run_dir = Path(run_dir)
+    layout = RunLayout(run_dir)
     load_manifest(run_dir)  # a clear error when run_dir is not a run directory
-    recipe = load_recipe(run_dir / "recipe.yaml", check_inputs=False)
+    recipe = load_recipe(layout.recipe_file, check_inputs=False)
     checkpoint = run_dir / "train" / CHECKPOINT_NAME
     if recipe.train is None or not checkpoint.exists():
         raise RunDirError(
@@ -336,7 +338,7 @@ def score_run(
         template=template,
         system_prompt=system_prompt,
     )
-    previous = read_json(run_dir / "score.json") if (run_dir / "score.json").exists() else {}
+    previous = read_json(layout.score_file) if layout.score_file.exists() else {}
     report = score_report(metrics, previous.get("train"), seed=recipe.train.seed)
     if other:
         report["eval"]["path"] = eval_cfg.path
@@ -348,10 +350,10 @@ def score_run(
         merged.setdefault("evals", {})[_eval_label(eval_cfg.path)] = {
             k: report[k] for k in ("metrics", "eval", "overlap")
         }
-        written = write_score_json(run_dir / "score.json", merged)
+        written = write_score_json(layout.score_file, merged)
     else:
         report = {**previous, **report}  # keeps init_from and scores on other eval sets
-        written = write_score_json(run_dir / "score.json", report)
+        written = write_score_json(layout.score_file, report)
     return {**report, "written": str(written)}
 
 
@@ -375,8 +377,8 @@ def eval_overlap(run_dir: str | os.PathLike, eval_path: str | Sequence[str]) -> 
     from curate.io.writers import read_json
     from curate.stages.decontaminate import DECONTAMINATE_BEFORE, DecontaminateConfig, apply
 
-    run_dir = Path(run_dir)
-    steps = read_json(run_dir / "manifest.json")["steps"]
+    layout = RunLayout(run_dir)
+    steps = read_json(layout.manifest)["steps"]
     at = next((i for i, s in enumerate(steps) if s["stage"] in DECONTAMINATE_BEFORE), None)
     if not at:
         return 0
@@ -384,6 +386,6 @@ def eval_overlap(run_dir: str | os.PathLike, eval_path: str | Sequence[str]) -> 
         eval=eval_path if isinstance(eval_path, str) else list(eval_path), on_overlap="drop"
     )
     found = 0
-    for shard in sorted((run_dir / "stages" / steps[at - 1]["dir"]).glob("part-*.parquet")):
+    for shard in shard_files(layout.stage_dir(steps[at - 1]["dir"])):
         found += int(apply(pl.read_parquet(shard), cfg).counters.get("eval_overlap", 0))
     return found
