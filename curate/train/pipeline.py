@@ -129,7 +129,7 @@ def resolve_init(
             raise RecipeError(f"train.init_from: checkpoint {cfg.init_from!r} does not exist")
         return cfg.init_from
     from curate.io.cache import default_cache_dir
-    from curate.train.loop import base_checkpoint, base_train_config
+    from curate.train.base import base_checkpoint, base_train_config
 
     name = cfg.init_from.removeprefix("base:")
     by_name = {s.name: s for s in sources}
