@@ -32,8 +32,9 @@ LAYERS: dict[str, int] = {
     "exports": 2,
     # 3: the stages, each a pure function plus its config
     "stages": 3,
-    # 4: the recipe model that names stages, and its JSON schema
+    # 4: the recipe model that names stages, the explanation of its errors, and its JSON schema
     "recipe": 4,
+    "recipe_errors": 4,
     "schema": 4,
     # 5: running a recipe — executors, the run directory, output, progress
     "exec": 5,
