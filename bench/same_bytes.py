@@ -36,6 +36,11 @@ RECIPES = ["recipes/web.yaml", "recipes/quickstart.yaml", "recipes/sft.yaml", "r
 VOLATILE_NAMES = {".lock", "manifest.json", "report.html", "_fit_stats.json", "train_log.jsonl"}
 VOLATILE_DIRS = {"_done", "stats", "logs"}
 VOLATILE_SUFFIXES = {".pkl", ".log"}
+CONTENT = "_CONTENT"
+"""A step's list of its files' content hashes (``curate.exec.rundir``), timing files included;
+compared without the volatile files and the JSON files (those are compared on their own, less
+their timings)."""
+JSON = (".json", ".jsonl")
 TIMING = re.compile(r"(^|_)(s|elapsed|seconds|time)$|_per_s$")
 """Keys of JSON files that hold a duration or a rate (compared without them)."""
 
@@ -70,7 +75,11 @@ def _without_timings(value: Any) -> Any:
 def digest(path: Path) -> str:
     """sha256 of the file; of a JSON (lines) file, of its content less its timings."""
     data = path.read_bytes()
-    if path.suffix in (".json", ".jsonl"):
+    if path.name == CONTENT:  # a step's content hashes: not those of files that hold timings
+        hashes = json.loads(data)
+        kept = {k: v for k, v in hashes.items() if not volatile(Path(k)) and Path(k).suffix not in JSON}
+        data = json.dumps(kept, sort_keys=True).encode()
+    elif path.suffix in JSON:
         lines = (
             [json.loads(line) for line in data.splitlines() if line.strip()]
             if path.suffix == ".jsonl"

@@ -6,13 +6,16 @@ import functools
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, get_args
+from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
 
 import typer
 from rich.console import Console
 
 from curate.errors import CurateError, UsageError
 from curate.terminal import markup_safe
+
+if TYPE_CHECKING:
+    from curate.recipe import RecipeBase
 
 app = typer.Typer(
     add_completion=False,
@@ -85,6 +88,26 @@ def _fail(exc: BaseException) -> None:
     raise typer.Exit(1)
 
 
+def override_execution(
+    recipe: RecipeBase, *, executor: Literal["local", "ray"] | None = None, address: str | None = None
+) -> RecipeBase:
+    """The recipe with command-line execution settings in place of its own: ``address`` implies
+    executor ray; switching to local drops the recipe's address."""
+    from curate.recipe import Execution
+
+    if executor is None and address is None:
+        return recipe
+    if executor == "local" and address is not None:
+        raise UsageError("--address is a Ray cluster address; it cannot be used with --executor local")
+    settings = recipe.execution.model_dump()
+    settings["executor"] = executor or "ray"
+    if settings["executor"] == "local":
+        settings["address"] = None
+    if address is not None:
+        settings["address"] = address
+    return recipe.model_copy(update={"execution": Execution.model_validate(settings)})
+
+
 @command
 def run(
     recipe: Annotated[Path, typer.Argument(help="Recipe YAML file.")],
@@ -120,7 +143,7 @@ def run(
 ) -> None:
     """Run a recipe end to end."""
     from curate.exec.pipe import run_recipe
-    from curate.recipe import load_recipe, override_execution
+    from curate.recipe import load_recipe
     from curate.summary import accounting_line, summary_table
 
     if resume and force:

@@ -12,8 +12,6 @@ import copy
 import functools
 import glob
 import os
-import re
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
@@ -30,143 +28,22 @@ from pydantic import (
     model_validator,
 )
 
-from curate.errors import RecipeError, UsageError, suggest
-from curate.io.fs import glob_files, is_url
-from curate.records import Kind
+from curate.errors import RecipeError, suggest
+from curate.io.fs import is_url
+from curate.io.readers import check_sources_exist, input_warnings  # noqa: F401 - re-exported
+from curate.io.sources import CHAT_FORMATS, NAME_PATTERN, PREFERENCE_FORMATS, Source, looked_in
+from curate.recipe_errors import explain_errors, stage_tag, yaml_line
 from curate.stages import REGISTRY, StageRegistry
 from curate.stages.decontaminate import DECONTAMINATE_BEFORE
 from curate.train.config import TrainConfig
 
 ChatFormat = Literal["alpaca", "sharegpt", "messages", "prompt_response"]
 PreferenceFormat = Literal["preference", "hh", "ratings"]
-SourceFormat = Literal[
-    "text", "alpaca", "sharegpt", "messages", "prompt_response", "preference", "hh", "ratings"
-]
-SourceType = Literal["jsonl", "parquet", "hf_disk", "hf"]
-CHAT_FORMATS: tuple[str, ...] = ("alpaca", "sharegpt", "messages", "prompt_response")
-PREFERENCE_FORMATS: tuple[str, ...] = ("preference", "hh", "ratings")
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-
-JSONL_SUFFIXES = (
-    ".jsonl",
-    ".json",
-    ".ndjson",
-    ".jsonl.gz",
-    ".json.gz",
-    ".ndjson.gz",
-    ".jsonl.zst",
-    ".json.zst",
-    ".ndjson.zst",
-)
+_NAME = NAME_PATTERN
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Source(Strict):
-    """One input: files (or an HF dataset) of records of one kind."""
-
-    name: str = Field(description="Short name used in ids, stats and mix weights (letters, digits, _ . -).")
-    path: str | list[str] = Field(
-        description="Glob pattern(s) of input files, or fsspec URLs "
-        "(s3://bucket/web/*.jsonl.zst, gs://..., file://...; needs the protocol's package, e.g. s3fs); or an HF "
-        "`save_to_disk` directory (type hf_disk); or a dataset name/builder for `datasets.load_dataset` (type hf). "
-        "A relative path is looked up in the working directory, then in the recipe file's directory (the first "
-        "place it matches is used; an error names both).",
-    )
-    type: SourceType | None = Field(
-        default=None,
-        description="Input type. Inferred when unset: .jsonl/.json/.ndjson (+ .gz/.zst) -> jsonl, .parquet -> "
-        "parquet, a directory holding dataset_info.json or state.json -> hf_disk.",
-    )
-    format: SourceFormat = Field(
-        default="text",
-        description="Record shape: text (a text field), chat shapes alpaca | sharegpt | messages | "
-        "prompt_response, or preference shapes preference | hh | ratings.",
-    )
-    text_field: str = Field(default="text", description="Field holding the text (format: text).")
-    id_field: str | None = Field(
-        default=None,
-        description="Field holding a record id. Unset: ids are derived from source, file and line "
-        "(`web/part-0.jsonl:17`), stable across runs.",
-    )
-    field: str | None = Field(
-        default=None,
-        description="Field holding the conversation for sharegpt/messages (default: conversations / messages).",
-    )
-    limit: int | None = Field(default=None, ge=1, description="Read at most this many records (quick runs).")
-    max_record_bytes: int = Field(
-        default=2_000_000,
-        ge=1,
-        description="Records larger than this (bytes of the JSON line or text) are quarantined as bad_input:too_large.",
-    )
-    strict: bool = Field(
-        default=False,
-        description="Stop the run with an error when a file of this source cannot be read to its end (a "
-        "corrupt or truncated .gz/.zst stream, a damaged Parquet page, a file that cannot be opened). By "
-        "default such a file's unreadable rest is quarantined under rejected/00-read/ as one "
-        "bad_input:truncated / bad_input:unreadable_file entry (file, line and byte reached, error), counted, "
-        "and the run goes on. Bad records are always quarantined, strict or not.",
-    )
-    hf_name: str | None = Field(
-        default=None, description="Config name for type hf (`load_dataset(path, name)`)."
-    )
-    split: str = Field(default="train", description="Split to read for type hf / hf_disk DatasetDict.")
-    data_files: str | list[str] | None = Field(
-        default=None,
-        description="data_files for type hf with a builder such as json/parquet/csv (local files only; relative "
-        "paths are looked up as for path).",
-    )
-    ratings_pairs: Literal["best_worst", "all"] = Field(
-        default="best_worst",
-        description="format ratings: make one pair (best vs worst) or every pair whose scores differ by more than ratings_margin.",
-    )
-    ratings_margin: float = Field(
-        default=0.0, ge=0, description="format ratings: minimum score difference of a pair."
-    )
-
-    @field_validator("name")
-    @classmethod
-    def _name_is_simple(cls, value: str) -> str:
-        if not _NAME.match(value):
-            raise ValueError(f"source name {value!r} must be letters, digits, '_', '.' or '-' (e.g. web_en)")
-        return value
-
-    @property
-    def kind(self) -> Kind:
-        if self.format in CHAT_FORMATS:
-            return "chat"
-        if self.format in PREFERENCE_FORMATS:
-            return "preference"
-        return "text"
-
-    @property
-    def patterns(self) -> list[str]:
-        return [self.path] if isinstance(self.path, str) else list(self.path)
-
-    def resolved_type(self) -> SourceType:
-        if self.type is not None:
-            return self.type
-        first = self.patterns[0]
-        candidate = Path(first)
-        if (
-            not is_url(first)
-            and candidate.is_dir()
-            and any(
-                (candidate / n).exists() for n in ("dataset_info.json", "state.json", "dataset_dict.json")
-            )
-        ):
-            return "hf_disk"
-        lowered = first.lower()
-        if lowered.endswith(".parquet"):
-            return "parquet"
-        if lowered.endswith(JSONL_SUFFIXES) or lowered.endswith("*"):
-            return "jsonl"
-        raise RecipeError(
-            f"source {self.name!r}: cannot tell the input type of {first!r}; "
-            "set `type:` to one of jsonl, parquet, hf_disk, hf"
-        )
 
 
 class Output(Strict):
@@ -218,14 +95,6 @@ class Execution(Strict):
         return self
 
 
-def _stage_tag(value: Any) -> str | None:
-    if isinstance(value, dict) and len(value) == 1:
-        return str(next(iter(value)))
-    if isinstance(value, BaseModel):
-        return next(iter(type(value).model_fields))
-    return None
-
-
 def _entry_model(name: str, config: type[BaseModel]) -> type[BaseModel]:
     def none_means_defaults(cls, data: Any) -> Any:
         if isinstance(data, dict) and data.get(name, 0) is None:
@@ -250,7 +119,7 @@ def stage_union(registry: StageRegistry) -> Any:
     return Annotated[
         Union[members],  # noqa: UP007 - a runtime-built union needs the subscription form
         Discriminator(
-            _stage_tag,
+            stage_tag,
             custom_error_type="unknown_stage",
             custom_error_message="not a known stage",
         ),
@@ -479,22 +348,6 @@ def load_yaml(text: str, *, source_name: str) -> tuple[Any, yaml.Node | None]:
         raise RecipeError(f"{source_name}: not valid YAML{where}: {problem}") from None
 
 
-def explain_errors(
-    exc: ValidationError,
-    model: type[BaseModel],
-    *,
-    source_name: str,
-    root: yaml.Node | None = None,
-    registry: StageRegistry = REGISTRY,
-) -> RecipeError:
-    """One RecipeError listing every validation problem by path (and line), with suggestions.
-    Works for any model (recipes, sweep files); ``stages`` entries are explained by ``registry``."""
-    explained = sorted((_explain(err, root, model, registry) for err in exc.errors()), key=lambda e: e[0])
-    lines = [text for _, text in explained]
-    noun = "problem" if len(lines) == 1 else "problems"
-    return RecipeError(f"{source_name}: {len(lines)} {noun}:\n" + "\n".join(f"  - {line}" for line in lines))
-
-
 _BUILT_IN = ("chatml", "llama3", "plain")
 
 
@@ -619,86 +472,6 @@ def resolve_paths(data: dict[str, Any], *, base_dir: str | os.PathLike) -> dict[
     return data
 
 
-def looked_in(pattern: str, base_dir: str | os.PathLike | None = None) -> str:
-    """Where a relative path was looked for: ' (looked in CWD and in DIR, the recipe's directory)'."""
-    if is_url(pattern) or os.path.isabs(pattern):
-        return ""
-    cwd = Path.cwd().resolve()
-    if base_dir is None or Path(base_dir).resolve() == cwd:
-        return f" (looked in {cwd})"
-    return f" (looked in {cwd} and in {Path(base_dir).resolve()}, the recipe's directory)"
-
-
-EMPTY_PROBE_BYTES = 1 << 16
-
-
-def empty_file(path: str) -> bool:
-    """A local input file that holds no record: 0 bytes, a plain JSONL file of blank lines only, or
-    a Parquet file of 0 rows. Compressed and remote files are left to the reader."""
-    if is_url(path):
-        return False
-    try:
-        size = os.path.getsize(path)
-        if size == 0:
-            return True
-        if path.lower().endswith(".parquet"):
-            import pyarrow.parquet as pq
-
-            return pq.read_metadata(path).num_rows == 0
-        if path.lower().endswith((".jsonl", ".json", ".ndjson")) and size <= EMPTY_PROBE_BYTES:
-            return not Path(path).read_bytes().strip()
-    except Exception:  # unreadable or corrupt: the read step quarantines it with its reason
-        return False
-    return False
-
-
-def check_sources_exist(sources: Sequence[Source], *, base_dir: str | os.PathLike | None = None) -> None:
-    """Every local pattern must match something, and some file of each source must hold records,
-    before any work starts. ``base_dir``: the recipe's directory, named in the error."""
-    problems = []
-    for source in sources:
-        kind = source.resolved_type()
-        if kind == "hf":
-            continue
-        files: list[str] = []
-        for pattern in source.patterns:
-            if kind == "hf_disk":
-                if not Path(pattern).is_dir():
-                    problems.append(
-                        f"sources.{source.name}: {pattern!r} is not a directory saved with datasets' save_to_disk"
-                        f"{looked_in(pattern, base_dir)}"
-                    )
-                continue
-            matched = glob_files(pattern)
-            if not matched:
-                problems.append(
-                    f"sources.{source.name}: path pattern {pattern!r} matched no file{looked_in(pattern, base_dir)}"
-                )
-            files += matched
-        if files and all(empty_file(f) for f in files):
-            shown = ", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
-            problems.append(
-                f"sources.{source.name}: {'the file' if len(files) == 1 else 'every file'} it reads is empty "
-                f"(no record): {shown}"
-            )
-    if problems:
-        raise RecipeError("missing input:\n" + "\n".join(f"  - {p}" for p in problems))
-
-
-def input_warnings(sources: Sequence[Source]) -> list[str]:
-    """Empty files among the files of a source that has others (a source with only empty files is
-    an error of ``check_sources_exist``)."""
-    warnings = []
-    for source in sources:
-        if source.resolved_type() in ("hf", "hf_disk"):
-            continue
-        files = sorted({f for pattern in source.patterns for f in glob_files(pattern)})
-        empty = [f for f in files if empty_file(f)]
-        if empty and len(empty) < len(files):
-            warnings += [f"sources.{source.name}: input file {f} is empty (no record)" for f in empty]
-    return warnings
-
-
 def check_train_inputs(
     recipe: RecipeBase,
     *,
@@ -738,157 +511,6 @@ def check_train_inputs(
         check_hf_init(train, recipe.stage_config("tokenize"), where=at("init_from"))
     elif init != "scratch" and not init.startswith("base:") and not Path(init).is_file():
         raise RecipeError(f"{at('init_from')}: checkpoint {init!r} does not exist{looked_in(init, base_dir)}")
-
-
-def _display_loc(loc: tuple[Any, ...]) -> tuple[list[Any], str]:
-    """Drop the union tag pydantic inserts after a stage index; render as stages[2].dedupe.x."""
-    parts: list[Any] = []
-    i = 0
-    while i < len(loc):
-        item = loc[i]
-        parts.append(item)
-        if parts[:1] == ["stages"] and len(parts) == 2 and i + 2 < len(loc) and loc[i + 1] == loc[i + 2]:
-            i += 1  # skip the tag, keep the field of the same name
-        i += 1
-    text = ""
-    for item in parts:
-        text += f"[{item}]" if isinstance(item, int) else (f".{item}" if text else str(item))
-    return parts, text
-
-
-def yaml_line(root: yaml.Node | None, parts: list[Any]) -> int | None:
-    """The line of the value at ``parts`` (keys and list indices) in a YAML node tree, or of the
-    deepest part of it that exists."""
-    node, line = root, None
-    for item in parts:
-        if node is None:
-            break
-        line = node.start_mark.line + 1
-        if isinstance(node, yaml.MappingNode):
-            match = [(k, v) for k, v in node.value if getattr(k, "value", None) == str(item)]
-            if not match:
-                return line
-            key, node = match[0]
-            line = key.start_mark.line + 1
-        elif isinstance(node, yaml.SequenceNode) and isinstance(item, int) and item < len(node.value):
-            node = node.value[item]
-        else:
-            return line
-    return node.start_mark.line + 1 if node is not None else line
-
-
-def _model_at(model: type[BaseModel], parts: list[Any], registry: StageRegistry) -> type[BaseModel] | None:
-    """The pydantic model whose field the last element of ``parts`` names (for 'did you mean')."""
-    current: Any = model
-    for i, item in enumerate(parts[:-1]):
-        if parts[:1] == ["stages"] and i == 1:
-            continue
-        if parts[:1] == ["stages"] and i == 2:
-            current = registry[item].config if item in registry else None
-            continue
-        if isinstance(item, int):
-            continue  # an item of a list: same model
-        current = _unwrap(current, item)
-        if current is None:
-            return None
-    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
-
-
-def _unwrap(annotation: Any, item: Any) -> Any:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        field = annotation.model_fields.get(str(item))
-        return _model_in(field.annotation) if field else None
-    return None
-
-
-def _model_in(annotation: Any) -> Any:
-    """The BaseModel inside an annotation such as `X | None`, `list[X]`, `dict[str, X]`."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in getattr(annotation, "__args__", ()) or ():
-        found = _model_in(arg)
-        if found is not None:
-            return found
-    return None
-
-
-def _explain(
-    err: dict[str, Any], root: yaml.Node | None, model: type[BaseModel], registry: StageRegistry
-) -> tuple[int, str]:
-    """(line, message) for one pydantic error."""
-    parts, where = _display_loc(tuple(err["loc"]))
-    if not parts:
-        err, parts, where = _located_in_message(err, model)
-    line = yaml_line(root, parts)
-    return line or 0, _describe(err, parts, where, line, model, registry)
-
-
-_MESSAGE_PATH = re.compile(r"(?:Value error, )?([A-Za-z_]\w*(?:\[\d+\]|\.[A-Za-z_]\w*)*):? (.*)", re.S)
-
-
-def _located_in_message(err: dict[str, Any], model: type[BaseModel]) -> tuple[dict[str, Any], list[Any], str]:
-    """A whole-recipe check (a model validator) has no location of its own; its message starts
-    with the path it is about (``stages[3].mix.weights names 'x', ...``): use that path."""
-    match = _MESSAGE_PATH.fullmatch(err["msg"])
-    if match is None:
-        return err, [], ""
-    where, rest = match.groups()
-    parts: list[Any] = [int(p) if p.isdigit() else p for p in re.findall(r"\w+", where)]
-    if parts[0] not in model.model_fields:
-        return err, [], ""
-    return {**err, "msg": rest}, parts, where
-
-
-def _describe(
-    err: dict[str, Any],
-    parts: list[Any],
-    where: str,
-    line: int | None,
-    model: type[BaseModel],
-    registry: StageRegistry,
-) -> str:
-    at = f"{where or '(top level)'}" + (f" (line {line})" if line else "")
-    kind = err["type"]
-    if kind == "extra_forbidden":
-        parent = _model_at(model, parts, registry)
-        options = list(parent.model_fields) if parent else []
-        return f"{at}: unknown key {parts[-1]!r}" + suggest(str(parts[-1]), options)
-    if kind == "unknown_stage":
-        value = err.get("input")
-        given = _stage_tag(value) if isinstance(value, dict) else None
-        names = sorted(registry)
-        if given is None:
-            return f"{at}: a stage entry is a mapping with one key, the stage name, e.g. `- dedupe: {{}}`; got {value!r}"
-        return f"{at}: unknown stage {given!r}" + suggest(given, names) + f" (stages: {', '.join(names)})"
-    if kind == "missing":
-        return f"{at}: required key missing"
-    message = err["msg"].removeprefix("Value error, ")
-    shown = err.get("input")
-    if kind.startswith(("literal", "enum")) and isinstance(shown, str):
-        expected = err.get("ctx", {}).get("expected", "")
-        options = re.findall(r"'([^']+)'", expected)
-        return f"{at}: {message}; got {shown!r}" + suggest(shown, options)
-    if shown is not None and not isinstance(shown, (dict, list)):
-        return f"{at}: {message}; got {shown!r}"
-    return f"{at}: {message}"
-
-
-def override_execution(
-    recipe: RecipeBase, *, executor: Literal["local", "ray"] | None = None, address: str | None = None
-) -> RecipeBase:
-    """The recipe with command-line execution settings in place of its own: ``address`` implies
-    executor ray; switching to local drops the recipe's address."""
-    if executor is None and address is None:
-        return recipe
-    if executor == "local" and address is not None:
-        raise UsageError("--address is a Ray cluster address; it cannot be used with --executor local")
-    settings = recipe.execution.model_dump()
-    settings["executor"] = executor or "ray"
-    if settings["executor"] == "local":
-        settings["address"] = None
-    if address is not None:
-        settings["address"] = address
-    return recipe.model_copy(update={"execution": Execution.model_validate(settings)})
 
 
 def dump_resolved(recipe: RecipeBase) -> str:

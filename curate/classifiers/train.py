@@ -28,9 +28,9 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from curate.classifiers.model import LABEL_PREFIX, FastTextModel, model_line
 from curate.errors import InputError, UsageError
-from curate.io.readers import plan_pieces, read_piece
+from curate.io.readers import check_sources_exist, plan_pieces, read_piece
+from curate.io.sources import Source
 from curate.io.writers import write_atomic, write_json
-from curate.recipe import Source, check_sources_exist
 from curate.records import TextView, text_view
 
 READ_BYTES = 64 << 20

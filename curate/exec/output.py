@@ -76,7 +76,7 @@ def run_output_task(task: OutputTask) -> dict[str, Any]:
     if frame.height:
         frame = align(frame, task.schema)
         if task.format in ("parquet", "both"):
-            path = run.output / f"part-{task.name}.parquet"
+            path = shard_file(run.output, task.name)
             files.append(write_hf_parquet(frame, path, compression_level=task.compression_level).name)
         if task.format in ("jsonl", "both"):
             files.append(write_jsonl(frame, run.output / f"part-{task.name}.jsonl").name)

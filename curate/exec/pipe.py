@@ -43,9 +43,10 @@ from curate.exec.tasks import (
 )
 from curate.io import fs
 from curate.io import state as state_file
-from curate.io.readers import Piece, plan_pieces, source_files
+from curate.io.readers import Piece, input_files, input_warnings, plan_pieces
+from curate.io.rundir import RunLayout, shard_files
 from curate.io.writers import read_json, write_json, write_text
-from curate.recipe import RecipeBase, check_train_inputs, dump_resolved, input_warnings
+from curate.recipe import RecipeBase, check_train_inputs, dump_resolved
 from curate.stages import REGISTRY, StageRegistry
 from curate.stages.base import GlobalStage, ShardInfo, StageContext
 from curate.terminal import markup_safe
@@ -101,13 +102,7 @@ def _fingerprint(recipe: RecipeBase) -> list[Any]:
     """What the read step's output depends on besides its config: the files, their sizes and times."""
     prints: list[Any] = []
     for source in recipe.sources:
-        kind = source.resolved_type()
-        if kind in ("hf", "hf_disk"):
-            root = Path(source.patterns[0])
-            files = sorted(str(p) for p in root.rglob("*") if p.is_file()) if root.is_dir() else [str(root)]
-        else:
-            files = source_files(source)
-        prints += _file_prints(files)
+        prints += _file_prints(input_files(source))
     return prints
 
 
@@ -218,7 +213,7 @@ class Pipe:
         self.input_warnings = input_warnings(self.recipe.sources)
         self.run.prepare(mode=mode)
         try:
-            write_text(dump_resolved(self.recipe), self.run.root / "recipe.yaml")
+            write_text(dump_resolved(self.recipe), self.run.recipe_file)
             self.run.prune([p.step for p in plans])
             started = time.perf_counter()
             for plan in plans:
@@ -693,8 +688,8 @@ def run_recipe(
 
 def read_shard(run_dir: str | os.PathLike, dirname: str, *, rejected: bool = False) -> pl.LazyFrame:
     """All shards of one step of a run, lazily (for inspect and tests)."""
-    base = Path(run_dir) / ("rejected" if rejected else "stages") / dirname
-    files = sorted(base.glob("part-*.parquet"))
+    layout = RunLayout(run_dir)
+    files = shard_files(layout.rejected_dir(dirname) if rejected else layout.stage_dir(dirname))
     if not files:
         return pl.LazyFrame()
     return pl.concat([pl.scan_parquet(f) for f in files], how="diagonal_relaxed")

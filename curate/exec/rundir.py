@@ -1,13 +1,7 @@
 """The run directory: where every step writes, how completion is marked, how caches are found.
 
-::
-
-    runs/<name>/
-      .curate-run  recipe.yaml  manifest.json  .lock (while a run holds it)
-      stages/NN-<stage>/part-XXXXX-YYYY.parquet  _done/<shard>.json  _KEY  _SUCCESS  (+ _partials/*.npz, _state.npz)
-      rejected/NN-<stage>/part-XXXXX-YYYY.parquet
-      stats/NN-<stage>.json
-      output/part-XXXXX-YYYY.parquet  README.md
+Its layout (every name and path) is ``curate.io.rundir.RunLayout``; this module is its life: making,
+locking, clearing and resuming one, marking steps complete, and adopting completed steps.
 
 A step is complete when its ``_SUCCESS`` exists and its ``_KEY`` equals the key the recipe gives
 it now; a shard of a step is complete when its ``_done/<shard>.json`` marker exists (written after
@@ -37,25 +31,40 @@ from typing import IO
 import xxhash
 
 from curate.errors import UsageError
+from curate.io.rundir import (  # noqa: F401 - PARTIALS and STATE re-exported
+    ARTIFACTS,
+    CONTENT,
+    DONE,
+    KEY,
+    LOCK,
+    MANIFEST,
+    MARKER,
+    OUTPUT,
+    PARTIALS,
+    RECIPE,
+    REJECTED,
+    REPORT,
+    SCORE,
+    STAGES,
+    STATE,
+    STATS,
+    SUCCESS,
+    RunLayout,
+)
 from curate.io.writers import read_json, write_json, write_text
 
-SUCCESS, KEY, DONE, PARTIALS, STATE = "_SUCCESS", "_KEY", "_done", "_partials", "_state.npz"
-ARTIFACTS, CONTENT = "_ARTIFACTS", "_CONTENT"
-MARKER = ".curate-run"
 MARKER_VERSION = 1
-STEP_DIRS = ("stages", "rejected")
-ARTIFACT_DIRS = ("output", "tokenizer", "tokens", "exports", "train", "dpo")
+STEP_DIRS = (STAGES, REJECTED)
+ARTIFACT_DIRS = (OUTPUT, "tokenizer", "tokens", "exports", "train", "dpo")
 OWN_ENTRIES = frozenset(
-    {MARKER, ".lock", "recipe.yaml", "manifest.json", "score.json", "report.html", "stats"}
-    | set(STEP_DIRS)
-    | set(ARTIFACT_DIRS)
+    {MARKER, LOCK, RECIPE, MANIFEST, SCORE, REPORT, STATS} | set(STEP_DIRS) | set(ARTIFACT_DIRS)
 )
 """Everything curate writes at the top of a run directory; nothing else is ever deleted there."""
 _TEMP = re.compile(r"\.(tmp(-\d+)?|adopting)$")
 """Names of files being written (``write_atomic``'s ``.tmp-<pid>``, ``.tmp``) or adopted."""
 _STEP_DIR = re.compile(r"^\d{2,}-[A-Za-z0-9_]+$")
 _STATS_FILE = re.compile(r"^\d{2,}-[A-Za-z0-9_]+\.json$")
-UNHASHED_ARTIFACTS = frozenset({"score.json"})
+UNHASHED_ARTIFACTS = frozenset({SCORE})
 """Artifacts left out of a step's content record: ``score.json`` is a report that ``curate score``
 rewrites (the checkpoint it scores is hashed)."""
 
@@ -73,30 +82,22 @@ class Step:
         return f"{self.index:02d}-{self.name}"
 
 
-class RunDir:
+class RunDir(RunLayout):
     def __init__(self, root: str | os.PathLike) -> None:
-        self.root = Path(root)
+        super().__init__(root)
         self._lock: IO[str] | None = None
         self.notes: list[str] = []
         """Why a completed step elsewhere was not adopted (its files differ from their record)."""
 
-    # --- layout -------------------------------------------------------------------------------
+    # --- layout (of a step; the rest is RunLayout's) ------------------------------------------
     def stage(self, step: Step) -> Path:
-        return self.root / "stages" / step.dirname
+        return self.stage_dir(step.dirname)
 
     def rejected(self, step: Step) -> Path:
-        return self.root / "rejected" / step.dirname
+        return self.rejected_dir(step.dirname)
 
     def stats(self, step: Step) -> Path:
-        return self.root / "stats" / f"{step.dirname}.json"
-
-    @property
-    def output(self) -> Path:
-        return self.root / "output"
-
-    @property
-    def manifest(self) -> Path:
-        return self.root / "manifest.json"
+        return self.stats_file(step.dirname)
 
     def marker(self, step: Step, shard: str) -> Path:
         return self.stage(step) / DONE / f"{shard}.json"
@@ -158,7 +159,7 @@ class RunDir:
         ]
         for parent in STEP_DIRS:
             foreign += [c for c in _children(self.root / parent) if not _is_step_dir(c.name)]
-        foreign += [c for c in _children(self.root / "stats") if not _is_stats_file(c.name)]
+        foreign += [c for c in _children(self.stats_dir) if not _is_stats_file(c.name)]
         return foreign
 
     def _remove_partial_writes(self) -> None:
@@ -167,7 +168,7 @@ class RunDir:
         for child in _children(self.root):
             if child.is_file() and _TEMP.search(child.name) and _own_temp(child.name):
                 child.unlink()
-        for name in (*STEP_DIRS, "stats", *ARTIFACT_DIRS):
+        for name in (*STEP_DIRS, STATS, *ARTIFACT_DIRS):
             top = self.root / name
             if not top.is_dir() or top.is_symlink():
                 continue
@@ -178,7 +179,7 @@ class RunDir:
     def _clear(self) -> None:
         """Delete curate's own entries (the caller checked there is nothing else)."""
         for child in _children(self.root):
-            if child.name == ".lock":
+            if child.name == LOCK:
                 continue
             if child.name in OWN_ENTRIES or (_TEMP.search(child.name) and _own_temp(child.name)):
                 _remove(child)
@@ -188,7 +189,7 @@ class RunDir:
             return
         self.root.mkdir(parents=True, exist_ok=True)
         for _ in range(3):
-            handle = open(self.root / ".lock", "w")  # noqa: SIM115 - held for the life of the run
+            handle = open(self.lock_file, "w")  # noqa: SIM115 - held for the life of the run
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -196,16 +197,16 @@ class RunDir:
                 raise UsageError(
                     f"another curate process is running in {str(self.root)!r}; wait for it to finish"
                 ) from None
-            if _same_file(handle, self.root / ".lock"):
+            if _same_file(handle, self.lock_file):
                 self._lock = handle
                 return
             handle.close()  # a run that finished in between removed the file we opened: open anew
-        raise UsageError(f"cannot lock {str(self.root / '.lock')!r}: it keeps being replaced")
+        raise UsageError(f"cannot lock {str(self.lock_file)!r}: it keeps being replaced")
 
     def unlock(self) -> None:
         if self._lock is not None:
             # removed while still held, so that a finished run directory holds no .lock
-            (self.root / ".lock").unlink(missing_ok=True)
+            self.lock_file.unlink(missing_ok=True)
             fcntl.flock(self._lock, fcntl.LOCK_UN)
             self._lock.close()
             self._lock = None
@@ -245,7 +246,7 @@ class RunDir:
             for child in _children(self.root / parent):
                 if _is_step_dir(child.name) and child.name not in names:
                     _remove(child)
-        for child in _children(self.root / "stats"):
+        for child in _children(self.stats_dir):
             if _is_stats_file(child.name) and child.stem not in names:
                 child.unlink()
 
@@ -264,16 +265,17 @@ class RunDir:
         if found is None:
             return False
         src_run, src_dirname = found
+        src = RunLayout(src_run)
         self.discard(step)
-        _link_tree(src_run / "stages" / src_dirname, self.stage(step))
-        if (src_run / "rejected" / src_dirname).exists():
-            _link_tree(src_run / "rejected" / src_dirname, self.rejected(step))
-        artifacts_file = src_run / "stages" / src_dirname / ARTIFACTS
+        _link_tree(src.stage_dir(src_dirname), self.stage(step))
+        if src.rejected_dir(src_dirname).exists():
+            _link_tree(src.rejected_dir(src_dirname), self.rejected(step))
+        artifacts_file = src.stage_dir(src_dirname) / ARTIFACTS
         if artifacts_file.exists():
             for name in artifacts_file.read_text().split():
                 _link_tree(src_run / name, self.root / name)
-        stats = read_json(src_run / "stats" / f"{src_dirname}.json")
-        stats["adopted_from"] = str(src_run / "stages" / src_dirname)
+        stats = read_json(src.stats_file(src_dirname))
+        stats["adopted_from"] = str(src.stage_dir(src_dirname))
         write_json(stats, self.stats(step))
         return True
 
@@ -281,8 +283,8 @@ class RunDir:
         """The first completed copy of ``step`` whose files match the hashes it recorded when it
         finished; a copy that does not (changed, added or missing files) is skipped, with a note."""
         for src_run, src_dirname in self._find_completed(step, search):
-            recorded = _read_content(src_run / "stages" / src_dirname / CONTENT)
-            where = str(src_run / "stages" / src_dirname)
+            where = RunLayout(src_run).stage_dir(src_dirname)
+            recorded = _read_content(where / CONTENT)
             if recorded is None:
                 self.notes.append(
                     f"not reusing {where}: it records no content hashes (an older curate made it)"
@@ -305,7 +307,8 @@ class RunDir:
             candidates += sorted(p for p in parent.iterdir() if p.is_dir() and p != self.root)
         candidates += search or []
         for run in candidates:
-            stages = run / "stages"
+            layout = RunLayout(run)
+            stages = layout.stages_dir
             if not stages.is_dir():
                 continue
             for directory in sorted(stages.iterdir()):
@@ -314,15 +317,16 @@ class RunDir:
                 if directory.name.split("-", 1)[-1] != step.name:
                     continue
                 complete = (directory / SUCCESS).exists() and _read_key(directory) == step.key
-                if complete and (run / "stats" / f"{directory.name}.json").exists():
+                if complete and layout.stats_file(directory.name).exists():
                     yield run, directory.name
 
 
 def content_hashes(run_root: Path, dirname: str) -> dict[str, str]:
     """xxh3-128 of every file a step wrote: its stage directory (``stage/...``), its rejected
     records (``rejected/...``) and the artifacts it names (``<artifact>/...``), by relative path."""
-    stage = run_root / "stages" / dirname
-    roots = {"stage": stage, "rejected": run_root / "rejected" / dirname}
+    layout = RunLayout(run_root)
+    stage = layout.stage_dir(dirname)
+    roots = {"stage": stage, "rejected": layout.rejected_dir(dirname)}
     artifacts = stage / ARTIFACTS
     if artifacts.is_file():
         for name in artifacts.read_text(encoding="utf-8").split():
@@ -369,17 +373,18 @@ def is_run_dir(path: Path) -> bool:
     """Whether ``path`` is a directory curate made: it carries ``.curate-run``, or (a run made
     before that marker existed) curate's ``manifest.json``, or a recipe and steps (killed before
     its first manifest)."""
-    if (path / MARKER).is_file():
+    layout = RunLayout(path)
+    if layout.marker_file.is_file():
         return True
     try:
-        manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+        manifest = json.loads(layout.manifest.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         manifest = None
     if isinstance(manifest, dict) and "curate_version" in manifest and "keys" in manifest:
         return True
-    stages = path / "stages"
+    stages = layout.stages_dir
     return (
-        (path / "recipe.yaml").is_file()
+        layout.recipe_file.is_file()
         and stages.is_dir()
         and any(_is_step_dir(c.name) for c in _children(stages))
     )

@@ -23,14 +23,11 @@ from curate.exec.rundir import PARTIALS, RunDir, Step
 from curate.io import state as state_file
 from curate.io.memo import once_per_file_version
 from curate.io.readers import ORIGINS, Piece, read_piece
+from curate.io.rundir import shard_file
+from curate.io.sources import Source
 from curate.io.writers import write_json, write_parquet
-from curate.recipe import Source
 from curate.records import REASON, text_view
 from curate.stages.base import BatchResult, BatchStage, GlobalStage, ShardInfo, StageConfig, empty_dropped
-
-
-def shard_file(directory: Path, shard: str) -> Path:
-    return directory / f"part-{shard}.parquet"
 
 
 def partial_file(directory: Path, shard: str) -> Path:

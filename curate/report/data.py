@@ -18,11 +18,12 @@ from typing import Any
 import polars as pl
 import yaml
 
+from curate.io.rundir import SCORE, RunLayout, shard_files
 from curate.io.writers import read_json
 from curate.records import CHOSEN, ID, MESSAGES, META, PROMPT, REASON, REJECTED, SOURCE, TEXT, text_view
 from curate.report.inspect_run import load_manifest
 
-SCORE_FILE = "score.json"
+SCORE_FILE = SCORE
 TRAIN_METRICS = Path("train") / "metrics.jsonl"
 MAX_LOG_LINES = 200_000  # metrics.jsonl lines read (a long run logs far fewer)
 _LEN = re.compile(r"^len\.(kept|dropped)\.(-?\d+)$")
@@ -54,7 +55,7 @@ def load_run(run_dir: str | os.PathLike) -> RunData:
     root = Path(run_dir)
     manifest = load_manifest(root)
     steps = list(manifest.get("steps") or _stats_files(root))
-    recipe_text = _read_text(root / "recipe.yaml")
+    recipe_text = _read_text(RunLayout(root).recipe_file)
     recipe = None
     if recipe_text is not None:
         try:
@@ -67,7 +68,7 @@ def load_run(run_dir: str | os.PathLike) -> RunData:
 
 
 def _stats_files(root: Path) -> list[dict[str, Any]]:
-    return [read_json(p) for p in sorted((root / "stats").glob("*.json"))]
+    return [read_json(p) for p in sorted(RunLayout(root).stats_dir.glob("*.json"))]
 
 
 def _read_text(path: Path) -> str | None:
@@ -191,7 +192,7 @@ def _cut(text: str, n: int) -> str:
 
 
 def _files(directory: Path) -> list[Path]:
-    return sorted(directory.glob("part-*.parquet")) if directory.is_dir() else []
+    return shard_files(directory) if directory.is_dir() else []
 
 
 def rejected_samples(
@@ -201,7 +202,7 @@ def rejected_samples(
     every reason has its ``n`` (or ``max_files`` shards were read)."""
     missing = {r: n for r in reasons}
     found: dict[str, list[Sample]] = {r: [] for r in reasons}
-    for path in _files(root / "rejected" / dirname)[:max_files]:
+    for path in _files(RunLayout(root).rejected_dir(dirname))[:max_files]:
         wanted = [r for r, left in missing.items() if left > 0]
         if not wanted:
             break
@@ -222,7 +223,8 @@ def rejected_samples(
 
 def kept_samples(root: Path, dirname: str | None, *, n: int, chars: int) -> list[Sample]:
     """The first ``n`` records of the final output (``output/``), else of the step ``dirname``."""
-    files = _files(root / "output") or (_files(root / "stages" / dirname) if dirname else [])
+    layout = RunLayout(root)
+    files = _files(layout.output) or (_files(layout.stage_dir(dirname)) if dirname else [])
     samples: list[Sample] = []
     for path in files:
         if len(samples) >= n:

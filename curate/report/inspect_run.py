@@ -4,7 +4,6 @@ and ``curate inspect``; named so as not to shadow the standard library's ``inspe
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -13,13 +12,14 @@ from rich.panel import Panel
 from rich.text import Text
 
 from curate.errors import UsageError
+from curate.io.rundir import RunLayout, shard_files
 from curate.io.writers import read_json
 from curate.records import ID, REASON, SOURCE, text_view
 from curate.terminal import markup_safe, printable
 
 
 def load_manifest(run_dir: str | os.PathLike) -> dict[str, Any]:
-    path = Path(run_dir) / "manifest.json"
+    path = RunLayout(run_dir).manifest
     if not path.exists():
         raise UsageError(f"{str(run_dir)!r} is not a curate run directory (no manifest.json)")
     return read_json(path)
@@ -27,7 +27,7 @@ def load_manifest(run_dir: str | os.PathLike) -> dict[str, Any]:
 
 def step_dir(run_dir: str | os.PathLike, stage: str) -> str:
     """The directory name (``02-dedupe``) of a step given by name or directory name."""
-    stages = Path(run_dir) / "stages"
+    stages = RunLayout(run_dir).stages_dir
     names = sorted(p.name for p in stages.iterdir()) if stages.exists() else []
     exact = [n for n in names if n == stage or n.split("-", 1)[-1] == stage]
     if not exact:
@@ -39,10 +39,11 @@ def sample_records(
     run_dir: str | os.PathLike, stage: str, *, rejected: bool = False, reason: str | None = None, n: int = 5
 ) -> pl.DataFrame:
     dirname = step_dir(run_dir, stage)
-    base = Path(run_dir) / ("rejected" if rejected else "stages") / dirname
+    layout = RunLayout(run_dir)
+    base = layout.rejected_dir(dirname) if rejected else layout.stage_dir(dirname)
     if dirname.endswith("-output") and not rejected:
-        base = Path(run_dir) / "output"  # the output step's records are the dataset itself
-    files = sorted(base.glob("part-*.parquet"))
+        base = layout.output  # the output step's records are the dataset itself
+    files = shard_files(base)
     if not files:
         return pl.DataFrame()
     frames = []

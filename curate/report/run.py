@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from curate.io.rundir import REPORT
 from curate.io.writers import write_text
 from curate.report import plots
 from curate.report.data import (
@@ -31,7 +32,7 @@ from curate.report.data import (
 )
 from curate.report.html import Cell, Section, esc, figure, fmt, key_values, page, paragraph, pre, table
 
-REPORT_FILE = "report.html"
+REPORT_FILE = REPORT
 
 
 @dataclass(frozen=True)

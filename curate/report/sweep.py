@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from curate.errors import UsageError
+from curate.io.rundir import RunLayout
 from curate.io.writers import write_atomic, write_text
 from curate.report import plots
 from curate.report.data import TRAIN_METRICS, read_train_log
@@ -305,8 +306,8 @@ def _runs(
     body_rows = []
     for row, directory in zip(rows, dirs, strict=True):
         link = Cell("–")
-        if directory is not None and (directory / "report.html").exists():
-            target = os.path.relpath(directory / "report.html", page_dir)
+        if directory is not None and RunLayout(directory).report_file.exists():
+            target = os.path.relpath(RunLayout(directory).report_file, page_dir)
             link = Cell(f'<a href="{esc(Path(target).as_posix())}">{esc(directory.name)}</a>', raw=True)
         elif directory is not None:
             link = Cell(directory.name)

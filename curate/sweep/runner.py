@@ -36,6 +36,7 @@ from typing import Any, Literal
 from curate.errors import CurateError, RecipeError, UsageError
 from curate.exec.pipe import RunMode, plan_steps, run_recipe
 from curate.exec.rundir import RunDir
+from curate.io.rundir import RunLayout
 from curate.io.writers import read_json, write_atomic, write_json, write_text
 from curate.recipe import RecipeBase, dump_resolved, recipe_from_data
 from curate.report.sweep import HIGHER_IS_BETTER, Standing, default_sort_metric, leaderboard, metric_names
@@ -288,14 +289,14 @@ def _wants_accelerator(recipes: list[RecipeBase]) -> bool:
 def _finished(job: _Job, registry: StageRegistry) -> bool:
     """A run whose manifest is complete for the keys its recipe gives now, with its score."""
     try:
-        manifest = read_json(job.run_dir / "manifest.json")
+        manifest = read_json(RunLayout(job.run_dir).manifest)
     except (FileNotFoundError, ValueError):
         return False
     keys = {p.step.dirname: p.step.key for p in plan_steps(job.recipe, registry=registry)}
     return (
         bool(manifest.get("complete"))
         and manifest.get("keys") == keys
-        and (job.run_dir / "score.json").exists()
+        and RunLayout(job.run_dir).score_file.exists()
     )
 
 
@@ -306,14 +307,14 @@ def _outcome(job: _Job, status: RunStatus, seconds: float, error: str | None = N
     if error is not None:
         outcome.error = error
         return outcome
-    manifest = read_json(job.run_dir / "manifest.json")
+    manifest = read_json(RunLayout(job.run_dir).manifest)
     steps = manifest["steps"]
     outcome.steps_cached = len(steps) if status == "cached" else sum(bool(s.get("cached")) for s in steps)
     outcome.steps_run = len(steps) - outcome.steps_cached
     outcome.realised = realised_mix(manifest)
     figures = step_figures(manifest)
     outcome.steps_adopted, outcome.adopted_seconds = figures["adopted"], figures["adopted_seconds"]
-    score = read_json(job.run_dir / "score.json")
+    score = read_json(RunLayout(job.run_dir).score_file)
     outcome.metrics = {k: v for k, v in (score.get("metrics") or {}).items() if isinstance(v, (int, float))}
     # the change against the model the runs start from (its score is computed once, then cached)
     outcome.metrics.update({k: score[k] for k in ("delta_bpb", "delta_pref_accuracy") if k in score})
@@ -579,7 +580,7 @@ def _reuse(sweep_dir: Path, outcomes: list[RunOutcome]) -> dict[str, Any]:
     totals = {"runs": 0, "steps": 0, "adopted": 0, "adopted_seconds": 0.0, "computed_seconds": 0.0}
     for directory in dirs:
         try:
-            figures = step_figures(read_json(directory / "manifest.json"))
+            figures = step_figures(read_json(RunLayout(directory).manifest))
         except (FileNotFoundError, ValueError, KeyError):
             continue
         totals["runs"] += 1

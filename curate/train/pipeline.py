@@ -21,8 +21,10 @@ import numpy as np
 
 from curate.errors import RecipeError, RunDirError
 from curate.formats.templates import get_template
+from curate.io.rundir import RunLayout, shard_files
+from curate.io.sources import Source
 from curate.io.tokens import TokenWriter, read_index
-from curate.recipe import RecipeBase, Source
+from curate.recipe import RecipeBase
 from curate.train.config import EvalConfig, TrainConfig
 
 TOKENS_DIR, TOKENIZER_FILE = "tokens", "tokenizer/tokenizer.model"
@@ -155,7 +157,7 @@ def resolve_init(
             raise RecipeError(f"train.init_from: checkpoint {cfg.init_from!r} does not exist")
         return cfg.init_from
     from curate.io.cache import default_cache_dir
-    from curate.train.loop import base_checkpoint, base_train_config
+    from curate.train.base import base_checkpoint, base_train_config
 
     name = cfg.init_from.removeprefix("base:")
     by_name = {s.name: s for s in sources}
@@ -247,7 +249,7 @@ def train_and_score(
         report["dpo"] = _dpo(
             run_dir, cfg, result.checkpoint, records, encoder if records else None, recipe_hash
         )
-    write_score_json(run_dir / "score.json", report)
+    write_score_json(RunLayout(run_dir).score_file, report)
     return report
 
 
@@ -346,7 +348,7 @@ def output_pairs(run_dir: Path) -> list[dict[str, Any]]:
     """The run's preference pairs (its output, format kind preference) as records for DPO."""
     import polars as pl
 
-    files = sorted((run_dir / "output").glob("*.parquet"))
+    files = sorted(RunLayout(run_dir).output.glob("*.parquet"))
     columns = ("prompt", "chosen", "rejected")
     frame = pl.read_parquet(files) if files else pl.DataFrame()
     if not all(c in frame.columns for c in columns):
@@ -442,8 +444,9 @@ def score_run(
     from curate.train.score import score_report, write_score_json
 
     run_dir = Path(run_dir)
+    layout = RunLayout(run_dir)
     load_manifest(run_dir)  # a clear error when run_dir is not a run directory
-    recipe = load_recipe(run_dir / "recipe.yaml", check_inputs=False)
+    recipe = load_recipe(layout.recipe_file, check_inputs=False)
     checkpoint = run_dir / "train" / CHECKPOINT_NAME
     if recipe.train is None or not checkpoint.exists():
         raise RunDirError(
@@ -468,7 +471,7 @@ def score_run(
         template=template,
         system_prompt=system_prompt,
     )
-    previous = read_json(run_dir / "score.json") if (run_dir / "score.json").exists() else {}
+    previous = read_json(layout.score_file) if layout.score_file.exists() else {}
     report = score_report(metrics, previous.get("train"), seed=recipe.train.seed)
     if other:
         report["eval"]["path"] = eval_cfg.path
@@ -480,10 +483,10 @@ def score_run(
         merged.setdefault("evals", {})[_eval_label(eval_cfg.path)] = {
             k: report[k] for k in ("metrics", "eval", "overlap")
         }
-        written = write_score_json(run_dir / "score.json", merged)
+        written = write_score_json(layout.score_file, merged)
     else:
         report = {**previous, **report}  # keeps init_from and scores on other eval sets
-        written = write_score_json(run_dir / "score.json", report)
+        written = write_score_json(layout.score_file, report)
     return {**report, "written": str(written)}
 
 
@@ -507,8 +510,8 @@ def eval_overlap(run_dir: str | os.PathLike, eval_path: str | Sequence[str]) -> 
     from curate.io.writers import read_json
     from curate.stages.decontaminate import DECONTAMINATE_BEFORE, DecontaminateConfig, apply
 
-    run_dir = Path(run_dir)
-    steps = read_json(run_dir / "manifest.json")["steps"]
+    layout = RunLayout(run_dir)
+    steps = read_json(layout.manifest)["steps"]
     at = next((i for i, s in enumerate(steps) if s["stage"] in DECONTAMINATE_BEFORE), None)
     if not at:
         return 0
@@ -516,6 +519,6 @@ def eval_overlap(run_dir: str | os.PathLike, eval_path: str | Sequence[str]) -> 
         eval=eval_path if isinstance(eval_path, str) else list(eval_path), on_overlap="drop"
     )
     found = 0
-    for shard in sorted((run_dir / "stages" / steps[at - 1]["dir"]).glob("part-*.parquet")):
+    for shard in shard_files(layout.stage_dir(steps[at - 1]["dir"])):
         found += int(apply(pl.read_parquet(shard), cfg).counters.get("eval_overlap", 0))
     return found

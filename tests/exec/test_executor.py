@@ -13,10 +13,10 @@ import time
 import pytest
 from typer.testing import CliRunner
 
-from curate.cli import app
+from curate.cli import app, override_execution
 from curate.errors import RecipeError, UsageError
 from curate.exec.executor import LocalExecutor, make_executor
-from curate.recipe import Execution, override_execution, parse_recipe
+from curate.recipe import Execution, parse_recipe
 from tests.conftest import REPO, write_jsonl
 
 RECIPE = 'name: e\nsources: [{{name: w, path: "{data}/*.jsonl"}}]\nstages:\n  - dedupe: {{}}\n{execution}'

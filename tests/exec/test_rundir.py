@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 
 from curate.errors import RunDirError, UsageError
-from curate.exec.rundir import CONTENT, MARKER
+from curate.exec.rundir import CONTENT, MARKER, OWN_ENTRIES, RunDir, Step
 from tests.exec.test_pipe import make_corpus, recipe_for, run, tree_bytes
 
 
@@ -225,3 +225,30 @@ def test_a_sibling_step_without_content_hashes_is_recomputed(tmp_path):
     b = run(recipe_for(data), tmp_path / "runs/b", workers=1)
     assert not any(s["cached"] for s in b.steps)
     assert "records no content hashes" in b.steps[0]["not_reused"][0]
+
+
+def test_every_top_level_name_of_the_layout_is_an_entry_curate_owns(tmp_path):
+    from curate.io.rundir import RunLayout
+
+    layout = RunLayout(tmp_path)
+    tops = [
+        layout.stages_dir,
+        layout.rejected_dir("01-x").parent,
+        layout.stats_dir,
+        layout.output,
+        layout.manifest,
+        layout.recipe_file,
+        layout.score_file,
+        layout.report_file,
+        layout.marker_file,
+        layout.lock_file,
+    ]
+    assert all(p.parent == tmp_path for p in tops)
+    assert {p.name for p in tops} <= OWN_ENTRIES
+    step = Step(3, "dedupe", "k")
+    run = RunDir(tmp_path)
+    assert (run.stage(step), run.rejected(step), run.stats(step)) == (
+        tmp_path / "stages" / "03-dedupe",
+        tmp_path / "rejected" / "03-dedupe",
+        tmp_path / "stats" / "03-dedupe.json",
+    )

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import gzip
 import json
+from typing import get_args
 
 import polars as pl
 import pytest
 import zstandard
 
-from curate.io.readers import plan_pieces, read_piece
-from curate.recipe import Source
+from curate.io.readers import READERS, plan_pieces, read_piece
+from curate.io.sources import Source, SourceType
 from tests.conftest import write_jsonl
 
 
@@ -266,3 +267,7 @@ def test_hf_load_dataset_on_local_files_never_the_network(tmp_path, monkeypatch)
 
     with pytest.raises(InputError, match="cannot load HF dataset 'some-org/not-cached-anywhere'"):
         read_all(missing)
+
+
+def test_every_source_type_has_one_reader_and_every_reader_a_type():
+    assert list(READERS) == list(get_args(SourceType))

@@ -17,7 +17,7 @@ import zstandard
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from curate.recipe import Source
+from curate.io.sources import Source
 from tests.io.test_readers import read_all
 
 FORMATS = ["text", "alpaca", "sharegpt", "messages", "prompt_response", "preference", "hh", "ratings"]

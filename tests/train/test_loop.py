@@ -8,11 +8,10 @@ import torch
 from pydantic import ValidationError
 
 from curate.errors import RecipeError
+from curate.train.base import base_checkpoint, base_train_config
 from curate.train.checkpoint import load_checkpoint
 from curate.train.loop import (
     TrainConfig,
-    base_checkpoint,
-    base_train_config,
     lr_at,
     resolve_device,
     resolve_dtype,

@@ -102,8 +102,9 @@ def test_two_processes_build_the_same_base_tokens_once_and_both_read_all_of_it(t
 
 
 def test_a_base_model_trained_by_a_killed_process_is_adopted_not_trained_again(tokens_dir, sp_path, tmp_path):
+    from curate.train.base import base_checkpoint, base_key, base_train_config
     from curate.train.checkpoint import load_checkpoint
-    from curate.train.loop import base_checkpoint, base_key, base_train_config, train
+    from curate.train.loop import train
     from tests.train.conftest import micro_config
 
     cfg = base_train_config(micro_config(init_from="base:web", base_steps=3))
