@@ -210,12 +210,14 @@ def hbars(
     xlabel: str,
     marks: Sequence[float | None] | None = None,
     digits: int = 3,
+    xmax: float | None = None,
 ) -> str:
     """A small horizontal bar chart: one row per label, one bar per group (e.g. acc, acc_norm),
     each labelled with its value; ``marks``: a tick per label (e.g. the chance level)."""
     labels = list(labels)
     height = 0.6 + 0.32 * len(labels) * max(1, len(groups))
-    with _figure(5.6, height, left=_label_inches(labels), right=0.6, bottom=0.45) as fig:
+    right = 1.1 if len(groups) > 1 else 0.3
+    with _figure(5.6, height, left=_label_inches(labels), right=right, bottom=0.45) as fig:
         ax = fig.subplots()
         bar = 0.8 / max(len(groups), 1)
         for i, (name, values) in enumerate(groups.items()):
@@ -228,9 +230,12 @@ def hbars(
         ax.set_yticks(range(len(labels)), labels)
         ax.invert_yaxis()
         ax.set_xlabel(xlabel)
-        ax.margins(x=0.15)
+        if xmax is not None:
+            ax.set_xlim(0, xmax)
+        else:
+            ax.margins(x=0.15)
         if len(groups) > 1:
-            ax.legend(frameon=False, fontsize=7, loc="lower right")
+            ax.legend(frameon=False, fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
         _style(ax)
         return _png(fig)
 

@@ -672,7 +672,9 @@ def _per_set_and_task(score: dict[str, Any]) -> str:
         if labels:
             body += "<h3>Per eval set</h3>" + figure(
                 plots.hbars(labels, {"bpb": values}, xlabel="bits per byte (lower is better)"),
-                "Bits per byte on each eval set" + (" and their average." if len(labels) > len(bpb) else "."),
+                alt="bits per byte per eval set",
+                caption="Bits per byte on each eval set"
+                + (" and their average." if len(labels) > len(bpb) else "."),
             )
         rows = [
             (
@@ -697,8 +699,10 @@ def _per_set_and_task(score: dict[str, Any]) -> str:
                 {"acc": numbers("acc"), "acc_norm": numbers("acc_norm")},
                 xlabel="accuracy (higher is better)",
                 marks=[tasks[n].get("chance") for n in names],
+                xmax=1.0,
             ),
-            "Accuracy per task by log-likelihood (acc) and per character of the choice (acc_norm), "
+            alt="accuracy per multiple-choice task",
+            caption="Accuracy per task by log-likelihood (acc) and per character of the choice (acc_norm), "
             "as lm-eval scores them; the dotted tick is chance.",
         )
         body += table(
