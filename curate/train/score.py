@@ -391,7 +391,7 @@ def score_report(
 AVG_KEYS = ("bpb", "nll")
 MULTI_ABOUT = (
     "sets: the score on each named eval set (metrics, and eval: what it covered); avg: the mean of "
-    "bpb and nll over the sets, which is also the run's score (metrics) when there are several; "
+    "bpb and nll over the sets (ppl: exp of that nll), which is also the run's score (metrics) when there are several; "
     "tasks: multiple-choice tasks (acc, acc_norm, acc_bytes, bpb of the correct choice)."
 )
 
@@ -405,12 +405,15 @@ def set_entry(metrics: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def average(sets: Mapping[str, Mapping[str, Any]]) -> dict[str, float]:
-    """The mean over eval sets of each of ``AVG_KEYS`` that every set has (``sets``: name -> metrics)."""
+    """The mean over eval sets of each of ``AVG_KEYS`` that every set has (``sets``: name -> metrics),
+    and ``ppl = exp(mean nll)``, the geometric mean of the sets' perplexities."""
     out: dict[str, float] = {}
     for key in AVG_KEYS:
         values = [m.get(key) for m in sets.values()]
         if values and all(isinstance(v, (int, float)) for v in values):
             out[key] = float(np.mean(values))
+    if "nll" in out:
+        out["ppl"] = math.exp(out["nll"])  # the geometric mean of the sets' perplexities
     return out
 
 
