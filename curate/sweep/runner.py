@@ -355,7 +355,9 @@ def _describe(outcome: RunOutcome, index: int, total: int) -> str:
     head = f"[{index}/{total}] {outcome.name}: "
     if outcome.status == "failed":
         return head + f"failed: {outcome.error}"
-    metrics = "  ".join(f"{k} {outcome.metrics[k]:.4g}" for k in ("bpb", "ppl") if k in outcome.metrics)
+    metrics = "  ".join(
+        f"{k} {outcome.metrics[k]:.4g}" for k in ("bpb", "ppl", "avg.bpb") if k in outcome.metrics
+    )
     if outcome.status == "cached":
         return head + f"finished before  {metrics}"
     reused = f", {outcome.steps_cached} reused" if outcome.steps_cached else ""
