@@ -177,13 +177,13 @@ def metric_order(name: str) -> tuple[int, int, str]:
 
 def shown_metrics(names: Sequence[str], metric: str | None = None) -> list[str]:
     """The metrics a leaderboard table shows (the CSV keeps all): the score's own, avg.bpb, one
-    column per eval set (its bpb) and two per task (acc, acc_norm), and the ranking metric."""
+    column per eval set (its bpb) and one per task (its acc), and the ranking metric."""
     keep = [
         n
         for n in names
         if "." not in n
         or n == metric
-        or (n.startswith("tasks.") and n.rsplit(".", 1)[-1] in ("acc", "acc_norm"))
+        or (n.startswith("tasks.") and n.endswith(".acc"))
         or (not n.startswith("tasks.") and n.endswith(".bpb"))
     ]
     return sorted(keep, key=metric_order)
