@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -278,19 +279,36 @@ def score(
     run_dir: Annotated[Path, typer.Argument(help="Run directory of a finished run with a train: block.")],
     eval_path: Annotated[
         list[str] | None,
-        typer.Option("--eval", help="Score on these eval files (globs allowed) instead of the run's own."),
+        typer.Option(
+            "--eval",
+            help="PATH: score on these eval files (globs allowed) instead of the run's own; NAME=PATH: "
+            "add the named eval set NAME (repeat for several; reported as NAME.bpb...).",
+        ),
+    ] = None,
+    task: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--task",
+            help="NAME=PATH: score the multiple-choice task NAME (JSONL of {context, choices, answer}; repeat).",
+        ),
     ] = None,
     out_file: Annotated[
         Path | None, typer.Option("--out", help="Write the score report here instead of RUN_DIR/score.json.")
     ] = None,
 ) -> None:
-    """Score a run's trained checkpoint again, on its eval set or another one."""
+    """Score a run's trained checkpoint again, on its eval sets and tasks or on new ones, without training."""
     from curate.summary import score_table
     from curate.train.pipeline import score_run
 
-    paths = None if not eval_path else eval_path[0] if len(eval_path) == 1 else eval_path
-    report = score_run(run_dir, eval_path=paths, out=out_file)
-    out.print(score_table(report))
+    named = [v for v in eval_path or () if _NAMED.match(v)]
+    if named and len(named) != len(eval_path or ()):
+        raise UsageError("--eval takes either PATHs or NAME=PATHs, not both")
+    sets = _name_paths(named, "--eval")
+    tasks = _name_paths(task or [], "--task")
+    paths = None if not eval_path or named else eval_path[0] if len(eval_path) == 1 else eval_path
+    report = score_run(run_dir, eval_path=paths, sets=sets or None, tasks=tasks or None, out=out_file)
+    scored = report.get("scored")
+    out.print(score_table(report if scored is None else {"sets": scored["sets"], "tasks": scored["tasks"]}))
     if report.get("overlap"):
         err.print(
             f"[yellow]warning:[/] {report['overlap']} records of this eval set are in the run's training data: "
@@ -299,6 +317,22 @@ def score(
             soft_wrap=True,
         )
     out.print(f"written: {report['written']}", highlight=False)
+
+
+_NAMED = re.compile(r"^[A-Za-z0-9_-]+=")
+
+
+def _name_paths(values: list[str], option: str) -> dict[str, list[str]]:
+    """NAME=PATH options as {NAME: [PATH, ...]} (a repeated NAME gathers its paths)."""
+    out: dict[str, list[str]] = {}
+    for value in values:
+        if not _NAMED.match(value):
+            raise UsageError(f"{option} {value!r}: expected NAME=PATH (NAME: letters, digits, '_' or '-')")
+        name, path = value.split("=", 1)
+        if not path:
+            raise UsageError(f"{option} {value!r}: no path after {name}=")
+        out.setdefault(name, []).append(path)
+    return out
 
 
 @command

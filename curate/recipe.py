@@ -381,15 +381,17 @@ def resolve_implied(recipe: RecipeBase, *, registry: StageRegistry = REGISTRY) -
                     data[key] = getattr(last_format, key)
         entries.append({name: data})
     names = [name for name, _ in pairs]
-    evaluated = recipe.train is not None and recipe.train.eval.path is not None
-    if evaluated:  # a listed decontaminate stage always checks the eval set the recipe scores on
+    evaluated = recipe.train is not None and recipe.train.eval.scored
+    if evaluated:  # a listed decontaminate stage always checks every eval set and task the recipe scores on
+        patterns = recipe.train.eval.all_patterns()  # type: ignore[union-attr]
+        every = patterns[0] if len(patterns) == 1 else patterns
         for entry, (name, config) in zip(entries, pairs, strict=True):
             if name == "decontaminate" and getattr(config, "eval", "") is None:
-                entry[name]["eval"] = recipe.train.eval.path  # type: ignore[union-attr]
+                entry[name]["eval"] = every
     if evaluated and "decontaminate" not in names:
         at = next((i for i, n in enumerate(names) if n in DECONTAMINATE_BEFORE), len(names))
         eval_cfg = recipe.train.eval  # type: ignore[union-attr]
-        entries.insert(at, {"decontaminate": {"eval": eval_cfg.path, "on_overlap": eval_cfg.on_overlap}})
+        entries.insert(at, {"decontaminate": {"eval": every, "on_overlap": eval_cfg.on_overlap}})
     data = recipe.model_dump(mode="json")
     data["stages"] = entries
     return type(recipe).model_validate(data)
@@ -449,8 +451,16 @@ def resolve_paths(data: dict[str, Any], *, base_dir: str | os.PathLike) -> dict[
             train["init_from"] = "hf:" + _relocated(init[3:], base)
         elif isinstance(init, str) and init != "scratch" and not init.startswith("base:"):
             train["init_from"] = _relocated(init, base)
-        if isinstance(train.get("eval"), dict) and "path" in train["eval"]:
-            train["eval"]["path"] = _relocated(train["eval"]["path"], base)
+        evals = train.get("eval")
+        if isinstance(evals, dict):
+            if "path" in evals:
+                evals["path"] = _relocated(evals["path"], base)
+            for key in ("sets", "tasks"):
+                for name, spec in (evals.get(key) or {}).items() if isinstance(evals.get(key), dict) else ():
+                    if isinstance(spec, dict) and "path" in spec:
+                        spec["path"] = _relocated(spec["path"], base)
+                    else:
+                        evals[key][name] = _relocated(spec, base)
     for entry in data.get("stages") or ():
         if isinstance(entry, dict) and len(entry) == 1:
             ((name, config),) = entry.items()
@@ -493,17 +503,22 @@ def check_train_inputs(
         line = yaml_line(root, ["train", *parts]) if root is not None else None
         return f"{prefix}train.{'.'.join(parts)}" + (f" (line {line})" if line else "")
 
+    named: list[tuple[tuple[str, ...], str, Any]] = []
     if train.eval.path is not None:
-        patterns = [train.eval.path] if isinstance(train.eval.path, str) else list(train.eval.path)
+        named.append((("eval", "path"), "eval set", train.eval.path))
+    named += [(("eval", "sets", n), "eval set", p) for n, p in train.eval.sets.items()]
+    named += [(("eval", "tasks", n), "task", t.path) for n, t in train.eval.task_specs.items()]
+    for key, what, paths in named:
+        patterns = [paths] if isinstance(paths, str) else list(paths)
         for pattern in patterns:
             if not is_url(pattern) and not _matches(pattern):
                 raise RecipeError(
-                    f"{at('eval', 'path')}: eval set {pattern!r} matches no file{looked_in(pattern, base_dir)}"
+                    f"{at(*key)}: {what} {pattern!r} matches no file{looked_in(pattern, base_dir)}"
                 )
         try:
             read_eval_records(patterns)  # its shape is checked by curate.train.evalset.check_eval_set
         except InputError as exc:
-            raise InputError(f"{at('eval', 'path')}: {exc}") from None
+            raise InputError(f"{at(*key)}: {exc}") from None
     init = train.init_from
     if init.startswith("hf:"):
         from curate.train.models.hf_dir import check_hf_init

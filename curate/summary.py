@@ -132,4 +132,17 @@ def score_table(report: dict[str, Any]) -> Table:
         table.add_row("eval pairs: chosen longer", f"{100 * evaluated['pref_chosen_longer']:.0f}%")
     if evaluated.get("pref_length_ratio") is not None:
         table.add_row("eval pairs: length ratio", f"{evaluated['pref_length_ratio']:.2f}")
+    sets = report.get("sets") or {}
+    if len(sets) > 1 or any(entry.get("added") for entry in sets.values()):
+        for name, entry in sets.items():
+            m = entry.get("metrics") or {}
+            figures = "  ".join(
+                f"{k} {m[k]:.4f}" for k in ("bpb", "nll", "pref_accuracy") if m.get(k) is not None
+            )
+            table.add_row(f"set {name}", figures)
+    for name, m in (report.get("tasks") or {}).items():
+        figures = "  ".join(
+            f"{k} {m[k]:.4f}" for k in ("acc", "acc_norm", "bpb") if isinstance(m.get(k), (int, float))
+        )
+        table.add_row(f"task {name} ({m.get('items', '?')} items)", figures)
     return table

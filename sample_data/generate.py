@@ -19,12 +19,14 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
-from _gen import chat, web  # noqa: E402
+from _gen import chat, evaltasks, web  # noqa: E402
 
 SEED = 2024  # training corpora
 EVAL_SEED = 7  # held-out sets
 N_WEB_EVAL = 150
 N_PREF_EVAL = 80
+N_CHAT_EVAL = 150
+N_ARITH = 300
 
 
 def build(seed: int = SEED, eval_seed: int = EVAL_SEED) -> dict[str, bytes]:
@@ -75,24 +77,33 @@ def build(seed: int = SEED, eval_seed: int = EVAL_SEED) -> dict[str, bytes]:
     train_texts = {web._norm(rec.text) for rec in corpus.records.values()}
     eval_pages = web.build_eval(eval_seed, N_WEB_EVAL, train_texts, corpus.near)
     out["eval/web_eval.jsonl"] = _jsonl([rec.json_line() for rec in eval_pages])
-    pref_eval, pref_eval_truth = chat.build_preference_eval(
-        eval_seed, N_PREF_EVAL, set(sft_prompts) | set(pref_prompts)
-    )
+    held_out = set(sft_prompts) | set(pref_prompts)  # grows with every eval prompt drawn
+    pref_eval, pref_eval_truth = chat.build_preference_eval(eval_seed, N_PREF_EVAL, held_out)
     out["eval/preference_eval.jsonl"] = _jsonl(pref_eval)
-    eval_truth = [
-        {
-            "file": "eval/web_eval.jsonl",
-            "line": i,
-            "lang": rec.lang,
-            "genre": rec.genre,
-            "words": web.count_words(rec.text),
-        }
-        for i, rec in enumerate(eval_pages, 1)
-    ] + pref_eval_truth
+    chat_eval, chat_eval_truth = evaltasks.build_chat_eval(eval_seed, N_CHAT_EVAL, held_out)
+    out["eval/chat_eval.jsonl"] = _jsonl(chat_eval)
+    out["eval/tasks/arith.jsonl"] = _jsonl(evaltasks.build_arith_task(eval_seed, N_ARITH))
+    out["eval/tasks/antonyms.jsonl"] = _jsonl(evaltasks.build_antonym_task(eval_seed))
+    eval_truth = (
+        [
+            {
+                "file": "eval/web_eval.jsonl",
+                "line": i,
+                "lang": rec.lang,
+                "genre": rec.genre,
+                "words": web.count_words(rec.text),
+            }
+            for i, rec in enumerate(eval_pages, 1)
+        ]
+        + pref_eval_truth
+        + chat_eval_truth
+    )
     out["truth/eval_truth.json"] = _truth(
         {
-            "about": "Held-out sets: good pages (no furniture) and prompt/chosen/rejected pairs. No eval page equals or "
-            "comes within word 5-gram Jaccard 0.25 of a good training page; no eval prompt equals a training prompt.",
+            "about": "Held-out sets: good pages (no furniture), prompt/chosen/rejected pairs and one-turn chats. No eval "
+            "page equals or comes within word 5-gram Jaccard 0.25 of a good training page; no eval prompt equals a training "
+            "prompt or another eval prompt. eval/tasks/*.jsonl (multiple-choice {context, choices, answer, lang}) have no "
+            "truth rows: their answers are right by construction.",
             "seed": eval_seed,
             "counts": _counts(eval_truth, "file", "lang"),
         },

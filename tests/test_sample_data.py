@@ -163,7 +163,7 @@ def test_chat_and_eval_counts(truth):
         "preference/ratings.jsonl": 80,
     }
     ev = Counter(name for name, _ in _rows(truth["eval"]))
-    assert ev == {"eval/web_eval.jsonl": 150, "eval/preference_eval.jsonl": 80}
+    assert ev == {"eval/web_eval.jsonl": 150, "eval/preference_eval.jsonl": 80, "eval/chat_eval.jsonl": 150}
     for which in ("sft", "preference"):
         rows = [r for _, r in _rows(truth[which])]
         assert {"en", "de", "fr", "es", "zh"} <= {r["lang"] for r in rows}
@@ -609,3 +609,37 @@ def test_eval_preference_pairs_are_not_length_confounded(truth):
     assert set(by_kind) == {"wrong", "truncated", "rude", "off_topic"}
     for kind, longer in by_kind.items():
         assert abs(2 * sum(longer) - len(longer)) <= 1, kind  # alternating: balanced within one
+
+
+def test_eval_tasks_are_well_formed_multilingual_and_right():
+    """eval/tasks/*.jsonl: {context, choices, answer} items, several languages, answers right."""
+    from curate.train.evalset import task_item_problem
+
+    arith = [json.loads(line) for line in _lines("eval/tasks/arith.jsonl")]
+    antonyms = [json.loads(line) for line in _lines("eval/tasks/antonyms.jsonl")]
+    assert len(arith) == 300 and len(antonyms) == 200
+    for items in (arith, antonyms):
+        assert all(task_item_problem(item) is None for item in items)
+        assert {item["lang"] for item in items} == {"en", "de", "fr", "es", "zh"}
+        assert all(len(set(item["choices"])) == len(item["choices"]) == 4 for item in items)
+        positions = Counter(item["answer"] for item in items)
+        assert min(positions.values()) > len(items) / 8  # the right answer is not always in one place
+    for item in arith:
+        a, op, b = re.search(r"(\d+) ([-+×]) (\d+)", item["context"]).groups()
+        value = {"+": int(a) + int(b), "-": int(a) - int(b), "×": int(a) * int(b)}[op]
+        assert item["choices"][item["answer"]] == str(value)
+
+
+def test_chat_eval_prompts_are_held_out():
+    train = set()
+    for line in _lines("sft/sharegpt.jsonl"):
+        try:
+            turns = json.loads(line).get("conversations") or []
+        except ValueError:  # the planted bad lines
+            continue
+        train.update(t.get("value") for t in turns if isinstance(t, dict) and t.get("from") == "human")
+    chats = [json.loads(line)["messages"] for line in _lines("eval/chat_eval.jsonl")]
+    prompts = [m[0]["content"] for m in chats]
+    assert len(set(prompts)) == len(prompts) == 150
+    assert not set(prompts) & train
+    assert all([t["role"] for t in m] == ["user", "assistant"] for m in chats)

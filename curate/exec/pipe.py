@@ -136,13 +136,7 @@ def _train_inputs(train: Any) -> list[str]:
     """Files the train step reads besides the run's tokens: the eval set, a checkpoint to start from."""
     import glob
 
-    patterns = (
-        []
-        if train.eval.path is None
-        else [train.eval.path]
-        if isinstance(train.eval.path, str)
-        else train.eval.path
-    )
+    patterns = train.eval.all_patterns()
     files = sorted(f for p in patterns for f in glob.glob(p, recursive=True))
     if train.init_from.startswith("hf:"):  # the model's files: a changed model trains again
         from curate.train.models.hf_dir import model_files, resolve_model_dir
@@ -171,7 +165,7 @@ def check_recipe(recipe: RecipeBase, *, registry: StageRegistry = REGISTRY) -> l
     plans = plan_steps(recipe, registry=registry)
     check_train_inputs(recipe)  # before the implied decontaminate stage reads the eval set
     preflight(plans)
-    if recipe.train is not None and recipe.train.eval.path is not None:
+    if recipe.train is not None and recipe.train.eval.scored:
         from curate.train.evalset import check_eval_set
 
         check_eval_set(recipe.train.eval)  # scoring would otherwise fail only after training

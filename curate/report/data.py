@@ -9,6 +9,7 @@ record samples come from the Parquet shards, a bounded number of rows at a time.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -98,12 +99,18 @@ def read_train_log(path: str | os.PathLike) -> list[dict[str, Any]]:
 
 
 def score_metrics(score: dict[str, Any] | None) -> dict[str, float]:
-    """The eval metrics of a ``score.json``: its ``metrics`` mapping (the trainer's
-    ``score_report`` shape), or else its top-level numbers (a flat metrics dict)."""
+    """The eval metrics of a ``score.json``: in the trainer's ``score_report`` shape, its
+    ``metrics`` and per-set and per-task figures under their metric names (``bpb``, or ``avg.bpb``
+    and ``web.bpb``..., ``tasks.arith.acc``...: see ``curate.train.evalset.flat_metrics``), or
+    else its top-level numbers (a flat metrics dict)."""
     if not score:
         return {}
     inner = score.get("metrics")
-    source = inner if isinstance(inner, dict) else score
+    if isinstance(inner, dict):
+        from curate.train.evalset import flat_metrics
+
+        return {k: v for k, v in flat_metrics(score).items() if math.isfinite(v)}
+    source = score
     return {
         k: float(v)
         for k, v in source.items()

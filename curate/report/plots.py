@@ -203,6 +203,43 @@ def grouped_bars(
         return _png(fig)
 
 
+def hbars(
+    labels: Sequence[str],
+    groups: Mapping[str, Sequence[float]],
+    *,
+    xlabel: str,
+    marks: Sequence[float | None] | None = None,
+    digits: int = 3,
+    xmax: float | None = None,
+) -> str:
+    """A small horizontal bar chart: one row per label, one bar per group (e.g. acc, acc_norm),
+    each labelled with its value; ``marks``: a tick per label (e.g. the chance level)."""
+    labels = list(labels)
+    height = 0.6 + 0.32 * len(labels) * max(1, len(groups))
+    right = 1.1 if len(groups) > 1 else 0.3
+    with _figure(5.6, height, left=_label_inches(labels), right=right, bottom=0.45) as fig:
+        ax = fig.subplots()
+        bar = 0.8 / max(len(groups), 1)
+        for i, (name, values) in enumerate(groups.items()):
+            ys = [j + (i - (len(groups) - 1) / 2) * bar for j in range(len(labels))]
+            bars = ax.barh(ys, values, height=bar, label=name, color=COLORS[i % len(COLORS)])
+            ax.bar_label(bars, labels=[f"{v:.{digits}f}" for v in values], fontsize=7, padding=2)
+        for j, mark in enumerate(marks or ()):
+            if mark is not None:
+                ax.plot([mark, mark], [j - 0.45, j + 0.45], color="#555555", linestyle=":", linewidth=1)
+        ax.set_yticks(range(len(labels)), labels)
+        ax.invert_yaxis()
+        ax.set_xlabel(xlabel)
+        if xmax is not None:
+            ax.set_xlim(0, xmax)
+        else:
+            ax.margins(x=0.15)
+        if len(groups) > 1:
+            ax.legend(frameon=False, fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        _style(ax)
+        return _png(fig)
+
+
 def s_curve(bands: int, rows: int, threshold: float | None, points: Sequence[tuple[float, float]]) -> str:
     """Probability that a pair of Jaccard similarity s becomes an LSH candidate: 1 - (1 - s^r)^b."""
     xs = [i / 200 for i in range(201)]

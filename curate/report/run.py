@@ -8,6 +8,7 @@ has nothing to show (the page lists those at its end). Nothing here fails a run 
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Callable
@@ -659,9 +660,76 @@ def scores(run: RunData, options: ReportOptions) -> SectionResult:
         for k in ("tokens_seen", "wall_s", "tokens_per_s", "device", "n_params", "seed")
         if score.get(k) is not None
     ]
+    body += _per_set_and_task(score)
     if details:
         body += "<h3>How it was measured</h3>" + key_values(details)
     return Section("scores", "Eval metrics", body)
+
+
+def _per_set_and_task(score: dict[str, Any]) -> str:
+    """Bar charts of bits per byte per eval set (and their average) and of accuracy per task
+    (acc, acc_norm, the chance level dotted), with a table of every figure."""
+    sets = {k: v for k, v in (score.get("sets") or {}).items() if isinstance(v, dict)}
+    tasks = {k: v for k, v in (score.get("tasks") or {}).items() if isinstance(v, dict)}
+    body = ""
+    bpb = {k: (v.get("metrics") or {}).get("bpb") for k, v in sets.items()}
+    bpb = {k: v for k, v in bpb.items() if isinstance(v, (int, float)) and math.isfinite(v)}
+    if len(sets) > 1 or any(v.get("added") for v in sets.values()):
+        avg = (score.get("avg") or {}).get("bpb")
+        labels = [*bpb, *(["avg"] if isinstance(avg, (int, float)) and len(bpb) > 1 else [])]
+        values = [*bpb.values(), *([avg] if len(labels) > len(bpb) else [])]
+        if labels:
+            body += "<h3>Per eval set</h3>" + figure(
+                plots.hbars(labels, {"bpb": values}, xlabel="bits per byte (lower is better)"),
+                alt="bits per byte per eval set",
+                caption="Bits per byte on each eval set"
+                + (" and their average." if len(labels) > len(bpb) else "."),
+            )
+        rows = [
+            (
+                Cell(name + (" (added by curate score)" if entry.get("added") else "")),
+                (entry.get("metrics") or {}).get("bpb"),
+                (entry.get("metrics") or {}).get("nll"),
+                (entry.get("eval") or {}).get("records"),
+                (entry.get("eval") or {}).get("bytes"),
+            )
+            for name, entry in sets.items()
+        ]
+        body += table(["eval set", "bpb", "nll", "records", "bytes"], rows)
+    if tasks:
+        names = list(tasks)
+
+        def numbers(key: str) -> list[float]:
+            return [float(tasks[n].get(key) or 0.0) for n in names]
+
+        body += "<h3>Multiple-choice tasks</h3>" + figure(
+            plots.hbars(
+                names,
+                {"acc": numbers("acc"), "acc_norm": numbers("acc_norm")},
+                xlabel="accuracy (higher is better)",
+                marks=[tasks[n].get("chance") for n in names],
+                xmax=1.0,
+            ),
+            alt="accuracy per multiple-choice task",
+            caption="Accuracy per task by log-likelihood (acc) and per character of the choice (acc_norm), "
+            "as lm-eval scores them; the dotted tick is chance.",
+        )
+        body += table(
+            ["task", "items", "acc", "acc_norm", "acc_bytes", "chance", "bpb of the answer"],
+            [
+                (
+                    Cell(n),
+                    tasks[n].get("items"),
+                    tasks[n].get("acc"),
+                    tasks[n].get("acc_norm"),
+                    tasks[n].get("acc_bytes"),
+                    tasks[n].get("chance"),
+                    tasks[n].get("bpb"),
+                )
+                for n in names
+            ],
+        )
+    return body
 
 
 def samples(run: RunData, options: ReportOptions) -> SectionResult:

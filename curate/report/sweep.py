@@ -38,9 +38,20 @@ HIGHER_IS_BETTER = frozenset(
         "pref_accuracy_per_byte",
         "pref_margin_per_byte",
         "accuracy",
+        "acc",
+        "acc_norm",
+        "acc_bytes",
     }
 )
-PREFERRED_SORT = ("bpb", "bits_per_byte", "ppl", "nll", "pref_accuracy")
+PREFERRED_SORT = ("bpb", "avg.bpb", "bits_per_byte", "ppl", "nll", "avg.nll", "pref_accuracy")
+
+
+def higher_is_better(metric: str) -> bool:
+    """Whether a larger value of ``metric`` is better: accuracies and margins, also as the last part
+    of a dotted name (``tasks.arith.acc``, ``chat.pref_accuracy``); bpb, ppl and nll are not."""
+    return metric in HIGHER_IS_BETTER or metric.rsplit(".", 1)[-1] in HIGHER_IS_BETTER
+
+
 _RESERVED = {"variant", "seed", "weights", "realised", "metrics", "run_dir"}
 
 
@@ -108,6 +119,9 @@ def default_sort_metric(names: Sequence[str]) -> str | None:
     return next((m for m in PREFERRED_SORT if m in names), names[0] if names else None)
 
 
+_higher = higher_is_better  # the name of leaderboard's keyword hides the function inside it
+
+
 def leaderboard(
     rows: Sequence[Mapping[str, Any]], *, sort_by: str | None = None, higher_is_better: bool | None = None
 ) -> list[Standing]:
@@ -132,7 +146,7 @@ def leaderboard(
     metric = sort_by or default_sort_metric(metric_names(standings))
     if metric is None:
         return standings
-    higher = metric in HIGHER_IS_BETTER if higher_is_better is None else higher_is_better
+    higher = _higher(metric) if higher_is_better is None else higher_is_better
 
     def key(s: Standing) -> tuple[int, float]:
         m = s.metrics.get(metric)
@@ -147,6 +161,33 @@ def _mean_shares(rows: Sequence[Mapping[str, Any]]) -> dict[str, float]:
     shares = [row["realised"] for row in rows if row.get("realised")]
     names = list(dict.fromkeys(k for s in shares for k in s))
     return {k: statistics.fmean(float(s.get(k, 0.0)) for s in shares) for k in names}
+
+
+_TOP_ORDER = ("bpb", "ppl", "nll", "pref_accuracy", "pref_margin")
+
+
+def metric_order(name: str) -> tuple[int, int, str]:
+    """Sort key of metric names: the score's own (bpb, ppl, nll...), then avg.*, then per set,
+    then per task; bpb before the others inside each group."""
+    parts = name.split(".")
+    group = 0 if len(parts) == 1 else 1 if parts[0] == "avg" else 3 if parts[0] == "tasks" else 2
+    leaf = parts[-1]
+    rank = _TOP_ORDER.index(leaf) if leaf in _TOP_ORDER else len(_TOP_ORDER)
+    return (group, rank, name if group != 3 else f"{'.'.join(parts[:-1])}.{rank}")
+
+
+def shown_metrics(names: Sequence[str], metric: str | None = None) -> list[str]:
+    """The metrics a leaderboard table shows (the CSV keeps all): the score's own, avg.bpb, one
+    column per eval set (its bpb) and one per task (its acc), and the ranking metric."""
+    keep = [
+        n
+        for n in names
+        if "." not in n
+        or n == metric
+        or (n.startswith("tasks.") and n.endswith(".acc"))
+        or (not n.startswith("tasks.") and n.endswith(".bpb"))
+    ]
+    return sorted(keep, key=metric_order)
 
 
 def metric_names(standings: Sequence[Standing]) -> list[str]:
@@ -215,8 +256,8 @@ def render_sweep_report(
     """The sweep page; ``images`` (when given) receives every plot as name -> base64 PNG."""
     images = {} if images is None else images
     standings = leaderboard(rows, sort_by=sort_by, higher_is_better=higher_is_better)
-    metrics = metric_names(standings)
-    metric = sort_by or default_sort_metric(metrics)
+    metric = sort_by or default_sort_metric(metric_names(standings))
+    metrics = shown_metrics(metric_names(standings), metric)
     sources = list(dict.fromkeys(k for s in standings for k in s.weights))
     sections = [
         _overview(sweep_dir, rows, standings, metric, extra),
@@ -259,7 +300,7 @@ def _overview(
         ("seeds", ", ".join(sorted({str(r.get("seed")) for r in rows}))),
         (
             "ranked by",
-            f"{metric} ({'higher' if metric in HIGHER_IS_BETTER else 'lower'} is better)" if metric else "–",
+            f"{metric} ({'higher' if _higher(metric) else 'lower'} is better)" if metric else "–",
         ),
     ]
     if standings and metric and metric in standings[0].metrics:

@@ -7,7 +7,8 @@ Two checks, each optional:
   (``on_overlap: drop``, reason ``eval_overlap``) or stops the run (``on_overlap: error``). A
   recipe with a ``train.eval`` block gets this stage automatically, just before its first
   mix/format/tokenize stage, unless it lists one itself; a listed one without ``eval`` gets the
-  recipe's eval set filled in.
+  recipe's eval sets and task files filled in (all of them). A multiple-choice task item
+  (``{context, choices, answer}``) counts as the text of its context and correct choice.
 - **N-gram overlap** (``ngram``, and named benchmark files in ``against``): a record that shares
   an n-gram of normalised words (13 by default, as GPT-3 and lm-eval's Janitor) with a benchmark
   item, or contains a whole item shorter than n words, is dropped or cut (``ngram.action``), with
@@ -119,7 +120,8 @@ class DecontaminateConfig(StageConfig):
         default=None,
         description="Eval set files (JSONL or Parquet, globs allowed): text, messages or prompt/chosen/rejected records. "
         "Relative paths are looked up in the working directory, then in the recipe file's directory. "
-        "Filled in from train.eval.path when the recipe scores on an eval set.",
+        "Filled in with every eval set and task file of train.eval (path, sets, tasks) when the recipe scores on any; "
+        "a task item {context, choices, answer} counts as its context and correct choice.",
     )
     on_overlap: Literal["error", "drop"] = Field(
         default="error",
@@ -193,10 +195,24 @@ def _record_text(record: dict[str, Any]) -> str | None:
 
     if isinstance(record.get("text"), str):
         return record["text"]
+    if isinstance(record.get("context"), str) and isinstance(record.get("choices"), list):
+        return _task_text(record)
     if "messages" in record:
         return TURN_SEPARATOR.join(contents(record["messages"]))
     parts = [c for key in ("prompt", "chosen", "rejected") for c in contents(record.get(key))]
     return TURN_SEPARATOR.join(parts) if parts else None
+
+
+def _task_text(item: dict[str, Any]) -> str:
+    """A multiple-choice task item (``{context, choices, answer}``) as the text a contaminated
+    document would hold: the context followed by the correct choice (all choices when the answer
+    does not index one)."""
+    choices, answer = item["choices"], item.get("answer")
+    if isinstance(answer, int) and not isinstance(answer, bool) and 0 <= answer < len(choices):
+        picked = [choices[answer]]
+    else:
+        picked = choices
+    return " ".join([item["context"], *(c for c in picked if isinstance(c, str))]).strip()
 
 
 def _normalised(texts: pl.Series) -> pl.Series:

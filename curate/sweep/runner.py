@@ -39,11 +39,19 @@ from curate.exec.rundir import RunDir
 from curate.io.rundir import RunLayout
 from curate.io.writers import read_json, write_atomic, write_json, write_text
 from curate.recipe import RecipeBase, dump_resolved, recipe_from_data
-from curate.report.sweep import HIGHER_IS_BETTER, Standing, default_sort_metric, leaderboard, metric_names
+from curate.report.sweep import (
+    Standing,
+    default_sort_metric,
+    higher_is_better,
+    leaderboard,
+    metric_names,
+    shown_metrics,
+)
 from curate.stages import REGISTRY, StageRegistry
 from curate.sweep.paths import set_path
 from curate.sweep.regression import RegressionResult, mixture_regression
 from curate.sweep.spec import PlannedVariant, SweepPlan, load_sweep
+from curate.train.evalset import flat_metrics
 
 RunStatus = Literal["done", "cached", "failed"]
 TOKENIZER_RUN = "_tokenizer"
@@ -315,7 +323,7 @@ def _outcome(job: _Job, status: RunStatus, seconds: float, error: str | None = N
     figures = step_figures(manifest)
     outcome.steps_adopted, outcome.adopted_seconds = figures["adopted"], figures["adopted_seconds"]
     score = read_json(RunLayout(job.run_dir).score_file)
-    outcome.metrics = {k: v for k, v in (score.get("metrics") or {}).items() if isinstance(v, (int, float))}
+    outcome.metrics = flat_metrics(score)  # bpb... or avg.bpb, web.bpb...; tasks.<name>.acc...
     # the change against the model the runs start from (its score is computed once, then cached)
     outcome.metrics.update({k: score[k] for k in ("delta_bpb", "delta_pref_accuracy") if k in score})
     return outcome
@@ -349,7 +357,9 @@ def _describe(outcome: RunOutcome, index: int, total: int) -> str:
     head = f"[{index}/{total}] {outcome.name}: "
     if outcome.status == "failed":
         return head + f"failed: {outcome.error}"
-    metrics = "  ".join(f"{k} {outcome.metrics[k]:.4g}" for k in ("bpb", "ppl") if k in outcome.metrics)
+    metrics = "  ".join(
+        f"{k} {outcome.metrics[k]:.4g}" for k in ("bpb", "ppl", "avg.bpb") if k in outcome.metrics
+    )
     if outcome.status == "cached":
         return head + f"finished before  {metrics}"
     reused = f", {outcome.steps_cached} reused" if outcome.steps_cached else ""
@@ -562,7 +572,7 @@ def _regression(
         return mixture_regression(
             rows,
             metric=target,
-            higher_is_better=target in HIGHER_IS_BETTER,
+            higher_is_better=higher_is_better(target),
             model=options.model,
             search=options.search,
             samples=options.samples,
@@ -651,9 +661,7 @@ def leaderboard_table(standings: list[Standing], metric: str | None) -> Any:
     from rich.table import Table
 
     sources = list(dict.fromkeys(k for s in standings for k in s.weights))
-    metrics = metric_names(standings)
-    order = {m: i for i, m in enumerate(("bpb", "ppl", "nll", "pref_accuracy", "pref_margin"))}
-    metrics.sort(key=lambda m: order.get(m, len(order)))
+    metrics = shown_metrics(metric_names(standings), metric)
     table = Table(title=f"leaderboard (by {metric}, mean ± 95% CI over seeds)" if metric else "leaderboard")
     for header in ("#", "variant", "seeds", *[f"w.{s}" for s in sources], *metrics):
         table.add_column(header, justify="left" if header == "variant" else "right")

@@ -158,7 +158,11 @@ class Sweep(_Strict):
         "(compare bits per byte only); or the path of a sentencepiece .model to use everywhere.",
     )
     metric: str | None = Field(
-        None, description="Metric the leaderboard is ranked by (default bpb, else ppl, else nll)."
+        None,
+        description="Metric the leaderboard is ranked by (default bpb, else avg.bpb, else ppl, else nll): any "
+        "metric of the runs' score.json by name: bpb, ppl, nll, pref_accuracy... with one eval set; avg.bpb, "
+        "<set>.bpb, <set>.nll with named sets (train.eval.sets); tasks.<task>.acc, .acc_norm, .acc_bytes, .bpb "
+        "for multiple-choice tasks. Accuracies and margins rank higher-first.",
     )
     regression: bool | Regression = Field(
         False, description="Fit metric ~ weights and report the predicted best mixture (true, or options)."

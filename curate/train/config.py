@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -23,15 +24,65 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
+# Names that cannot be those of an eval set: metric namespaces of score.json (avg.bpb, tasks.x.acc).
+RESERVED_SET_NAMES = frozenset({"avg", "tasks"})
+SINGLE_SET_NAME = "eval"
+_SET_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def _check_names(value: dict[str, Any], what: str) -> None:
+    for name in value:
+        if not _SET_NAME.match(name):
+            raise ValueError(
+                f"{what} name {name!r} must be letters, digits, '_' or '-' (it becomes a metric name)"
+            )
+        if what == "eval set" and name in RESERVED_SET_NAMES:
+            raise ValueError(f"{what} name {name!r} is reserved for {name}.* metrics: name the set otherwise")
+
+
+class TaskSpec(BaseModel):
+    """One multiple-choice task of ``eval.tasks`` (or just its path)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    path: str | list[str] = Field(
+        description="JSONL or Parquet files (globs allowed) of {context, choices, answer} items (answer: the "
+        "index of the correct choice)."
+    )
+    delimiter: str = Field(
+        " ",
+        description="Put between the context and each choice (lm-eval's target_delimiter): the model scores "
+        "context + delimiter + choice. Use '' for languages written without spaces.",
+    )
+
+    @property
+    def patterns(self) -> list[str]:
+        return [self.path] if isinstance(self.path, str) else list(self.path)
+
+
 class EvalConfig(BaseModel):
-    """The held-out eval set that scores a recipe (the ``eval:`` block inside ``train:``)."""
+    """The held-out eval sets and multiple-choice tasks that score a recipe (the ``eval:`` block inside ``train:``)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     path: str | list[str] | None = Field(
         None,
         description="JSONL or Parquet files (glob patterns allowed) with text, messages or prompt/chosen/rejected records. "
-        "Relative paths are looked up in the working directory, then in the recipe file's directory.",
+        "Relative paths are looked up in the working directory, then in the recipe file's directory. "
+        "One eval set, named `eval`; use `sets` for several.",
+    )
+    sets: dict[str, str | list[str]] = Field(
+        default_factory=dict,
+        description="Named eval sets, e.g. {web: eval/web.jsonl, code: eval/code.jsonl}: each is scored on its own "
+        "(score.json sets.<name>: nll, ppl, bpb), with `avg` the mean over the sets, which is then the run's score "
+        "(metrics). Names become metric names (web.bpb, avg.bpb). Excludes `path`.",
+    )
+    tasks: dict[str, str | TaskSpec] = Field(
+        default_factory=dict,
+        description="Named multiple-choice tasks, e.g. {arith: eval/arith.jsonl}: JSONL of {context, choices, answer} "
+        "items scored by the log-likelihood of each choice given the context, as lm-eval does: acc (highest "
+        "log-likelihood), acc_norm (log-likelihood / characters of the choice), acc_bytes (/ UTF-8 bytes), and bpb "
+        "of the correct choice (a continuous metric). Metric names: tasks.<name>.acc ...",
     )
     on_overlap: Literal["error", "drop"] = Field(
         "error",
@@ -47,8 +98,54 @@ class EvalConfig(BaseModel):
         description="Window advance for sequences longer than the context; unset = the context (no overlap).",
     )
     periodic_records: int = Field(
-        64, ge=1, description="Records scored by the evals during training (every eval_every steps)."
+        64,
+        ge=1,
+        description="Records scored by the evals during training (every eval_every steps), of the first eval set.",
     )
+
+    @field_validator("sets")
+    @classmethod
+    def _set_names(cls, value: dict[str, Any]) -> dict[str, Any]:
+        _check_names(value, "eval set")
+        return value
+
+    @field_validator("tasks")
+    @classmethod
+    def _task_specs(cls, value: dict[str, Any]) -> dict[str, Any]:
+        _check_names(value, "task")
+        return {k: v if isinstance(v, TaskSpec) else TaskSpec(path=v) for k, v in value.items()}
+
+    @model_validator(mode="after")
+    def _one_way(self) -> EvalConfig:
+        if self.path is not None and self.sets:
+            raise ValueError(
+                "eval: give either path (one eval set) or sets (named ones), not both; "
+                f"write the path as sets: {{{SINGLE_SET_NAME}: PATH, ...}}"
+            )
+        return self
+
+    @property
+    def named_sets(self) -> dict[str, str | list[str]]:
+        """The eval sets by name: ``sets``, or ``{"eval": path}`` for a single ``path``."""
+        if self.path is not None:
+            return {SINGLE_SET_NAME: self.path}
+        return dict(self.sets)
+
+    @property
+    def task_specs(self) -> dict[str, TaskSpec]:
+        return self.tasks  # type: ignore[return-value]  # normalised by the validator
+
+    @property
+    def scored(self) -> bool:
+        """Whether anything is scored (an eval set or a task)."""
+        return bool(self.named_sets or self.tasks)
+
+    def all_patterns(self) -> list[str]:
+        """Every file pattern of the eval sets and the tasks (what decontamination checks)."""
+        out: list[str] = []
+        for value in [*self.named_sets.values(), *(t.path for t in self.task_specs.values())]:
+            out += [value] if isinstance(value, str) else list(value)
+        return list(dict.fromkeys(out))
 
 
 # -- config --------------------------------------------------------------------------------------

@@ -268,8 +268,8 @@ def _evaluator(
     device: torch.device,
     amp: torch.dtype | None,
 ) -> Callable[[], dict[str, Any]] | None:
-    """A function scoring the model on the first ``eval.periodic_records`` eval records, or None."""
-    if records is None and cfg.eval.path is not None and tokenizer_path is not None:
+    """A function scoring the model on the first ``eval.periodic_records`` records of the first eval set, or None."""
+    if records is None and cfg.eval.named_sets and tokenizer_path is not None:
         records = load_eval_records(cfg.eval)
     if not records:
         return None

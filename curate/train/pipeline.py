@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from curate.errors import RecipeError, RunDirError
+from curate.errors import RecipeError, RunDirError, UsageError
 from curate.formats.templates import get_template
 from curate.io.rundir import RunLayout, shard_files
 from curate.io.sources import Source
@@ -191,9 +191,9 @@ def train_and_score(
     progress: bool = False,
 ) -> dict[str, Any]:
     """Train on RUN_DIR/tokens, score on the eval set, write RUN_DIR/score.json; return its contents."""
-    from curate.train.evalset import load_eval_records
+    from curate.train.evalset import load_eval_sets, load_tasks
     from curate.train.loop import train
-    from curate.train.score import score, score_report, write_score_json
+    from curate.train.score import sets_report, write_score_json
 
     run_dir = Path(run_dir)
     if not (run_dir / TOKENS_DIR / "index.json").exists():
@@ -202,7 +202,8 @@ def train_and_score(
         )
     model_path = tokenizer_path(run_dir)
     init = resolve_init(cfg, run_dir=run_dir, sources=sources, cache_dir=cache_dir, progress=progress)
-    records = load_eval_records(cfg.eval) if cfg.eval.path else None
+    sets = load_eval_sets(cfg.eval)
+    records = next(iter(sets.values()), None)  # the first set: periodic evals, DPO's eval pairs
     result = train(
         run_dir / TOKENS_DIR,
         cfg,
@@ -213,22 +214,24 @@ def train_and_score(
         eval_records=records,
         progress=progress,
     )
-    metrics: dict[str, Any] = {}
-    encoder = None
     # a Hugging Face model is scored where it trained (the bundled GPT on the CPU, as always)
     device = None if cfg.hf_model is None else result.device
-    if records:
-        encoder = run_chat_encoder(run_dir, template, system_prompt)
-        metrics = score(
+    encoder = run_chat_encoder(run_dir, template, system_prompt) if sets else None
+    set_metrics = {
+        name: score_checkpoint(
             result.checkpoint,
-            records,
-            model_path,
-            batch_size=cfg.eval.batch_size,
-            stride=cfg.eval.stride,
+            set_records,
+            run_dir=run_dir,
+            eval_cfg=cfg.eval,
+            template=template,
+            system_prompt=system_prompt,
             chat_encoder=encoder,
             device=device,
         )
-    report = score_report(metrics, result.to_dict(), seed=cfg.seed)
+        for name, set_records in sets.items()
+    }
+    task_metrics = score_tasks(result.checkpoint, load_tasks(cfg.eval), run_dir=run_dir, eval_cfg=cfg.eval)
+    report = sets_report(set_metrics, task_metrics, result.to_dict(), seed=cfg.seed)
     report["init_from"] = cfg.init_from if init is None else {"spec": cfg.init_from, "checkpoint": init}
     if records and cfg.init_from != "scratch":
         report["base"] = base_score(
@@ -241,7 +244,9 @@ def train_and_score(
             cache_dir=cache_dir,
             device=device,
         )
-        report.update(score_deltas(report["metrics"], report["base"]["metrics"]))
+        first = next(iter(sets))  # the base is scored on the first set, as the periodic evals
+        report["base"]["set"] = first
+        report.update(score_deltas(set_metrics[first], report["base"]["metrics"]))
     index = read_index(run_dir / TOKENS_DIR)
     report["epochs"] = training_epochs(cfg, index.num_rows)
     report["warnings"] = epoch_warnings(cfg, index.num_rows, index.seq_len)
@@ -397,9 +402,11 @@ def score_checkpoint(
     eval_cfg: EvalConfig,
     template: str = "chatml",
     system_prompt: str | None = None,
+    chat_encoder: Any = None,
+    device: Any = None,
 ) -> dict[str, Any]:
     """Score a checkpoint of a run on eval ``records`` with the run's tokenizer, encoding chats
-    with the run's template and loss masks."""
+    with the run's template and loss masks (on ``device``, else where ``score`` puts it)."""
     from curate.train.score import score
 
     return score(
@@ -408,8 +415,40 @@ def score_checkpoint(
         tokenizer_path(run_dir),
         batch_size=eval_cfg.batch_size,
         stride=eval_cfg.stride,
-        chat_encoder=run_chat_encoder(run_dir, template, system_prompt),
+        chat_encoder=chat_encoder or run_chat_encoder(run_dir, template, system_prompt),
+        device=device,
     )
+
+
+def score_tasks(
+    checkpoint: str | os.PathLike,
+    tasks: Mapping[str, Sequence[Mapping[str, Any]]],
+    *,
+    run_dir: Path,
+    eval_cfg: EvalConfig,
+    delimiters: Mapping[str, str] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Score a checkpoint of a run on multiple-choice tasks (name -> items) with the run's
+    tokenizer and start token; each task's delimiter is its ``eval.tasks`` entry's (else
+    ``delimiters``, else a space)."""
+    if not tasks:
+        return {}
+    from curate.train.checkpoint import load_checkpoint
+    from curate.train.score import load_tokenizer as load_spm
+    from curate.train.score import resolve_start_id
+    from curate.train.tasks import score_task
+
+    sp = load_spm(tokenizer_path(run_dir))
+    start = resolve_start_id(sp, read_index(run_dir / TOKENS_DIR).special_ids)
+    ckpt = load_checkpoint(checkpoint)
+    specs = eval_cfg.task_specs
+    out = {}
+    for name, items in tasks.items():
+        delimiter = specs[name].delimiter if name in specs else (delimiters or {}).get(name, " ")
+        out[name] = score_task(
+            ckpt, items, sp, delimiter=delimiter, batch_size=eval_cfg.batch_size, prefix=[start]
+        )
+    return out
 
 
 def run_chat_encoder(run_dir: Path, template: str, system_prompt: str | None):
@@ -425,23 +464,28 @@ def score_run(
     run_dir: str | os.PathLike,
     *,
     eval_path: str | Sequence[str] | None = None,
+    sets: Mapping[str, str | Sequence[str]] | None = None,
+    tasks: Mapping[str, str | Sequence[str]] | None = None,
     out: str | os.PathLike | None = None,
 ) -> dict[str, Any]:
-    """Score a finished run's checkpoint again: on its own eval set (``train.eval`` of the run's
-    recipe), or on ``eval_path`` (files or globs). The behind of ``curate score``.
+    """Score a finished run's checkpoint again: on its own eval sets and tasks (``train.eval`` of
+    the run's recipe), on ``eval_path`` (files or globs), or on new named ``sets`` and ``tasks``
+    (name -> files or globs). The behind of ``curate score``.
 
-    Where the result goes: ``out`` when given (a whole score report); else RUN_DIR/score.json,
-    whose metrics are replaced when scoring the run's own eval set, and which gains an
-    ``evals[<path>]`` entry for another eval set (the recipe's score stays the recipe's score).
-    The returned dict is the report written, plus ``written`` (its path) and, for another eval
-    set, ``overlap``: eval records also found in the run's training data (by id or text).
+    Where the result goes: ``out`` when given (a whole score report); else RUN_DIR/score.json:
+    its scores are replaced when scoring the run's own eval sets and tasks; ``eval_path`` adds an
+    ``evals[<path>]`` entry; new named sets are added under ``sets`` (marked ``"added": true``,
+    outside ``avg``: the recipe's score stays the recipe's score) and new tasks under ``tasks``.
+    The returned dict is the report written, plus ``written`` (its path) and, for other eval
+    data, ``overlap``: eval records also found in the run's training data (by id or text), in
+    total and per set and task (``overlaps``).
     """
     from curate.io.writers import read_json
     from curate.recipe import load_recipe
     from curate.report.inspect_run import load_manifest
-    from curate.train.evalset import load_eval_records
+    from curate.train.evalset import load_eval_sets, load_tasks, read_eval_records
     from curate.train.loop import CHECKPOINT_NAME
-    from curate.train.score import score_report, write_score_json
+    from curate.train.score import score_report, set_entry, sets_report, write_score_json
 
     run_dir = Path(run_dir)
     layout = RunLayout(run_dir)
@@ -453,41 +497,97 @@ def score_run(
             f"{run_dir}: no trained checkpoint ({checkpoint}); the recipe needs a train: block and the "
             "run must have finished its train step (`curate run RECIPE --resume`)"
         )
+    named = bool(sets or tasks)
+    if named and eval_path is not None:
+        raise UsageError("give eval sets either as PATH or as NAME=PATH, not both")
     eval_cfg = recipe.train.eval
-    other = eval_path is not None
-    if other:
-        eval_cfg = eval_cfg.model_copy(update={"path": eval_path, "max_records": None})
-    elif eval_cfg.path is None:
+    own = eval_path is None and not named
+    if own and not eval_cfg.scored:
         raise RecipeError(
-            f"{run_dir}: the run's recipe names no eval set (train.eval.path); pass --eval PATH"
+            f"{run_dir}: the run's recipe names no eval set (train.eval.path, sets or tasks); pass --eval PATH"
         )
-    records = load_eval_records(eval_cfg)
     template, system_prompt = tokenize_template(recipe)
-    metrics = score_checkpoint(
-        checkpoint,
-        records,
-        run_dir=run_dir,
-        eval_cfg=eval_cfg,
-        template=template,
-        system_prompt=system_prompt,
-    )
     previous = read_json(layout.score_file) if layout.score_file.exists() else {}
-    report = score_report(metrics, previous.get("train"), seed=recipe.train.seed)
-    if other:
-        report["eval"]["path"] = eval_cfg.path
-        report["overlap"] = eval_overlap(run_dir, eval_cfg.path)
-    if out is not None:
-        written = write_score_json(Path(out), report)
-    elif other:
-        merged = dict(previous)
-        merged.setdefault("evals", {})[_eval_label(eval_cfg.path)] = {
-            k: report[k] for k in ("metrics", "eval", "overlap")
-        }
-        written = write_score_json(layout.score_file, merged)
+    train_info = previous.get("train")
+    if eval_path is not None:
+        other_cfg = eval_cfg.model_copy(update={"path": eval_path, "sets": {}, "max_records": None})
+        metrics = score_checkpoint(
+            checkpoint,
+            read_eval_records(eval_path),
+            run_dir=run_dir,
+            eval_cfg=other_cfg,
+            template=template,
+            system_prompt=system_prompt,
+        )
+        report = score_report(metrics, train_info, seed=recipe.train.seed)
+        report["eval"]["path"] = eval_path
+        report["overlap"] = eval_overlap(run_dir, eval_path)
+        if out is not None:
+            written = write_score_json(Path(out), report)
+        else:
+            merged = dict(previous)
+            merged.setdefault("evals", {})[_eval_label(eval_path)] = {
+                k: report[k] for k in ("metrics", "eval", "overlap")
+            }
+            written = write_score_json(layout.score_file, merged)
+        return {**report, "written": str(written)}
+    if named:
+        own_sets = set(eval_cfg.named_sets)
+        clash = sorted(own_sets & set(sets or {}))
+        if clash:
+            raise UsageError(
+                f"--eval {clash[0]}=...: {clash[0]!r} is one of the run's own eval sets; name the new set "
+                "otherwise (`curate score RUN_DIR` alone re-scores the run's own sets)"
+            )
+        cfg = eval_cfg.model_copy(
+            update={"path": None, "sets": dict(sets or {}), "tasks": {}, "max_records": None}
+        )
+        set_records = load_eval_sets(cfg)
+        task_items = {name: read_eval_records(paths) for name, paths in (tasks or {}).items()}
     else:
-        report = {**previous, **report}  # keeps init_from and scores on other eval sets
+        cfg = eval_cfg
+        set_records, task_items = load_eval_sets(cfg), load_tasks(cfg)
+    encoder = run_chat_encoder(run_dir, template, system_prompt) if set_records else None
+    set_metrics = {
+        name: score_checkpoint(checkpoint, records, run_dir=run_dir, eval_cfg=cfg, chat_encoder=encoder)
+        for name, records in set_records.items()
+    }
+    task_metrics = score_tasks(checkpoint, task_items, run_dir=run_dir, eval_cfg=cfg)
+    if own:
+        report = sets_report(set_metrics, task_metrics, train_info, seed=recipe.train.seed)
+        added = {k: v for k, v in (previous.get("sets") or {}).items() if v.get("added")}
+        added_tasks = {k: v for k, v in (previous.get("tasks") or {}).items() if v.get("added")}
+        if out is None:  # keeps init_from, scores on other eval sets, sets and tasks added later
+            report = {**previous, **report}
+            if added:
+                report["sets"] = {**report.get("sets", {}), **added}
+            if added_tasks:
+                report["tasks"] = {**report.get("tasks", {}), **added_tasks}
+        written = write_score_json(Path(out) if out is not None else layout.score_file, report)
+        return {**report, "written": str(written)}
+    overlaps = {name: eval_overlap(run_dir, paths) for name, paths in (sets or {}).items()}
+    overlaps.update({f"tasks.{name}": eval_overlap(run_dir, paths) for name, paths in (tasks or {}).items()})
+    new_sets = {
+        name: {**set_entry(m), "added": True, "path": (sets or {})[name]} for name, m in set_metrics.items()
+    }
+    new_tasks = {name: {**m, "added": True, "path": (tasks or {})[name]} for name, m in task_metrics.items()}
+    if out is not None:
+        report = sets_report(set_metrics, task_metrics, train_info, seed=recipe.train.seed)
+        written = write_score_json(Path(out), report)
+    else:
+        report = dict(previous)
+        if new_sets:
+            report["sets"] = {**(previous.get("sets") or {}), **new_sets}
+        if new_tasks:
+            report["tasks"] = {**(previous.get("tasks") or {}), **new_tasks}
         written = write_score_json(layout.score_file, report)
-    return {**report, "written": str(written)}
+    return {
+        **report,
+        "written": str(written),
+        "overlap": sum(overlaps.values()),
+        "overlaps": overlaps,
+        "scored": {"sets": new_sets, "tasks": new_tasks},
+    }
 
 
 def _eval_label(path: str | Sequence[str]) -> str:

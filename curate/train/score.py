@@ -403,6 +403,70 @@ def score_report(
     }
 
 
+AVG_KEYS = ("bpb", "nll")
+MULTI_ABOUT = (
+    "sets: the score on each named eval set (metrics, and eval: what it covered); avg: the mean of "
+    "bpb and nll over the sets (ppl: exp of that nll), which is also the run's score (metrics) when there are several; "
+    "tasks: multiple-choice tasks (acc, acc_norm, acc_bytes, bpb of the correct choice)."
+)
+
+
+def set_entry(metrics: Mapping[str, Any]) -> dict[str, Any]:
+    """A set's score as ``score.json`` holds it under ``sets``: its metrics and what it covered."""
+    return {
+        "metrics": {k: metrics[k] for k in METRIC_KEYS if k in metrics},
+        "eval": {k: v for k, v in metrics.items() if k not in METRIC_KEYS},
+    }
+
+
+def average(sets: Mapping[str, Mapping[str, Any]]) -> dict[str, float]:
+    """The mean over eval sets of each of ``AVG_KEYS`` that every set has (``sets``: name -> metrics),
+    and ``ppl = exp(mean nll)``, the geometric mean of the sets' perplexities."""
+    out: dict[str, float] = {}
+    for key in AVG_KEYS:
+        values = [m.get(key) for m in sets.values()]
+        if values and all(isinstance(v, (int, float)) for v in values):
+            out[key] = float(np.mean(values))
+    if "nll" in out:
+        out["ppl"] = math.exp(out["nll"])  # the geometric mean of the sets' perplexities
+    return out
+
+
+def sets_report(
+    sets: Mapping[str, Mapping[str, Any]],
+    tasks: Mapping[str, Mapping[str, Any]] | None = None,
+    train: Mapping[str, Any] | None = None,
+    *,
+    seed: int | None = None,
+) -> dict[str, Any]:
+    """``score.json`` for named eval sets (name -> metrics of ``score``) and multiple-choice tasks
+    (name -> metrics of ``score_task``).
+
+    With one set, ``metrics`` and ``eval`` are that set's, exactly as ``score_report`` writes
+    them for a single eval set. With several, ``metrics`` is the ``avg`` over the sets and
+    ``eval`` lists the sets with their summed records, tokens and bytes. Either way ``sets``
+    holds each set's ``metrics`` and ``eval``, ``avg`` the mean over them, and ``tasks`` each
+    task's metrics."""
+    if len(sets) == 1:
+        report = score_report(next(iter(sets.values())), train, seed=seed)
+    else:
+        first = next(iter(sets.values()), {})
+        combined = {
+            "sets": list(sets),
+            **{k: sum(m.get(k, 0) for m in sets.values()) for k in ("records", "tokens", "bytes", "wall_s")},
+            **{k: first[k] for k in ("device", "n_params", "context", "stride") if k in first},
+        }
+        report = score_report({**combined, **average(sets)} if sets else {}, train, seed=seed)
+    if sets:
+        report["sets"] = {name: set_entry(m) for name, m in sets.items()}
+        report["avg"] = average(sets)
+    if tasks:
+        report["tasks"] = {name: dict(m) for name, m in tasks.items()}
+    if len(sets) > 1 or tasks:
+        report["about"] = f"{report['about']} {MULTI_ABOUT}"
+    return report
+
+
 def write_score_json(path: str | os.PathLike, report: Mapping[str, Any]) -> Path:
     """Write ``report`` as JSON atomically (NaN written as null)."""
     data = orjson.dumps(

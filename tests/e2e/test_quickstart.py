@@ -38,6 +38,14 @@ def test_quickstart_trains_and_scores(quickstart):
     metrics = score["metrics"]
     assert math.isfinite(metrics["ppl"]) and 1 < metrics["ppl"] < 4000  # a uniform model would be ~4000
     assert 0 < metrics["bpb"] < 8
+    # scored per domain and on the sample tasks; the score is the average over the sets
+    assert set(score["sets"]) == {"web", "chat"} and set(score["tasks"]) == {"arith", "antonyms"}
+    web, chat = (score["sets"][s]["metrics"]["bpb"] for s in ("web", "chat"))
+    assert metrics["bpb"] == pytest.approx((web + chat) / 2) == score["avg"]["bpb"]
+    assert score["sets"]["chat"]["eval"]["kind"] == "chat" and score["sets"]["web"]["eval"]["records"] == 150
+    for name, n in (("arith", 300), ("antonyms", 200)):
+        task = score["tasks"][name]
+        assert task["items"] == n and 0 <= task["acc"] <= 1 and 0 <= task["acc_norm"] <= 1 and task["bpb"] > 0
     assert score["tokens_seen"] == 300 * 16 * 127  # inputs are row[:-1] of each 128-token row
     # how long it takes is measured in BENCHMARKS.md (the quickstart's line under bench_train),
     # not bounded here: a wall-clock bound fails on a busy machine for reasons that are not bugs
@@ -64,3 +72,7 @@ def test_quickstart_outputs(quickstart):
     assert decontaminate["records"]["dropped"] == 0
     html = (run_dir / "report.html").read_text()
     assert "Training" in html or "training" in html
+    assert "Per eval set" in html and "Multiple-choice tasks" in html
+    recipe = (run_dir / "recipe.yaml").read_text()
+    for path in ("web_eval.jsonl", "chat_eval.jsonl", "tasks/arith.jsonl", "tasks/antonyms.jsonl"):
+        assert path in recipe  # the decontaminate stage checks every eval set and task

@@ -472,6 +472,37 @@ def test_a_listed_stage_gets_the_recipes_eval_set(tmp_path, bench_file):
     assert config.against["gsm"].path == str(tmp_path / "gsm.jsonl")
 
 
+@pytest.mark.parametrize("listed", [True, False])
+def test_every_named_eval_set_and_task_is_checked(tmp_path, listed):
+    """train.eval.sets and .tasks all go into the decontaminate stage, implied or listed, with
+    paths relative to the recipe's directory; a task item in the training data is caught."""
+    from curate.recipe import load_recipe, resolve_implied
+
+    item = {"context": "Question: What is 7 + 5? Answer:", "choices": ["11", "12", "13"], "answer": 1}
+    write_jsonl(tmp_path / "web.jsonl", [{"text": PAGE}])
+    write_jsonl(tmp_path / "web_eval.jsonl", [{"text": "A held-out page about rivers."}])
+    write_jsonl(
+        tmp_path / "chat_eval.jsonl",
+        [{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello there"}]}],
+    )
+    write_jsonl(tmp_path / "arith.jsonl", [item])
+    listed_stage = "  - decontaminate: {on_overlap: drop}\n" if listed else ""
+    (tmp_path / "r.yaml").write_text(
+        "name: r\nsources:\n  - {name: web, path: web.jsonl}\nstages:\n"
+        + listed_stage
+        + "  - tokenize: {train: {vocab_size: 300}, seq_len: 32}\n"
+        "train: {steps: 1, eval: {sets: {web: web_eval.jsonl, chat: chat_eval.jsonl}, tasks: {arith: arith.jsonl}}}\n"
+    )
+    recipe = resolve_implied(load_recipe(tmp_path / "r.yaml"))
+    (name, config), _ = recipe.stage_list()
+    assert name == "decontaminate"
+    assert config.eval == [str(tmp_path / f) for f in ("web_eval.jsonl", "chat_eval.jsonl", "arith.jsonl")]
+    batch = texts("Question: What is 7 + 5? Answer: 12", "A held-out page about rivers.", "a training page")
+    result = apply(batch, config.model_copy(update={"on_overlap": "drop"}))
+    assert result.kept["text"].to_list() == ["a training page"]
+    assert set(result.dropped["reason"]) == {"eval_overlap"}
+
+
 @pytest.mark.slow
 def test_run_with_benchmarks_drops_and_reports_them(tmp_path, bench_file):
     from curate.exec.pipe import run_recipe
