@@ -153,10 +153,20 @@ def score_task(
                 )
             tokenizer = ckpt.tokenizer["path"]
         sp = load_tokenizer(tokenizer)
-        encode = sp.encode
+        encode = _encoder(sp)
         if prefix is None:
             prefix = [resolve_start_id(sp, ckpt.special_ids if ckpt else None)]
     seqs = encode_task(items, encode, prefix=prefix or (), delimiter=delimiter)
     nll, _ = sequence_nll(gpt, seqs, batch_size=batch_size)  # type: ignore[arg-type]
     metrics = task_metrics(items, -nll, [s.n_bytes for s in seqs])
     return {**metrics, "delimiter": delimiter, "wall_s": time.perf_counter() - t0}
+
+
+def _encoder(tokenizer: Any) -> Encode:
+    """``encode(text) -> ids`` over the tokenizer interface (plain text, no special tokens)."""
+
+    def encode(text: str) -> list[int]:
+        ids, _ = tokenizer.encode_texts([text])
+        return [int(i) for i in ids]
+
+    return encode
