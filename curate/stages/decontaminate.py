@@ -34,8 +34,9 @@ import polars as pl
 from pydantic import Field, field_validator
 
 import curate.stages.contamination as contamination
-from curate.errors import StageError
+from curate.errors import InputError, StageError
 from curate.io.fs import file_version
+from curate.io.jsonl import read_jsonl
 from curate.io.memo import once_per_file_version
 from curate.records import ID, TEXT, TURN_SEPARATOR, TextView, kind_of, text_view
 from curate.stages.base import BatchResult, BatchStage, Options, StageConfig, partition
@@ -292,20 +293,10 @@ def _rows(path: str, split: str | None) -> list[dict[str, Any]]:
         import pyarrow.parquet as pq
 
         return pq.read_table(path).to_pylist()
-    import orjson
-
-    from curate.io.compressed import open_decompressed
-
-    rows = []
-    with open_decompressed(path) as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                rows.append(orjson.loads(line))
-            except orjson.JSONDecodeError as exc:
-                raise StageError(f"{path}:{lineno}: not valid JSON ({exc})") from None
-    return rows
+    try:
+        return read_jsonl(path)
+    except InputError as exc:
+        raise StageError(str(exc)) from None
 
 
 def read_benchmark(name: str, spec: Benchmark) -> contamination.Benchmark:

@@ -7,9 +7,8 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-import orjson
-
 from curate.errors import InputError, RecipeError
+from curate.io.jsonl import read_jsonl
 from curate.train.config import EvalConfig
 
 EvalKind = Literal["text", "chat", "preference"]
@@ -55,14 +54,7 @@ def read_eval_records(paths: str | os.PathLike | Sequence[str | os.PathLike]) ->
 
             records.extend(pl.read_parquet(name).to_dicts())
             continue
-        with open(name, "rb") as f:
-            for lineno, line in enumerate(f, 1):
-                if not line.strip():
-                    continue
-                try:
-                    records.append(orjson.loads(line))
-                except orjson.JSONDecodeError as e:
-                    raise InputError(f"{name}:{lineno}: not valid JSON ({e})") from e
+        records.extend(read_jsonl(name))
     return records
 
 
