@@ -185,15 +185,21 @@ def _records(batch: pl.DataFrame, source_kind: str) -> list[tuple[Conversation, 
     return list(zip(*(batch[c].to_list() for c in columns), strict=True))
 
 
+def _conversation(record: tuple[Conversation, ...], system: str | None) -> Conversation:
+    """One record as a conversation: a chat as it is, a pair as its prompt plus the chosen answer;
+    ``system`` prepended where the record has no system turn."""
+    if len(record) == 1:
+        return validate_chat(with_system(record[0] or [], system))
+    prompt, chosen, _ = _pair(record, system)
+    return [*prompt, *chosen]
+
+
 def _shaper(cfg: FormatConfig, template: ChatTemplate) -> Callable[[tuple[Conversation, ...]], Row]:
     """The function turning one record's message lists into the output row of ``cfg.kind``."""
     system = cfg.system_prompt
 
     def conversation(record: tuple[Conversation, ...]) -> Conversation:
-        if len(record) == 1:
-            return validate_chat(with_system(record[0] or [], system))
-        prompt, chosen, _ = _pair(record, system)
-        return [*prompt, *chosen]
+        return _conversation(record, system)
 
     def pretrain(record: tuple[Conversation, ...]) -> Row:
         return {TEXT: template.render(conversation(record))}
@@ -278,10 +284,7 @@ def _model_shaper(cfg: FormatConfig, template: ModelTemplate) -> Callable[[tuple
     system = cfg.system_prompt
 
     def conversation(record: tuple[Conversation, ...]) -> Conversation:
-        if len(record) == 1:
-            return validate_chat(with_system(record[0] or [], system))
-        prompt, chosen, _ = _pair(record, system)
-        return [*prompt, *chosen]
+        return _conversation(record, system)
 
     def pretrain(record: tuple[Conversation, ...]) -> Row:
         text, _ = template.spans(conversation(record))
