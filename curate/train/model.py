@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, fields, replace
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import torch
 import torch.nn.functional as F
@@ -23,6 +23,20 @@ from curate.train.models.base import CausalLM
 
 PresetName = Literal["tiny", "small", "gpt2-124m"]
 IGNORE_INDEX = -100  # target id that the loss skips (masked positions)
+
+
+T = TypeVar("T")
+
+
+def config_from_dict(cls: type[T], data: dict[str, Any]) -> T:
+    """A model config dataclass from a checkpoint's dict; fields this curate does not know mean
+    the checkpoint is from a newer one (a clear error, not a TypeError)."""
+    unknown = set(data) - {f.name for f in fields(cls)}  # type: ignore[arg-type]
+    if unknown:
+        raise ValueError(
+            f"unknown {cls.__name__} fields {sorted(unknown)}: the checkpoint is from a newer curate"
+        )
+    return cls(**data)
 
 
 @dataclass(frozen=True)
@@ -71,13 +85,7 @@ class GPTConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> GPTConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = set(data) - known
-        if unknown:
-            raise ValueError(
-                f"unknown GPTConfig fields {sorted(unknown)}: the checkpoint is from a newer curate"
-            )
-        return cls(**data)
+        return config_from_dict(cls, data)
 
 
 def preset_config(name: str, *, vocab_size: int, seq_len: int, **overrides: Any) -> GPTConfig:

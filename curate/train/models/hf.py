@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 
 from curate.errors import RecipeError
-from curate.train.model import IGNORE_INDEX, linear_cross_entropy
+from curate.train.model import IGNORE_INDEX, config_from_dict, linear_cross_entropy
 from curate.train.models.base import CausalLM
 from curate.train.models.hf_dir import (
     CONV1D_TYPES,
@@ -66,13 +66,7 @@ class HFModelConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> HFModelConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = set(data) - known
-        if unknown:
-            raise ValueError(
-                f"unknown HFModelConfig fields {sorted(unknown)}: the checkpoint is from a newer curate"
-            )
-        return cls(**data)
+        return config_from_dict(cls, data)
 
 
 def _peft_config(lora: dict[str, Any], model_type: str):
