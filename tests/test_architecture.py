@@ -23,6 +23,7 @@ LAYERS: dict[str, int] = {
     "text": 0,
     "version": 0,
     "terminal": 0,
+    "stats": 0,
     # 1: data shapes and files — record shapes and chat templates, reading and writing files
     "formats": 1,
     "io": 1,

@@ -1,0 +1,103 @@
+"""Paired differences, seeds needed and bootstrap intervals on tables with known answers."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from curate.stats import bootstrap_ratio, interval_verdict, paired_difference, seeds_needed
+
+
+def test_consistent_small_difference_is_told_apart_only_when_paired() -> None:
+    # the issue's boilerplate case: worse than clean in every seed by about the seed spread
+    clean = {0: 2.114, 1: 2.130, 2: 2.121, 3: 2.109}
+    boiler = {0: 2.132, 1: 2.145, 2: 2.138, 3: 2.126}
+    diff = paired_difference(boiler, clean, higher_is_better=False)
+    assert diff.n == 4 and diff.verdict == "worse"
+    assert diff.low is not None and diff.low > 0
+    assert diff.mean == pytest.approx(np.mean([0.018, 0.015, 0.017, 0.017]))
+    # the same numbers unpaired: the two 95% intervals of the means overlap
+    from curate.report.sweep import summarize_metric
+
+    a, b = summarize_metric(list(clean.values())), summarize_metric(list(boiler.values()))
+    assert a.mean + a.ci95 > b.mean - b.ci95
+
+
+def test_interval_matches_student_t_by_hand() -> None:
+    diff = paired_difference({1: 3.0, 2: 4.0, 3: 5.0}, {1: 2.0, 2: 2.0, 3: 2.0}, higher_is_better=True)
+    half = 4.302652729911275 * 1.0 / math.sqrt(3)  # t(0.975, 2) * sd / sqrt(n)
+    assert diff.mean == 2.0 and diff.sd == 1.0
+    assert diff.low == pytest.approx(2.0 - half) and diff.high == pytest.approx(2.0 + half)
+    assert diff.verdict == "cannot tell"  # the interval reaches below zero
+
+
+def test_seeds_pair_by_key_and_unpaired_seeds_are_left_out() -> None:
+    diff = paired_difference({0: 1.0, 1: 2.0, 7: 9.0}, {0: 0.5, 1: 1.0, 5: 0.0}, higher_is_better=True)
+    assert diff.seeds == (0, 1) and diff.n == 2
+    assert diff.mean == pytest.approx(0.75)
+
+
+def test_one_pair_or_none_cannot_tell() -> None:
+    one = paired_difference({0: 1.0}, {0: 0.0}, higher_is_better=True)
+    assert one.verdict == "cannot tell" and one.low is None and one.seeds_needed is None
+    none = paired_difference({0: 1.0}, {1: 0.0}, higher_is_better=True)
+    assert none.n == 0 and math.isnan(none.mean) and none.verdict == "cannot tell"
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "higher", "verdict"),
+    [
+        (0.1, 0.2, True, "better"),
+        (0.1, 0.2, False, "worse"),
+        (-0.2, -0.1, True, "worse"),
+        (-0.2, -0.1, False, "better"),
+        (-0.1, 0.1, False, "cannot tell"),
+    ],
+)
+def test_verdict_reads_the_metric_direction(low: float, high: float, higher: bool, verdict: str) -> None:
+    assert interval_verdict(low, high, higher_is_better=higher) == verdict
+
+
+def test_seeds_needed_matches_the_paired_t_table() -> None:
+    # effect size 1 (difference = sd), 5% two-sided, power 0.8: the textbook answer is 10 pairs
+    assert seeds_needed(1.0, 1.0) == 10
+    assert seeds_needed(-1.0, 1.0) == 10
+    # halving the effect roughly quadruples the seeds
+    assert 30 <= seeds_needed(0.5, 1.0) <= 36
+    assert seeds_needed(0.0, 1.0) is None
+    assert seeds_needed(1e-6, 1.0) is None  # beyond MAX_SEEDS
+    assert seeds_needed(0.3, 0.0) == 2
+
+
+def test_verdict_turns_from_cannot_tell_to_better_as_seeds_are_added() -> None:
+    rng = np.random.default_rng(3)
+    base = 2.1 + rng.normal(0, 0.02, size=16)  # seed-to-seed spread
+    variant = base - 0.01 + rng.normal(0, 0.006, size=16)  # really better, by half the spread
+    verdicts = [
+        paired_difference(
+            dict(enumerate(variant[:n])), dict(enumerate(base[:n])), higher_is_better=False
+        ).verdict
+        for n in (2, 16)
+    ]
+    assert verdicts == ["cannot tell", "better"]
+
+
+def test_bootstrap_ratio_covers_the_value_and_narrows_with_more_documents() -> None:
+    rng = np.random.default_rng(0)
+    nbytes = rng.integers(200, 2000, size=2000).astype(float)
+    bits = nbytes * rng.normal(2.0, 0.3, size=2000)
+    small = bootstrap_ratio(bits[:100], nbytes[:100])
+    large = bootstrap_ratio(bits, nbytes)
+    assert large.value == pytest.approx(bits.sum() / nbytes.sum())
+    assert small.low < small.value < small.high
+    assert large.low < 2.0 < large.high
+    assert large.half_width < small.half_width / 2
+    assert bootstrap_ratio(bits, nbytes, seed=1).value == large.value
+    assert bootstrap_ratio(bits, nbytes) == large  # deterministic for one seed
+
+
+def test_bootstrap_ratio_refuses_mismatched_input() -> None:
+    with pytest.raises(ValueError, match="one length"):
+        bootstrap_ratio([1.0, 2.0], [1.0])
