@@ -4,8 +4,8 @@
     python bench/bench_tokenize.py --corpus ... --hf sample_data/hf-tokenizer   # a Hugging Face tokenizer
 
 With ``--hf DIR`` the stage uses that Hugging Face tokenizer (``tokenize: {hf: DIR}``) and "raw" is
-the ``tokenizers`` library's own ``Tokenizer.encode_batch`` of the same texts (parallelism off, so
-per core); otherwise a sentencepiece model is trained on the corpus and "raw" is ``sp.encode``.
+the ``tokenizers`` library's own ``Tokenizer.encode_batch`` of the same texts and the id lists
+read out of its encodings (parallelism off, so per core); otherwise a sentencepiece model is trained on the corpus and "raw" is ``sp.encode``.
 
 The corpus is any JSONL with a ``text`` field (e.g. one built by shared/bench/make_corpus.py).
 Measured in one run, alternating the two sides, median of ``--repeats``:
@@ -141,14 +141,17 @@ def raw_encoder(state: TokenizerState):
     tokenizer = load_tokenizer(state)
     if state.kind == "hf":
         os.environ["TOKENIZERS_PARALLELISM"] = "false"
-        return tokenizer.tok.encode_batch  # type: ignore[attr-defined]
+        encode_batch = tokenizer.tok.encode_batch  # type: ignore[attr-defined]
+        # the id lists a caller gets (``sp.encode`` returns them too): Encoding objects alone
+        # leave the ids inside Rust, which no user of the library can train on
+        return lambda texts: [e.ids for e in encode_batch(texts)]
     sp = tokenizer.sp  # type: ignore[attr-defined]
     return lambda texts: sp.encode(texts, num_threads=1)
 
 
 def raw_count(state: TokenizerState, texts: list[str]) -> int:
     encoded = raw_encoder(state)(texts)
-    return sum(len(e.ids) if hasattr(e, "ids") else len(e) for e in encoded)
+    return sum(len(e) for e in encoded)
 
 
 def _raw_shard(args: tuple[str, str, TokenizerState, TokenizeConfig]) -> float:
