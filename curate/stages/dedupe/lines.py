@@ -612,8 +612,6 @@ def apply_units(
 ) -> BatchResult:
     """Remove the repeated units from the records ``result`` kept; drop the remnants (see the
     module docstring). ``rows`` are the kept records' rows in the stage's input shard."""
-    from curate.stages.dedupe.stage import CLUSTER, DUP_OF
-
     kept = result.kept
     if kept.height == 0:
         return result
@@ -662,10 +660,14 @@ def apply_units(
     drop = np.array([w is not None for w in why], dtype=bool)
     updated = kept.with_columns(pl.Series(TEXT, new_texts, dtype=pl.String))
     dropped_units = kept.filter(pl.Series(drop)).with_columns(
-        pl.Series(REASON, [w for w in why if w is not None], dtype=pl.String),
-        pl.lit(None, dtype=pl.String).alias(DUP_OF),
-        pl.lit(None, dtype=pl.Int64).alias(CLUSTER),
+        pl.Series(REASON, [w for w in why if w is not None], dtype=pl.String)
     )
+    evidence = [  # dup_of, cluster: the document dedupe's evidence, none here
+        pl.lit(None, dtype=dtype).alias(name)
+        for name, dtype in result.dropped.schema.items()
+        if name not in dropped_units.columns
+    ]
+    dropped_units = dropped_units.with_columns(evidence)
     dropped = pl.concat([result.dropped, dropped_units.select(result.dropped.columns)])
     counters = dict(result.counters)
     for k, kind in enumerate(kinds):
