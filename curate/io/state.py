@@ -42,6 +42,8 @@ CURATE_TYPES = frozenset(
         "curate.stages.dedupe.graph:Pending",
         "curate.stages.dedupe.graph:Graph",
         "curate.stages.dedupe.graph:Layout",
+        "curate.stages.dedupe.lines:RepeatedUnits",
+        "curate.stages.dedupe.lines:UnitCounts",
         "curate.stages.dedupe.shingles:Shingles",
         "curate.stages.mix:MixPartial",
         "curate.stages.mix:MixPlan",

@@ -32,6 +32,7 @@ from curate.report.data import (
     step_tokens,
 )
 from curate.report.html import Cell, Section, esc, figure, fmt, key_values, page, paragraph, pre, table
+from curate.terminal import printable
 
 REPORT_FILE = REPORT
 
@@ -306,9 +307,12 @@ def dedupe(run: RunData, options: ReportOptions) -> SectionResult:
     body = ""
     for s in run.steps:
         fit = s.get("fit") or {}
+        units = _repeated_units(s, fit, options)
         if "cluster_sizes" not in fit and "minhash" not in fit:
+            if units:
+                body += f"<h3>{esc(s['dir'])}</h3>" + units
             continue
-        body += f"<h3>{esc(s['dir'])}</h3>"
+        body += f"<h3>{esc(s['dir'])}</h3>" + units
         summary = [
             ("records", fit.get("records")),
             ("duplicate clusters", fit.get("clusters")),
@@ -352,6 +356,36 @@ def dedupe(run: RunData, options: ReportOptions) -> SectionResult:
     if not body:
         return Skip("Dedupe", "no dedupe stage ran")
     return Section("dedupe", "Dedupe: clusters and S-curve", body)
+
+
+def _repeated_units(step: dict[str, Any], fit: dict[str, Any], options: ReportOptions) -> str:
+    """The most repeated lines/paragraphs of a dedupe step, and the characters removed per source."""
+    body = ""
+    counters = step.get("counters") or {}
+    for kind in ("lines", "paragraphs"):
+        found = fit.get(kind)
+        if not found:
+            continue
+        body += paragraph(
+            f"Repeated {kind}: {fmt(found.get('repeated'))} distinct of {fmt(found.get('distinct'))} seen at least "
+            f"{found.get('min_repeats')} times (remove: {found.get('remove')}, units under {found.get('min_chars')} "
+            f"characters not counted); state {fmt(found.get('state_bytes'))} bytes."
+        )
+        top = found.get("top") or []
+        if top:
+            body += f"<h4>Most repeated {esc(kind)}</h4>" + table(
+                ["occurrences", "text"], [(t.get("count"), printable(t.get("text") or "")) for t in top]
+            )
+        prefix = f"dup_{kind}."
+        sources = sorted({k.split(".", 2)[2] for k in counters if k.startswith(prefix + "chars_in.")})
+        rows = []
+        for source in sources:
+            total = counters.get(f"{prefix}chars_in.{source}", 0)
+            removed = counters.get(f"{prefix}chars_removed.{source}", 0)
+            rows.append((source, int(total), int(removed), _pct(removed / total if total else 0)))
+        if rows:
+            body += table(["source", "characters in", "characters removed", "% removed"], rows)
+    return body
 
 
 def decontamination(run: RunData, options: ReportOptions) -> SectionResult:

@@ -14,6 +14,7 @@ ShingleKind = Literal["words", "chars"]
 Scope = Literal["global", "source"]
 KeepRule = Literal["first", "longest", "score"]
 ScoreOrder = Literal["highest", "lowest"]
+RemoveRule = Literal["all", "all_but_first"]
 
 
 class Normalization(Options):
@@ -122,6 +123,48 @@ class MinHashConfig(Options):
         return self
 
 
+class RepeatedUnitsConfig(Options):
+    """Repeated lines (``lines:``) or paragraphs (``paragraphs:``, blocks split on blank lines)
+    removed from inside records: navigation, cookie notices, license headers, templated text.
+
+    A unit's key is the xxh3 hash of its text normalised as ``normalize`` says; units counted at
+    least ``min_repeats`` times over the step's input are removed (see ``remove``). Plain text
+    records only; see ``curate/stages/dedupe/lines.py``.
+    """
+
+    min_repeats: int = Field(
+        default=2,
+        ge=2,
+        description="Occurrences over the whole input from which a unit counts as repeated. 2 is the rule of "
+        "C4 (all but one copy of a repeated span go), Dolma and CCNet (a line found anywhere else in the corpus).",
+    )
+    remove: RemoveRule = Field(
+        default="all_but_first",
+        description="all_but_first: keep the first occurrence in stable order (shard index, row; the first "
+        "in its record), as C4 and Dolma do; all: remove every occurrence, as CCNet does (a record all of whose "
+        "units repeat elsewhere is then emptied, so exact duplicates vanish entirely).",
+    )
+    min_chars: int = Field(
+        default=10,
+        ge=1,
+        description="Units shorter than this after normalisation (characters) are never counted nor removed: "
+        "blank lines, '}' and short code lines, list markers, dates.",
+    )
+    min_remaining_chars: int = Field(
+        default=50,
+        ge=0,
+        description="A record that lost units and is left with fewer characters than this is removed "
+        "(reason dup_lines:too_short or dup_paragraphs:too_short).",
+    )
+    max_removed_fraction: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=1.0,
+        description="A record that lost more than this fraction of its characters is removed (reason "
+        "dup_lines:mostly_removed or dup_paragraphs:mostly_removed): what is left is a remnant.",
+    )
+
+
 class DedupeConfig(StageConfig):
     """Options of the ``dedupe`` stage: exact and near duplicates, removed across all shards."""
 
@@ -153,6 +196,16 @@ class DedupeConfig(StageConfig):
     score_order: ScoreOrder = Field(
         default="highest", description="For keep: score. Whether the highest or the lowest score survives."
     )
+    lines: RepeatedUnitsConfig | None = Field(
+        default=None,
+        description="Remove repeated lines from inside records (reasons dup_lines:*); {} for the defaults. Counted "
+        "over the whole step input, records this step drops as whole duplicates included.",
+    )
+    paragraphs: RepeatedUnitsConfig | None = Field(
+        default=None,
+        description="Remove repeated paragraphs (blocks split on blank lines) from inside records (reasons "
+        "dup_paragraphs:*); {} for the defaults.",
+    )
     view: TextView = Field(
         default_factory=TextView,
         description="Which turns (chat) or fields (preference) are compared, e.g. {roles: [user]} to dedupe "
@@ -169,12 +222,24 @@ class DedupeConfig(StageConfig):
             return None
         return value
 
+    @field_validator("lines", "paragraphs", mode="before")
+    @classmethod
+    def _units_switch(cls, value: Any) -> Any:
+        """``lines: true`` means the defaults, ``lines: false`` turns it off (paragraphs alike)."""
+        if value is True:
+            return {}
+        if value is False:
+            return None
+        return value
+
     @model_validator(mode="after")
     def _keep_needs_score(self) -> DedupeConfig:
         if self.keep == "score" and not self.score_column:
             raise ValueError("keep: score needs score_column (a numeric column or a key of the meta JSON)")
         if self.keep != "score" and self.score_column is not None:
             raise ValueError(f"score_column is only used with keep: score (keep is {self.keep!r})")
-        if not self.exact and self.minhash is None:
-            raise ValueError("exact is false and minhash is off: dedupe would do nothing; enable one of them")
+        if not self.exact and self.minhash is None and self.lines is None and self.paragraphs is None:
+            raise ValueError(
+                "exact is false and minhash, lines and paragraphs are off: dedupe would do nothing; enable one of them"
+            )
         return self

@@ -48,6 +48,8 @@ class DedupePartial:
     """float64 score, NaN where missing (keep: score)."""
     hash_fingerprint: int = 0
     """Which word hash made the band keys (see ``shingles.token_hash_fingerprint``)."""
+    units: dict[str, Any] | None = None
+    """``lines``/``paragraphs`` -> ``lines.UnitCounts`` (when those options are on)."""
 
     @property
     def nbytes(self) -> int:
@@ -115,6 +117,9 @@ class DedupeState:
     drops: dict[int, ShardDrops]
     survivor_ids: pl.Series
     pending: Pending | None = field(default=None, repr=False)
+    units: dict[str, Any] | None = None
+    """``lines``/``paragraphs`` -> ``lines.RepeatedUnits``: the hashes of the units seen at least
+    ``min_repeats`` times (sorted uint64), which ``apply`` removes; see ``lines.py``."""
 
     @property
     def nbytes(self) -> int:

@@ -61,6 +61,7 @@ from curate.stages.dedupe.graph import (
     minhash_stats,
     scoped,
 )
+from curate.stages.dedupe.lines import apply_units, configured, count_units, fit_all_units, with_units
 from curate.stages.dedupe.minhash import band_keys, lsh_params, permutations, signatures
 from curate.stages.dedupe.normalize import flatten, normalize_texts, text_hashes, word_pattern
 from curate.stages.dedupe.partitioned import fit_partitioned, fit_partitions
@@ -239,6 +240,7 @@ def summarize(batch: pl.DataFrame, cfg: DedupeConfig, shard: ShardInfo) -> Dedup
         length=length,
         score=score,
         hash_fingerprint=token_hash_fingerprint(),
+        units=count_units(batch, cfg, shard) if configured(cfg) else None,
     )
 
 
@@ -331,6 +333,22 @@ def _finish(layout: Layout, graph: Graph, near_pairs, stats: dict[str, Any]) -> 
 
 
 def fit(partials: Sequence[DedupePartial], cfg: DedupeConfig, ctx: StageContext | None = None) -> FitResult:
+    """Clusters of duplicates and the rows to drop, and the repeated lines/paragraphs to remove
+    (``lines.py``), over all shards."""
+    if not configured(cfg):
+        return _fit_documents(partials, cfg, ctx)
+    units, stats, rows = fit_all_units(partials, cfg, ctx)
+    if not cfg.exact and cfg.minhash is None:  # lines/paragraphs only
+        stats = {"records": sum(rows.values()), "shards": len(rows), **stats}
+        return FitResult(
+            DedupeState(dict(sorted(rows.items())), {}, pl.Series(ID, [], pl.String), units=units), stats
+        )
+    return with_units(_fit_documents(partials, cfg, ctx), units, stats)
+
+
+def _fit_documents(
+    partials: Sequence[DedupePartial], cfg: DedupeConfig, ctx: StageContext | None = None
+) -> FitResult:
     """Clusters of duplicates over all shards and the rows to drop (see the module docstring).
 
     With an executor in ``ctx`` and a large input or several workers, the same result is computed
@@ -471,7 +489,8 @@ def refit(
     stats = dict(pending.stats)
     stats["verified_pairs"] = int(keep.sum())
     stats["rejected_by_verify"] = int((~keep).sum())
-    return _finish(pending.layout, pending.graph, (left[keep], right[keep]), stats)
+    result = _finish(pending.layout, pending.graph, (left[keep], right[keep]), stats)
+    return result if state.units is None else with_units(result, state.units, {})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -486,7 +505,21 @@ def _with_evidence(
 
 
 def apply(batch: pl.DataFrame, cfg: DedupeConfig, state: DedupeState, shard: ShardInfo) -> BatchResult:
-    """Drop this shard's duplicates; ``dropped`` carries ``reason``, ``dup_of`` and ``cluster``."""
+    """Drop this shard's duplicates; ``dropped`` carries ``reason``, ``dup_of`` and ``cluster``.
+    Then remove repeated lines/paragraphs from the records left (``lines.py``)."""
+    result = _apply_documents(batch, cfg, state, shard)
+    if not state.units:
+        return result
+    drops = state.drops.get(shard.index)
+    kept_rows = np.arange(batch.height, dtype=np.int64)
+    if drops is not None:
+        kept_rows = np.delete(kept_rows, drops.rows)
+    return apply_units(result, cfg, state.units, shard, rows=kept_rows)
+
+
+def _apply_documents(
+    batch: pl.DataFrame, cfg: DedupeConfig, state: DedupeState, shard: ShardInfo
+) -> BatchResult:
     if state.pending is not None:
         raise StageError(
             "dedupe: minhash.verify is on but the rescan pass has not run (the executor must call rescan and "
