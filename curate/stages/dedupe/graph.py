@@ -105,6 +105,7 @@ class Pending:
     near_pairs: tuple[np.ndarray, np.ndarray]
     candidates: dict[int, np.ndarray]  # shard index -> rows to shingle
     stats: dict[str, Any]
+    hits: dict[int, tuple[np.ndarray, np.ndarray]] | None = None  # against: rows hitting an index (index.py)
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,8 @@ class DedupeState:
     drops: dict[int, ShardDrops]
     survivor_ids: pl.Series
     pending: Pending | None = field(default=None, repr=False)
+    reasons: tuple[str, ...] = ()
+    """Reasons after ``REASONS`` (``ShardDrops.reason`` 2, 3...): ``dup_in_index:<name>`` (index.py)."""
 
     @property
     def nbytes(self) -> int:
