@@ -15,6 +15,8 @@ from curate.errors import CurateError
 from curate.stages.base import FitResult
 from curate.stages.dedupe import DedupeConfig, DedupePartial, fit, partitioned
 from curate.stages.dedupe import index as dx
+from tests.conftest import write_jsonl
+from tests.stages.test_dedupe import doc, edited
 from tests.stages.test_dedupe_partitioned import context, save, synthetic
 
 EXACT = {"minhash": None}
@@ -228,3 +230,109 @@ def test_index_files_are_sorted_unique_and_compact(index_dir):
         assert np.all(keys[1:] > keys[:-1])
         assert slots.max() < len(index.ids())
     assert index.manifest["kinds"]["minhash"]["params"]["bands"] == 4
+
+
+# ---------------------------------------------------------------------------------------------
+# Through recipes: the index a run writes, against in a recipe, `curate index add`
+# ---------------------------------------------------------------------------------------------
+
+RECIPE = """
+name: {name}
+sources:
+{sources}
+stages:
+  - dedupe: {{minhash: {{threshold: 0.7, num_perm: 32{ngram}}}{against}}}
+execution: {{shard_mb: 0.004}}
+"""
+
+
+def corpora(root: Path) -> dict[str, Path]:
+    """Three small corpora; b and c repeat (exactly or with a few edits) records of the ones before."""
+    rng = np.random.default_rng(0)
+    texts = {"a": [doc(60, i) for i in range(30)]}
+    texts["a"] += [edited(texts["a"][i], 3, 100 + i) for i in range(0, 30, 3)]
+    texts["b"] = [doc(60, 1000 + i) for i in range(20)] + texts["a"][:5]
+    texts["b"] += [edited(texts["a"][i], 4, 200 + i) for i in rng.choice(40, 10, replace=False).tolist()]
+    texts["b"] += [edited(texts["b"][i], 2, 300 + i) for i in range(5)]
+    texts["c"] = [doc(60, 2000 + i) for i in range(10)] + [
+        edited(t, 3, 400 + i) for i, t in enumerate(texts["b"][:12])
+    ]
+    return {
+        name: write_jsonl(
+            root / f"{name}.jsonl", [{"id": f"{name}{i}", "text": t} for i, t in enumerate(rows)]
+        )
+        for name, rows in texts.items()
+    }
+
+
+def recipe(name: str, files: dict[str, Path], *against: Path, ngram: str = ""):
+    from curate.recipe import parse_recipe
+
+    sources = "\n".join(f"  - {{name: {n}, path: {str(files[n])!r}, id_field: id}}" for n in name)
+    extra = f", against: {json.dumps([str(p) for p in against])}" if against else ""
+    return parse_recipe(RECIPE.format(name=name, sources=sources, against=extra, ngram=ngram))
+
+
+def removed_ids(run_dir: Path) -> set[str]:
+    files = sorted((run_dir / "rejected" / "01-dedupe").glob("*.parquet"))
+    return set(pl.concat([pl.read_parquet(f) for f in files])["id"]) if files else set()
+
+
+@pytest.mark.slow
+def test_recipes_against_an_index_match_a_joint_run_on_any_number_of_workers(tmp_path):
+    from curate.exec.pipe import run_recipe
+    from tests.exec.test_pipe import tree_bytes
+
+    files = corpora(tmp_path)
+    runs = tmp_path / "runs"
+    a = run_recipe(recipe("a", files), run_dir=runs / "a", workers=1)
+    index_stats = a.steps[1]["finalize"]["index"]
+    assert (runs / "a" / "index" / "01-dedupe" / dx.MANIFEST).is_file()
+    assert index_stats["records"] == a.steps[1]["records"]["out"] and index_stats["bytes_per_record"] > 0
+    for workers in (1, 2):
+        run_recipe(recipe("b", files, runs / "a"), run_dir=tmp_path / f"b{workers}" / "b", workers=workers)
+    one, two = tmp_path / "b1" / "b", tmp_path / "b2" / "b"
+    for part in ("output", "rejected", "index"):
+        assert tree_bytes(one / part) == tree_bytes(two / part), part
+    joint = run_recipe(recipe("ab", files), run_dir=runs / "ab", workers=2)
+    assert joint.manifest["accounting"]["balanced"]
+    joint_b = {i for i in removed_ids(runs / "ab") if i.startswith("b")}
+    assert removed_ids(one) == joint_b
+    rejected = pl.concat(
+        [pl.read_parquet(f) for f in sorted((one / "rejected" / "01-dedupe").glob("*.parquet"))]
+    )
+    hits = rejected.filter(pl.col("reason") == "dup_in_index:a/01-dedupe")
+    assert hits.height >= 5 and set(hits["dup_of"]) <= {f"a{i}" for i in range(40)}
+
+    # the index grows run by run: c against a + b equals a joint run of a, b and c
+    from typer.testing import CliRunner
+
+    from curate.cli import app
+
+    cli = CliRunner()
+    grown = tmp_path / "corpus-index"
+    for run in (runs / "a", one):
+        result = cli.invoke(app, ["index", "add", str(grown), str(run)])
+        assert result.exit_code == 0, result.output
+    assert dx.open_index(grown).records == index_stats["records"] + len(
+        pl.concat([pl.read_parquet(f) for f in sorted((one / "output").glob("*.parquet"))])
+    )
+    run_recipe(recipe("c", files, grown), run_dir=runs / "c", workers=1)
+    abc = run_recipe(recipe("abc", files), run_dir=runs / "abc", workers=1)
+    assert abc.manifest["accounting"]["balanced"]
+    assert removed_ids(runs / "c") == {i for i in removed_ids(runs / "abc") if i.startswith("c")}
+    assert removed_ids(runs / "c")
+
+    bad = cli.invoke(app, ["index", "add", str(grown), str(tmp_path / "missing")])
+    assert bad.exit_code != 0 and "does not exist" in bad.output
+
+
+@pytest.mark.slow
+def test_validate_refuses_an_index_with_other_parameters(tmp_path):
+    from curate.exec.pipe import check_recipe, run_recipe
+
+    files = corpora(tmp_path)
+    run_recipe(recipe("a", files), run_dir=tmp_path / "runs" / "a", workers=1)
+    other = recipe("b", files, tmp_path / "runs" / "a", ngram=", ngram: 3")
+    with pytest.raises(CurateError, match=r"stages\[0\]\.dedupe: against: .*minhash.ngram = 5"):
+        check_recipe(other)

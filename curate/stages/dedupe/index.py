@@ -684,7 +684,7 @@ def finalize(
     run = Path(ctx.run_dir)
     directory = run / INDEX_DIR / step
     stats = build_index(
-        _load_partials(stage_dir), state, cfg, directory, name=f"{run.name}/{step}", run=str(run)
+        _load_partials(stage_dir), state, cfg, directory, name=f"{run.name}/{step}", run=run.name
     )
     return {"index": stats, "artifacts": [f"{INDEX_DIR}/{step}"]}
 
