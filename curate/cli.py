@@ -432,6 +432,29 @@ def schema(
         err.print(f"schema written to {out_file}", highlight=False)
 
 
+index_app = typer.Typer(
+    no_args_is_help=True, help="Dedupe indexes: what runs kept, to dedupe new data against."
+)
+app.add_typer(index_app, name="index")
+
+
+@index_app.command("add")
+def index_add(
+    index_dir: Annotated[Path, typer.Argument(help="Index to grow (created when it does not exist).")],
+    run_dir: Annotated[Path, typer.Argument(help="A finished run (or its index/<step> directory) to add.")],
+) -> None:
+    """Add a run's kept records to an index, atomically, so a corpus grows run by run."""
+    try:
+        from curate.stages.dedupe.index import extend_index
+
+        manifest = extend_index(index_dir, run_dir)
+    except (Exception, KeyboardInterrupt) as exc:
+        _fail(exc)
+    out.print(
+        f"{index_dir}: {manifest['records']:,} records from {len(manifest['runs'])} run(s)", highlight=False
+    )
+
+
 def main() -> None:
     try:
         app()

@@ -411,6 +411,7 @@ STAGE_PATH_FIELDS: dict[str, tuple[str, ...]] = {
     "tokenize": ("model",),
     "decontaminate": ("eval",),
     "format": ("tokenizer",),
+    "dedupe": ("against",),
 }
 
 

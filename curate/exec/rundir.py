@@ -55,7 +55,7 @@ from curate.io.writers import read_json, write_json, write_text
 
 MARKER_VERSION = 1
 STEP_DIRS = (STAGES, REJECTED)
-ARTIFACT_DIRS = (OUTPUT, "tokenizer", "tokens", "exports", "train", "dpo")
+ARTIFACT_DIRS = (OUTPUT, "tokenizer", "tokens", "exports", "train", "dpo", "index")
 OWN_ENTRIES = frozenset(
     {MARKER, LOCK, RECIPE, MANIFEST, SCORE, REPORT, STATS} | set(STEP_DIRS) | set(ARTIFACT_DIRS)
 )

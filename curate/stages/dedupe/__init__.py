@@ -10,6 +10,8 @@ from __future__ import annotations
 from curate.stages.base import GlobalStage
 from curate.stages.dedupe.config import DedupeConfig, MinHashConfig, Normalization
 from curate.stages.dedupe.graph import REASON_EXACT, REASON_NEAR, DedupePartial, DedupeState
+from curate.stages.dedupe.index import against_files, check_against
+from curate.stages.dedupe.index import finalize as write_index
 from curate.stages.dedupe.stage import (
     CLUSTER,
     DUP_OF,
@@ -29,6 +31,9 @@ STAGE = GlobalStage(
     apply=apply,
     rescan=rescan,
     refit=refit,
+    finalize=write_index,
+    check=check_against,
+    inputs=against_files,
 )
 
 __all__ = [

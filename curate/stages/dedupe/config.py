@@ -211,6 +211,13 @@ class DedupeConfig(StageConfig):
         description="Which turns (chat) or fields (preference) are compared, e.g. {roles: [user]} to dedupe "
         "conversations on their prompts.",
     )
+    against: tuple[str, ...] = Field(
+        default=(),
+        description="Dedupe indexes of earlier runs (a run directory, or its index/<step> directory): records "
+        "that duplicate anything in them are removed (reason dup_in_index:<name>, dup_of the indexed id), "
+        "without reading the old text. Their parameters must equal this step's. Every dedupe step writes "
+        "its own index to RUN_DIR/index/<step>; grow one with `curate index add`.",
+    )
 
     @field_validator("minhash", mode="before")
     @classmethod

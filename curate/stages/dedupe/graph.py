@@ -107,6 +107,7 @@ class Pending:
     near_pairs: tuple[np.ndarray, np.ndarray]
     candidates: dict[int, np.ndarray]  # shard index -> rows to shingle
     stats: dict[str, Any]
+    hits: dict[int, tuple[np.ndarray, np.ndarray]] | None = None  # against: rows hitting an index (index.py)
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,8 @@ class DedupeState:
     units: dict[str, Any] | None = None
     """``lines``/``paragraphs`` -> ``lines.RepeatedUnits``: the hashes of the units seen at least
     ``min_repeats`` times (sorted uint64), which ``apply`` removes; see ``lines.py``."""
+    reasons: tuple[str, ...] = ()
+    """Reasons after ``REASONS`` (``ShardDrops.reason`` 2, 3...): ``dup_in_index:<name>`` (index.py)."""
 
     @property
     def nbytes(self) -> int:

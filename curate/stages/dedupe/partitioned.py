@@ -60,11 +60,11 @@ from curate.stages.dedupe.config import DedupeConfig, KeepRule
 from curate.stages.dedupe.graph import (
     DedupePartial,
     Layout,
-    clusters_state,
     keep_priority,
     minhash_stats,
     scoped,
 )
+from curate.stages.dedupe.index import finish as index_finish
 from curate.stages.dedupe.minhash import lsh_params
 from curate.stages.dedupe.shingles import U64, splitmix64
 
@@ -486,7 +486,7 @@ def _stats(
 
 
 def fit_partitioned(
-    files: Sequence[Path], cfg: DedupeConfig, ctx: StageContext, *, partitions: int
+    files: Sequence[Path], cfg: DedupeConfig, ctx: StageContext, *, partitions: int, hits: Any = None
 ) -> FitResult:
     """The dedupe fit over ``partitions`` partitions (see the module docstring)."""
     if ctx.map_tasks is None:
@@ -513,7 +513,7 @@ def fit_partitioned(
     positions = layout.starts[slot] + (nodes & np.int64(_ROW_MASK))
     priority = keep_priority(cfg, length=found["length"], score=found["score"]) if len(nodes) else []
     stats = _stats(cfg, infos, pairs, candidates)
-    result = clusters_state(layout, positions, labels, found["ids"], found["exact"], priority, stats)
+    result = index_finish(layout, positions, labels, found["ids"], found["exact"], priority, stats, cfg, hits)
     scatter_bytes = sum(i["bytes"] for i in infos)
     result.stats["partitioned"] = {
         "partitions": partitions,

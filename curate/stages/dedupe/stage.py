@@ -41,6 +41,7 @@ import xxhash
 from curate.errors import StageError
 from curate.records import ID, META, REASON, text_view
 from curate.stages.base import BatchResult, FitResult, ShardInfo, StageContext, empty_dropped
+from curate.stages.dedupe import index
 from curate.stages.dedupe.cluster import (
     components,
     sorted_unique,
@@ -56,7 +57,6 @@ from curate.stages.dedupe.graph import (
     Graph,
     Layout,
     Pending,
-    clusters_state,
     keep_priority,
     minhash_stats,
     scoped,
@@ -324,12 +324,15 @@ def _graph(parts: list[DedupePartial], cfg: DedupeConfig, exact_pairs, near_pair
     return Graph(nodes, ids, exact, _priority(parts, nodes, cfg), exact_pairs)
 
 
-def _finish(layout: Layout, graph: Graph, near_pairs, stats: dict[str, Any]) -> FitResult:
-    """Clusters, survivors and the per-shard drop lists, from the final set of links."""
+def _finish(
+    layout: Layout, graph: Graph, near_pairs, stats: dict[str, Any], cfg: DedupeConfig, hits
+) -> FitResult:
+    """Clusters, survivors and the per-shard drop lists, from the final set of links (and the
+    records that hit an ``against`` index, see ``index.finish``)."""
     left = np.concatenate([graph.exact_pairs[0], near_pairs[0]])
     right = np.concatenate([graph.exact_pairs[1], near_pairs[1]])
     labels = components(graph.nodes, left, right) if len(graph.nodes) else np.zeros(0, dtype=np.int64)
-    return clusters_state(layout, graph.nodes, labels, graph.ids, graph.exact, graph.priority, stats)
+    return index.finish(layout, graph.nodes, labels, graph.ids, graph.exact, graph.priority, stats, cfg, hits)
 
 
 def fit(partials: Sequence[DedupePartial], cfg: DedupeConfig, ctx: StageContext | None = None) -> FitResult:
@@ -353,10 +356,11 @@ def _fit_documents(
 
     With an executor in ``ctx`` and a large input or several workers, the same result is computed
     by sub-tasks on the executor (``partitioned.py``) instead of in this process."""
+    hits = index.against_hits(partials, cfg, ctx)
     partitions = fit_partitions(ctx, cfg, len(partials))
     if partitions > 1:
         assert ctx is not None
-        return fit_partitioned(ctx.partial_files, cfg, ctx, partitions=partitions)
+        return fit_partitioned(ctx.partial_files, cfg, ctx, partitions=partitions, hits=hits)
     parts = _in_order(partials)
     layout = _layout(parts)
     salt = _scope_salt(parts, cfg)
@@ -387,12 +391,12 @@ def _fit_documents(
         involved = sorted_unique(np.concatenate(near_pairs))
         shard_of, row_of = layout.locate(involved)
         candidates = {int(s): row_of[shard_of == s] for s in sorted_unique(shard_of).tolist()}
-        pending = Pending(layout, graph, near_pairs, candidates, stats)
+        pending = Pending(layout, graph, near_pairs, candidates, stats, hits)
         rows = {int(s): int(n) for s, n in zip(layout.shards, np.diff(layout.starts), strict=True)}
         return FitResult(
             DedupeState(rows, {}, pl.Series(ID, [], pl.String), pending), stats, needs_rescan=True
         )
-    return _finish(layout, graph, near_pairs, stats)
+    return _finish(layout, graph, near_pairs, stats, cfg, hits)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -489,7 +493,7 @@ def refit(
     stats = dict(pending.stats)
     stats["verified_pairs"] = int(keep.sum())
     stats["rejected_by_verify"] = int((~keep).sum())
-    result = _finish(pending.layout, pending.graph, (left[keep], right[keep]), stats)
+    result = _finish(pending.layout, pending.graph, (left[keep], right[keep]), stats, cfg, pending.hits)
     return result if state.units is None else with_units(result, state.units, {})
 
 
@@ -542,7 +546,10 @@ def _apply_documents(
     mask[drops.rows] = True
     dropped = _with_evidence(
         batch[drops.rows],
-        pl.Series(REASONS[drops.reason], dtype=pl.String),
+        pl.Series(
+            (np.array([*REASONS, *state.reasons], dtype=object) if state.reasons else REASONS)[drops.reason],
+            dtype=pl.String,
+        ),
         state.survivor_ids.gather(drops.survivor),
         pl.Series(drops.cluster, dtype=pl.Int64),
     )
