@@ -1,8 +1,14 @@
-"""Benchmark curate's dedupe stage against datatrove, naive datasketch and text-dedup, in one run.
+"""Benchmark curate's dedupe stage against rensa, datatrove, naive datasketch and text-dedup, in one run.
 
     python bench/bench_dedupe.py --corpus /work/bench-data/corpus-dev [--bench-home /work/bench-peers]
-        [--configs default,dt14x8,verify] [--peers datatrove_minhash,datasketch_naive] [--repeats 1]
+        [--configs default,dt14x8,verify] [--peers rensa_minhash,datatrove_minhash,datasketch_naive]
+        [--baseline rensa_minhash] [--peer-python PYTHON] [--repeats 1]
         [--shard-size 5000] [--threads 1] [--out /work/bench-data/dedupe-bench]
+
+curate against rensa alone, 3 interleaved repeats, with the interpreter that has rensa installed:
+
+    python bench/bench_dedupe.py --corpus /work/bench-corpora/corpus-dev --configs default \
+        --peers rensa_minhash,datasketch_naive --baseline rensa_minhash --peer-python "$(which python)" --repeats 3
 
 The corpus is one built by ``shared/bench/make_corpus.py`` (``corpus.jsonl`` + ``truth.json``).
 Every tool runs as its own process, one after the other, interleaved over ``--repeats``:
@@ -13,15 +19,19 @@ Every tool runs as its own process, one after the other, interleaved over ``--re
   ``rescan``/``refit`` when verifying, ``apply`` per shard, and writes the kept records as Parquet.
   Only one shard is in memory at a time. The timing covers reading (twice, or three times when
   verifying), the stage and writing; the peers' timings also include their reading and writing.
-  ``--threads`` caps polars' thread pool (POLARS_MAX_THREADS), 1 by default to compare one core
-  with the peers' single process.
+  ``--threads`` caps the thread pools of every tool (POLARS_MAX_THREADS for curate, RAYON_NUM_THREADS
+  for rensa, OMP/OPENBLAS/MKL_NUM_THREADS for both), 1 by default: records/s is then per core.
 - peers: the scripts of ``shared/bench/peers`` with the peers' virtual environments made by
-  ``shared/bench/setup_peers.sh`` under ``--bench-home``.
+  ``shared/bench/setup_peers.sh`` under ``--bench-home``, or ``--peer-python`` (an interpreter
+  with the peer's package, e.g. this one for rensa and datasketch) for every peer but text-dedup.
 
 Each tool's kept ids are scored by ``shared/bench/score_dedup.py``. Printed and written to
-``--out/summary.md``: wall seconds (median of the repeats), records/s, the ratio to datatrove's
-records/s measured in the same run, CPU seconds, peak RSS, dedupe state bytes per record (curate),
-precision and recall/F1 at each true-Jaccard threshold. Nothing is written inside the repository.
+``--out/summary.md``: wall seconds (median of the repeats), records/s (per core with ``--threads 1``),
+records per CPU-second (user + sys of the tool's process and its children, from getrusage), their
+ratios to the ``--baseline`` peer's measured in the same run, CPU seconds, peak RSS, dedupe state
+bytes per record (curate), precision and recall/F1 at each true-Jaccard threshold; then, for each
+curate config, the baseline ratios paired repeat by repeat (the machine is noisy: tools of one
+repeat run back to back). Nothing is written inside the repository.
 """
 
 from __future__ import annotations
@@ -48,7 +58,7 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "dt14x8": {"minhash": {"bands": 14, "rows": 8}},
     "verify": {"minhash": {"bands": 20, "rows": 5, "verify": True}},
 }
-PEERS = ("datatrove_minhash", "datasketch_naive", "textdedup_minhash")
+PEERS = ("rensa_minhash", "datatrove_minhash", "datasketch_naive", "textdedup_minhash")
 THRESHOLDS = ("0.0", "0.5", "0.7", "0.8", "0.9")
 
 
@@ -64,9 +74,24 @@ def parse_args() -> argparse.Namespace:
         "--configs", default="default,dt14x8,verify", help=f"curate configs: {', '.join(CONFIGS)}"
     )
     ap.add_argument("--peers", default=",".join(PEERS), help="peer scripts to run ('' for none)")
+    ap.add_argument(
+        "--baseline",
+        default="datatrove_minhash",
+        help="peer the ratios are taken against (the first peer that ran when it did not)",
+    )
+    ap.add_argument(
+        "--peer-python",
+        type=Path,
+        help="interpreter for every peer but text-dedup, instead of BENCH_HOME/.venv-peers",
+    )
     ap.add_argument("--repeats", type=int, default=1)
     ap.add_argument("--shard-size", type=int, default=5000)
-    ap.add_argument("--threads", type=int, default=1, help="POLARS_MAX_THREADS for the curate worker")
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="thread pools of every tool (polars, rayon, BLAS): 1 = per core",
+    )
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     return ap.parse_args()
 
@@ -155,8 +180,21 @@ def run_curate(corpus: Path, config: dict[str, Any], shard_size: int, work: Path
 # ---------------------------------------------------------------------------------------------
 
 
+def thread_env(threads: int) -> dict[str, str]:
+    """The environment that caps every tool's thread pools at ``threads``."""
+    n = str(threads)
+    caps = (
+        "POLARS_MAX_THREADS",
+        "RAYON_NUM_THREADS",
+        "OMP_NUM_THREADS",
+        "OPENBLAS_NUM_THREADS",
+        "MKL_NUM_THREADS",
+    )
+    return dict(os.environ, **dict.fromkeys(caps, n))
+
+
 def curate_job(args: argparse.Namespace, name: str, run_dir: Path) -> dict[str, Any]:
-    env = dict(os.environ, POLARS_MAX_THREADS=str(args.threads))
+    env = thread_env(args.threads)
     spec = json.dumps(
         {
             "corpus": str(args.corpus),
@@ -182,12 +220,14 @@ def curate_job(args: argparse.Namespace, name: str, run_dir: Path) -> dict[str, 
 def peer_job(args: argparse.Namespace, peer: str, run_dir: Path) -> dict[str, Any] | None:
     venv = ".venv-textdedup" if peer == "textdedup_minhash" else ".venv-peers"
     python = args.bench_home / venv / "bin" / "python"
+    if args.peer_python and peer != "textdedup_minhash":
+        python = args.peer_python
     if not python.exists():
         print(f"{peer}: {python} missing (run shared/bench/setup_peers.sh), skipped", file=sys.stderr)
         return None
     run_dir.mkdir(parents=True, exist_ok=True)
     env = dict(
-        os.environ,
+        thread_env(args.threads),
         HF_ASSETS_CACHE=str(args.bench_home / "data" / "hf_assets"),
         HF_HUB_OFFLINE="1",
         HF_DATASETS_OFFLINE="1",
@@ -242,31 +282,53 @@ def fmt(x: float | None, nd: int = 3) -> str:
     return "—" if x is None else f"{x:.{nd}f}"
 
 
+def per_cpu_s(r: dict[str, Any]) -> float:
+    return r["n_docs"] / r["cpu_s"]
+
+
+def per_s(r: dict[str, Any]) -> float:
+    return r["n_docs"] / r["wall_s"]
+
+
 def table(rows: list[dict[str, Any]], baseline: dict[str, Any] | None) -> str:
+    base = baseline["label"] if baseline else "baseline"
     head = (
-        "| tool | wall s | records/s | × datatrove | CPU s | × datatrove CPU | peak RSS MB | state B/rec | "
-        "precision | "
-        + " | ".join(f"R@{t}" for t in ("0.8",))
-        + " | "
-        + " | ".join(f"F1@{t}" for t in THRESHOLDS)
-        + " |"
+        f"| tool | wall s | records/s | × {base} | CPU s | records/CPU-s | × {base} CPU | peak RSS MB | "
+        "state B/rec | precision | R@0.8 | " + " | ".join(f"F1@{t}" for t in THRESHOLDS) + " |"
     )
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in rows:
         s = r["score"]
-        speed = ratio = cpu_ratio = None
-        speed = r["n_docs"] / r["wall_s"]
+        ratio = cpu_ratio = None
         if baseline:
-            ratio = speed / (baseline["n_docs"] / baseline["wall_s"])
-            cpu_ratio = baseline["cpu_s"] / r["cpu_s"]
+            ratio = per_s(r) / per_s(baseline)
+            cpu_ratio = per_cpu_s(r) / per_cpu_s(baseline)
         state = r.get("stats", {}).get("partial_bytes_per_record")
         f1 = " | ".join(fmt(s["by_threshold"][t]["f1"], 4) for t in THRESHOLDS)
         lines.append(
-            f"| {r['label']} | {r['wall_s']:.1f} | {speed:.0f} | {fmt(ratio, 2)} | {r['cpu_s']:.1f} | "
-            f"{fmt(cpu_ratio, 2)} | {r['peak_rss_mb']:.0f} | {fmt(state, 0)} | {s['precision']:.4f} | "
-            f"{s['by_threshold']['0.8']['recall']:.4f} | {f1} |"
+            f"| {r['label']} | {r['wall_s']:.1f} | {per_s(r):.0f} | {fmt(ratio, 2)} | {r['cpu_s']:.1f} | "
+            f"{per_cpu_s(r):.0f} | {fmt(cpu_ratio, 2)} | {r['peak_rss_mb']:.0f} | {fmt(state, 0)} | "
+            f"{s['precision']:.4f} | {s['by_threshold']['0.8']['recall']:.4f} | {f1} |"
         )
     return "\n".join(lines)
+
+
+def paired_ratios(runs: dict[str, list[dict[str, Any]]], baseline: str) -> list[str]:
+    """Per curate config: its records/s and records/CPU-s over the baseline's, repeat by repeat."""
+    base = {r["rep"]: r for r in runs.get(baseline, [])}
+    out = []
+    for label, results in runs.items():
+        pairs = [(r, base[r["rep"]]) for r in results if label.startswith("curate") and r["rep"] in base]
+        if not pairs:
+            continue
+        wall = [per_s(c) / per_s(b) for c, b in pairs]
+        cpu = [per_cpu_s(c) / per_cpu_s(b) for c, b in pairs]
+        out.append(
+            f"- {label} / {baseline}, paired by repeat: records/s "
+            f"{', '.join(f'{x:.2f}' for x in wall)} (median **{statistics.median(wall):.2f}**); "
+            f"records/CPU-s {', '.join(f'{x:.2f}' for x in cpu)} (median **{statistics.median(cpu):.2f}**)"
+        )
+    return out
 
 
 def main() -> None:
@@ -295,6 +357,7 @@ def main() -> None:
             )
             if result is None:
                 continue
+            result["rep"] = rep
             print(
                 f"[{rep}] {label}: {result['wall_s']:.1f}s wall, {result['cpu_s']:.1f}s CPU, "
                 f"{result['peak_rss_mb']:.0f} MB",
@@ -316,13 +379,17 @@ def main() -> None:
         )
         row["score"] = score(args, median["kept_path"], out / f"score-{label.replace(' ', '-')}.json")
         rows.append(row)
-    baseline = next((r for r in rows if r["label"] == "datatrove_minhash"), None)
+    peers = [r for r in rows if not r["label"].startswith("curate")]
+    baseline = next((r for r in peers if r["label"] == args.baseline), peers[0] if peers else None)
     meta = (
         f"corpus `{name}`: {rows[0]['n_docs'] if rows else 0} records; repeats {args.repeats} (median); "
-        f"curate shard size {args.shard_size}, POLARS_MAX_THREADS={args.threads}; {platform.processor() or platform.machine()}, "
-        f"{os.cpu_count()} CPUs; load average at the end {os.getloadavg()[0]:.1f}"
+        f"curate shard size {args.shard_size}; thread pools capped at {args.threads}; "
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs; "
+        f"load average at the end {os.getloadavg()[0]:.1f}"
     )
     md = [f"## dedupe on {name}", "", meta, "", table(rows, baseline), ""]
+    if baseline:
+        md += paired_ratios(runs, baseline["label"])
     for r in rows:
         if r["label"].startswith("curate"):
             mh = r.get("minhash") or {}
