@@ -18,6 +18,9 @@ special tokens the template writes right after the content (``<|im_end|>``, ``<|
 ``<end_of_turn>``, ``</s>``), with any whitespace between them. What follows the marker (ChatML's
 newline) and every header are not trained on: the model never has to produce them, the inference
 server writes them. A template with no special token after the content trains on the content only.
+Most turns need only the first of the two renderings: where the content is the last thing of its
+turn (followed only by whitespace and control tokens), its last such place is the turn's own, so
+a one-turn chat is rendered once; other turns fall back to the second rendering.
 
 A record the template refuses (a Jinja error, ``raise_exception("roles must alternate")``) or
 whose assistant text cannot be found raises :class:`TemplateRecordError` with the template's
@@ -138,6 +141,7 @@ class ModelTemplate:
         self.variables = dict(variables)
         self.compiled = compile_template(source)
         tokens = sorted({t for t in control_tokens if t}, key=len, reverse=True)
+        self._tokens = tuple(tokens)
         body = "|".join(map(re.escape, tokens))
         self._eot = re.compile(rf"(?:\s*(?:{body}))+" if tokens else r"(?!x)x")
         self._tail = re.compile(rf"(?:\s|{body})*\Z" if tokens else r"\s*\Z")
@@ -189,11 +193,13 @@ class ModelTemplate:
                 f"the template renders the conversation up to turn {i} differently once later turns follow, "
                 "so the assistant text of that turn cannot be located"
             )
-        start = self._prefix(full, messages[:i], add_generation_prompt=True)
-        if start is None or start > end:
-            start = self._prefix(full, messages[:i]) or 0
         content = str(messages[i].get("content") or "")
-        found = self._content(full, content, start, end)
+        found = self._closing(full, content, end)
+        if found is None:
+            start = self._prefix(full, messages[:i], add_generation_prompt=True)
+            if start is None or start > end:
+                start = self._prefix(full, messages[:i]) or 0
+            found = self._content(full, content, start, end)
         if found is None:
             raise TemplateRecordError(
                 f"the content of assistant turn {i} is not in the template's rendering of it"
@@ -201,6 +207,39 @@ class ModelTemplate:
         at, stop = found
         marker = self._eot.match(full, stop, end)
         return at, marker.end() if marker else stop
+
+    def _closing(self, full: str, content: str, end: int) -> Span | None:
+        """The common case without a second rendering: ``content`` (as is, or stripped) is the last
+        thing of its turn, followed only by whitespace and control tokens up to ``end``. Its last
+        such place is then the turn's own (an earlier copy, in a user turn, is followed by more
+        text). Content that starts with whitespace, or is only whitespace and control tokens, is
+        left to :meth:`_content`, which knows where the header ends."""
+        if content[:1].isspace():  # as is, or trimmed by the template: only the header's end tells
+            return None
+        tail = self._closing_run(full, end)
+        for text in dict.fromkeys((content, content.strip())):
+            if not text or self._tail.fullmatch(text):
+                continue
+            # the last copy that starts before the closing run and reaches into it: one inside a
+            # control token (an answer "|>" in "<|im_end|>") starts too late
+            at = full.rfind(text, 0, tail - 1 + len(text))
+            if 0 <= at < tail <= at + len(text) and self._tail.match(full, at + len(text), end):
+                return at, at + len(text)
+        return None
+
+    def _closing_run(self, full: str, end: int) -> int:
+        """Where the run of whitespace and control tokens that ends at ``end`` begins (walked back
+        from ``end``: a regex search from the front would scan the whole conversation)."""
+        at = end
+        while at > 0:
+            if full[at - 1].isspace():
+                at -= 1
+                continue
+            token = next((t for t in self._tokens if full.startswith(t, at - len(t), at)), None)
+            if token is None:
+                return at
+            at -= len(token)
+        return at
 
     def _content(self, full: str, content: str, start: int, end: int) -> Span | None:
         """Where ``content`` (as is, or stripped) is written between ``start`` and ``end``: right

@@ -189,6 +189,38 @@ def test_property_masks_decode_to_the_assistant_texts(hf_families, family):
     check()
 
 
+MARKUP = ["<|", "|>", "im_end", "assistant", "[/INST]", "<end_of_turn>", "eot_id", "\n", "  ", "model"]
+odd_words = st.lists(st.one_of(st.sampled_from(MARKUP), words), min_size=1, max_size=4).map("".join)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_property_spans_without_the_second_rendering_equal_the_rendered_ones(hf_families, family):
+    """The common-case search (content closes its turn) finds exactly the spans the prefix
+    renderings find, also for answers made of template markup and padded with whitespace."""
+    template = template_for(load_tokenizer(hf_families[family]), "model")
+    rendered = template_for(load_tokenizer(hf_families[family]), "model")
+    rendered._closing = lambda full, content, end: None  # only the prefix-rendering path
+
+    @st.composite
+    def odd_chats(draw):
+        messages = []
+        for _ in range(draw(st.integers(1, 3))):
+            messages.append({"role": "user", "content": draw(odd_words)})
+            messages.append({"role": "assistant", "content": draw(odd_words)})
+        return messages
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(odd_chats())
+    def check(messages):
+        try:
+            expected = rendered.spans(messages)
+        except TemplateRecordError:
+            return
+        assert template.spans(messages) == expected
+
+    check()
+
+
 def test_the_sample_tokenizer_has_a_chatml_template_and_regenerates_byte_for_byte(tmp_path):
     """sample_data/hf-tokenizer (recipes/sft-hf.yaml): ChatML specials as single ids, the qwen-shaped
     template in its config, and make_hf_tokenizer.py rewrites it identically."""
