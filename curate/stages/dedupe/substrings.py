@@ -248,15 +248,28 @@ def repeated_windows(
     number of occurrences, its first position and the position of its first removed occurrence."""
     from pydivsufsort import kasai
 
-    n = len(tokens)
     empty = np.zeros(0, dtype=np.int64)
-    if n < 2:
+    if len(tokens) < 2:
         return empty, empty, empty, empty
+    # A separator (a value no token has: 0xFF is never in UTF-8) ends every record, so a suffix
+    # whose first min_tokens tokens run past its record's end never shares them with one that does
+    # not: the suffixes of a window are adjacent in the suffix array. Common prefixes that run on
+    # through equal separators into the next records are cut at the end of the record.
+    record_ends = np.cumsum(counts)
+    if tokens.dtype == np.uint8:
+        if (tokens == 0xFF).any():
+            raise StageError("dedupe: substrings found the byte 0xFF, which UTF-8 text never holds")
+        separator = 0xFF
+    else:
+        separator = int(tokens.max(initial=0)) + 1
+    tokens = np.insert(tokens, record_ends, separator)
+    n = len(tokens)
     sa = suffix_array(tokens)
     lcp = kasai(tokens, sa)[: n - 1]  # lcp[i]: common prefix of suffixes sa[i] and sa[i + 1]
+    del tokens
     index = np.int32 if n < (1 << 31) else np.int64
-    ends = np.cumsum(counts).astype(index)
-    left = np.repeat(ends, counts) - np.arange(n, dtype=index)  # tokens left in the record
+    ends = (record_ends + np.arange(len(counts))).astype(index)  # where each separator sits
+    left = np.repeat(ends, counts + 1) - np.arange(n, dtype=index)  # tokens left in the record
     left_sa = left[sa]
     del left
     same = (np.minimum(np.minimum(lcp, left_sa[:-1]), left_sa[1:]) >= min_tokens).astype(np.int8)
@@ -283,7 +296,12 @@ def repeated_windows(
         removed = positions
         second = firsts
     removed.sort()
-    return removed, sizes.astype(np.int64), firsts, second
+    sep_at = record_ends + np.arange(len(counts))
+
+    def unshifted(at: np.ndarray) -> np.ndarray:  # positions without the separators
+        return at - np.searchsorted(sep_at, at)
+
+    return unshifted(removed), sizes.astype(np.int64), unshifted(firsts), unshifted(second)
 
 
 def merge_windows(
@@ -384,7 +402,7 @@ def fit(
                 part = SubstringTexts(part.shard, part.source, part.rows[keep], part.texts.filter(keep))
             yield part
 
-    for segments in _chunks(filtered(), max(1, int(cfg.chunk_mb * 1e6))):
+    for segments in _chunks(filtered(), max(1, round(cfg.chunk_mb * 1e6))):
         _chunk(segments, cfg, found)
     spans = {shard: _shard_spans(pieces) for shard, pieces in sorted(found.spans.items())}
     top = sorted(found.top.items(), key=lambda kv: (-kv[1][0], kv[0]))[:TOP_SPANS]
