@@ -267,13 +267,15 @@ def repeated_windows(
     sa = suffix_array(tokens)
     lcp = kasai(tokens, sa)[: n - 1]  # lcp[i]: common prefix of suffixes sa[i] and sa[i + 1]
     del tokens
-    index = np.int32 if n < (1 << 31) else np.int64
-    ends = (record_ends + np.arange(len(counts))).astype(index)  # where each separator sits
-    left = np.repeat(ends, counts + 1) - np.arange(n, dtype=index)  # tokens left in the record
-    left_sa = left[sa]
-    del left
-    same = (np.minimum(np.minimum(lcp, left_sa[:-1]), left_sa[1:]) >= min_tokens).astype(np.int8)
-    del lcp, left_sa
+    sep_at = record_ends + np.arange(len(counts))  # where each separator sits
+    same = np.empty(n - 1, dtype=np.int8)
+    step = 1 << 22
+    for lo in range(0, n - 1, step):  # in blocks: no full-size temporaries besides sa and lcp
+        at = sa[lo : lo + step + 1].astype(np.int64)
+        left = sep_at[np.searchsorted(sep_at, at)] - at  # tokens left in the record
+        common = np.minimum(np.minimum(lcp[lo : lo + step], left[:-1]), left[1:])
+        same[lo : lo + len(common)] = common >= min_tokens
+    del lcp
     # runs of same == 1 join suffixes sa[i]..sa[j]: one window, all its occurrences
     edges = np.diff(np.concatenate([[0], same, [0]]))
     run_lo = np.flatnonzero(edges == 1)
@@ -296,7 +298,6 @@ def repeated_windows(
         removed = positions
         second = firsts
     removed.sort()
-    sep_at = record_ends + np.arange(len(counts))
 
     def unshifted(at: np.ndarray) -> np.ndarray:  # positions without the separators
         return at - np.searchsorted(sep_at, at)
@@ -337,7 +338,7 @@ class _Found:
 
 def _span_text(text: str, start: int, end: int, unit: Unit) -> str:
     if unit == "bytes":
-        shown = text.encode("utf-8")[start:end].decode("utf-8", errors="replace")
+        shown = text.encode("utf-8")[start:end].decode("utf-8", errors="ignore")
     else:
         lo, hi = word_spans(text)
         shown = text[lo[start] : hi[end - 1]]
