@@ -250,20 +250,21 @@ def test_chunk_cuts_do_not_depend_on_shards():
     assert got[0].equals(reference[0]) and findings(got[2]) == findings(reference[2])
 
 
-def test_windows_against_a_brute_force_count():
-    rng = np.random.default_rng(3)
+@pytest.mark.parametrize("keep", ["first", "none"])
+@pytest.mark.parametrize("seed", [3, 4])
+def test_windows_against_a_brute_force_count(keep, seed):
+    rng = np.random.default_rng(seed)
     counts = rng.integers(0, 30, 40)
     tokens = rng.integers(0, 3, int(counts.sum())).astype(np.int32)  # tiny alphabet: many repeats
     n = 4
-    windows, *_ = sub.repeated_windows(tokens, counts, min_tokens=n, keep="first")
+    windows, *_ = sub.repeated_windows(tokens, counts, min_tokens=n, keep=keep)
     starts = np.concatenate([[0], np.cumsum(counts)])
-    seen, expected = set(), []
+    occurrences: dict[tuple[int, ...], list[int]] = {}
     for r in range(len(counts)):
         for p in range(starts[r], starts[r + 1] - n + 1):
-            key = tuple(tokens[p : p + n].tolist())
-            if key in seen:
-                expected.append(p)
-            seen.add(key)
+            occurrences.setdefault(tuple(tokens[p : p + n].tolist()), []).append(int(p))
+    skip = 1 if keep == "first" else 0
+    expected = sorted(p for ps in occurrences.values() if len(ps) > 1 for p in ps[skip:])
     assert windows.tolist() == expected
 
 

@@ -202,8 +202,8 @@ def _tokens(texts: pl.Series, unit: Unit) -> tuple[np.ndarray, np.ndarray]:
     """The chunk's token sequence (dense ids, or bytes) and the number of tokens per record."""
     if unit == "bytes":
         counts = texts.str.len_bytes().to_numpy().astype(np.int64)
-        data = np.frombuffer(bytearray("".join(texts.to_list()).encode("utf-8")), dtype=np.uint8)
-        return data, counts
+        data = np.frombuffer(b"".join(t.encode("utf-8") for t in texts.to_list()), dtype=np.uint8)
+        return data, counts  # read-only: repeated_windows copies it when it adds the separators
     words = texts.str.extract_all(WORD_PATTERN)
     counts = words.list.len().fill_null(0).to_numpy().astype(np.int64)
     hashes = words.explode().drop_nulls().hash(_TOKEN_SEED).to_numpy()
@@ -277,7 +277,8 @@ def repeated_windows(
         same[lo : lo + len(common)] = common >= min_tokens
     del lcp
     # runs of same == 1 join suffixes sa[i]..sa[j]: one window, all its occurrences
-    edges = np.diff(np.concatenate([[0], same, [0]]))
+    bound = np.zeros(1, dtype=np.int8)
+    edges = np.diff(np.concatenate([bound, same, bound]))  # int8 throughout: 1 B per token
     run_lo = np.flatnonzero(edges == 1)
     run_hi = np.flatnonzero(edges == -1) + 1  # exclusive, in SA order
     del same, edges
@@ -286,20 +287,25 @@ def repeated_windows(
     sizes = run_hi - run_lo
     heads = np.zeros(len(sizes), dtype=np.int64)
     np.cumsum(sizes[:-1], out=heads[1:])
-    positions = sa[np.repeat(run_lo - heads, sizes) + np.arange(int(sizes.sum()))].astype(np.int64)
-    del sa
-    group = np.repeat(np.arange(len(sizes)), sizes)
-    firsts = np.minimum.reduceat(positions, heads)
+    index = sa.dtype  # int32 below 2^31 tokens: half the memory of int64
+    picks = np.repeat((run_lo - heads).astype(index), sizes)
+    picks += np.arange(len(picks), dtype=index)
+    positions = sa[picks]
+    del sa, picks
+    is_first = positions == np.repeat(np.minimum.reduceat(positions, heads), sizes)
+    firsts = positions[is_first]  # one per run, in run order
     if keep == "first":
-        removed = positions[positions != firsts[group]]
-        masked = np.where(positions == firsts[group], np.iinfo(np.int64).max, positions)
-        second = np.minimum.reduceat(masked, heads)
+        removed = positions[~is_first]
+        positions[is_first] = np.iinfo(index).max
+        second = np.minimum.reduceat(positions, heads)
     else:
         removed = positions
         second = firsts
+    del is_first
     removed.sort()
 
     def unshifted(at: np.ndarray) -> np.ndarray:  # positions without the separators
+        at = at.astype(np.int64)
         return at - np.searchsorted(sep_at, at)
 
     return unshifted(removed), sizes.astype(np.int64), unshifted(firsts), unshifted(second)
