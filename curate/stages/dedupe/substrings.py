@@ -80,7 +80,7 @@ class SubstringsConfig(Options):
     chunk_mb: float = Field(
         default=256.0,
         gt=0,
-        description="Text per suffix array, in MB; memory is about 12x this with words and 14x with bytes. A span "
+        description="Text per suffix array, in MB; the fit needs about 5x this in RAM with words and 16x with bytes. A span "
         "is found when it repeats inside one chunk; a span whose occurrences all fall in different chunks "
         "(at most one in each) is not.",
     )
