@@ -8,6 +8,7 @@ from pydantic import Field, field_validator, model_validator
 
 from curate.records import TextView
 from curate.stages.base import Options, StageConfig
+from curate.stages.dedupe.substrings import SubstringsConfig
 
 UnicodeForm = Literal["NFC", "NFKC", "none"]
 ShingleKind = Literal["words", "chars"]
@@ -175,6 +176,11 @@ class DedupeConfig(StageConfig):
         default_factory=MinHashConfig,
         description="Near-duplicate removal with MinHash LSH (reason minhash_dup); false or null to turn it off.",
     )
+    substrings: SubstringsConfig | None = Field(
+        default=None,
+        description="Exact repeated substrings: cut spans of at least min_tokens words (or bytes) that occur "
+        "more than once (suffix array, Lee et al. 2022) from the records that the document-level dedupe keeps.",
+    )
     normalize: Normalization = Field(
         default_factory=Normalization, description="Text normalisation shared by exact hashes and shingles."
     )
@@ -245,8 +251,15 @@ class DedupeConfig(StageConfig):
             raise ValueError("keep: score needs score_column (a numeric column or a key of the meta JSON)")
         if self.keep != "score" and self.score_column is not None:
             raise ValueError(f"score_column is only used with keep: score (keep is {self.keep!r})")
-        if not self.exact and self.minhash is None and self.lines is None and self.paragraphs is None:
+        parts = (self.minhash, self.lines, self.paragraphs, self.substrings)
+        if not self.exact and all(part is None for part in parts):
             raise ValueError(
-                "exact is false and minhash, lines and paragraphs are off: dedupe would do nothing; enable one of them"
+                "exact is false and minhash, lines, paragraphs and substrings are off: dedupe would do nothing; "
+                "enable one of them"
+            )
+        if self.substrings is not None and (self.lines is not None or self.paragraphs is not None):
+            raise ValueError(
+                "substrings cannot share a step with lines or paragraphs (its spans are found in the text "
+                "before lines are removed): put lines/paragraphs in one dedupe step and substrings in the next"
             )
         return self

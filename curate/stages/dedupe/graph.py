@@ -18,6 +18,7 @@ from curate.stages.dedupe.cluster import representatives, sorted_unique, unique_
 from curate.stages.dedupe.config import DedupeConfig, MinHashConfig
 from curate.stages.dedupe.minhash import lsh_params, s_curve
 from curate.stages.dedupe.shingles import splitmix64
+from curate.stages.dedupe.substrings import SubstringState
 
 REASON_EXACT = "exact_dup"
 REASON_NEAR = "minhash_dup"
@@ -123,6 +124,8 @@ class DedupeState:
     ``min_repeats`` times (sorted uint64), which ``apply`` removes; see ``lines.py``."""
     reasons: tuple[str, ...] = ()
     """Reasons after ``REASONS`` (``ShardDrops.reason`` 2, 3...): ``dup_in_index:<name>`` (index.py)."""
+    substrings: SubstringState | None = field(default=None, repr=False)
+    """Spans cut from the kept records (substrings.py); pending until its rescan has run."""
 
     @property
     def nbytes(self) -> int:

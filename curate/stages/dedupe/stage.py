@@ -28,6 +28,7 @@ joining a pair below the threshold (the S-curve in the stats gives it).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
 from collections.abc import Sequence
@@ -41,7 +42,7 @@ import xxhash
 from curate.errors import StageError
 from curate.records import ID, META, REASON, text_view
 from curate.stages.base import BatchResult, FitResult, ShardInfo, StageContext, empty_dropped
-from curate.stages.dedupe import index
+from curate.stages.dedupe import index, substrings
 from curate.stages.dedupe.cluster import (
     components,
     sorted_unique,
@@ -336,10 +337,23 @@ def _finish(
 
 
 def fit(partials: Sequence[DedupePartial], cfg: DedupeConfig, ctx: StageContext | None = None) -> FitResult:
-    """Clusters of duplicates and the rows to drop, and the repeated lines/paragraphs to remove
-    (``lines.py``), over all shards."""
-    if not configured(cfg):
+    """Clusters of duplicates and the rows to drop, over all shards; then the repeated
+    lines/paragraphs to remove (``lines.py``), or, with ``substrings`` on, the rescan that collects
+    the kept records' texts (verification's rescan, when on, collects them too)."""
+    if configured(cfg):
+        return _fit_units(partials, cfg, ctx)
+    if cfg.substrings is None:
         return _fit_documents(partials, cfg, ctx)
+    documents = cfg.exact or cfg.minhash is not None
+    result = _fit_documents(partials, cfg, ctx if documents else None)
+    if result.needs_rescan:
+        return result
+    pending = substrings.SubstringState({}, pending_stats=result.stats)
+    return FitResult(dataclasses.replace(result.state, substrings=pending), result.stats, needs_rescan=True)
+
+
+def _fit_units(partials: Sequence[DedupePartial], cfg: DedupeConfig, ctx: StageContext | None) -> FitResult:
+    """The document-level fit (when on) and the repeated lines/paragraphs (``lines.py``)."""
     units, stats, rows = fit_all_units(partials, cfg, ctx)
     if not cfg.exact and cfg.minhash is None:  # lines/paragraphs only
         stats = {"records": sum(rows.values()), "shards": len(rows), **stats}
@@ -404,7 +418,17 @@ def _fit_documents(
 # ---------------------------------------------------------------------------------------------
 
 
-def rescan(
+def rescan(batch: pl.DataFrame, cfg: DedupeConfig, state: DedupeState, shard: ShardInfo) -> Any:
+    """Candidates' shingle sets (verification) and, with ``substrings`` on, the kept records' texts."""
+    candidates = _rescan_candidates(batch, cfg, state, shard)
+    if cfg.substrings is None:
+        return candidates
+    drops = state.drops.get(shard.index)
+    texts = substrings.rescan_texts(batch, shard, None if drops is None else drops.rows)
+    return substrings.DedupeRescan(candidates, texts)
+
+
+def _rescan_candidates(
     batch: pl.DataFrame, cfg: DedupeConfig, state: DedupeState, shard: ShardInfo
 ) -> CandidateShingles | None:
     """Shingle sets of this shard's candidate rows only (None when it has none)."""
@@ -468,6 +492,25 @@ def pair_jaccard(sets: Shingles, left: np.ndarray, right: np.ndarray) -> np.ndar
 
 
 def refit(
+    partials: Sequence[Any], cfg: DedupeConfig, state: DedupeState, ctx: StageContext | None = None
+) -> FitResult:
+    """Verification (when on), then the substring fit over the rescan's texts (when on)."""
+    if cfg.substrings is None:
+        return _refit_verify(partials, cfg, state, ctx)
+    if state.pending is not None:
+        result = _refit_verify(substrings.Mapped(partials, lambda p: p.candidates), cfg, state, ctx)
+        dropped = {shard: d.rows for shard, d in result.state.drops.items()}
+    else:
+        if state.substrings is None or state.substrings.pending_stats is None:
+            raise StageError("dedupe: refit called but fit asked for no rescan; rerun the stage")
+        result = FitResult(state, dict(state.substrings.pending_stats))
+        dropped = None
+    spans, stats = substrings.fit(substrings.Mapped(partials, lambda p: p.texts), cfg.substrings, dropped)
+    final = dataclasses.replace(result.state, substrings=substrings.SubstringState(spans))
+    return FitResult(final, {**result.stats, "substrings": stats})
+
+
+def _refit_verify(
     partials: Sequence[CandidateShingles | None],
     cfg: DedupeConfig,
     state: DedupeState,
@@ -510,20 +553,27 @@ def _with_evidence(
 
 def apply(batch: pl.DataFrame, cfg: DedupeConfig, state: DedupeState, shard: ShardInfo) -> BatchResult:
     """Drop this shard's duplicates; ``dropped`` carries ``reason``, ``dup_of`` and ``cluster``.
-    Then remove repeated lines/paragraphs from the records left (``lines.py``)."""
+    Then remove repeated lines/paragraphs (``lines.py``) or cut repeated spans (``substrings.py``)
+    from the records left."""
     result = _apply_documents(batch, cfg, state, shard)
-    if not state.units:
+    if not state.units and cfg.substrings is None:
         return result
     drops = state.drops.get(shard.index)
     kept_rows = np.arange(batch.height, dtype=np.int64)
     if drops is not None:
-        kept_rows = np.delete(kept_rows, drops.rows)
-    return apply_units(result, cfg, state.units, shard, rows=kept_rows)
+        kept_rows = np.setdiff1d(kept_rows, drops.rows)
+    if state.units:
+        return apply_units(result, cfg, state.units, shard, rows=kept_rows)
+    if state.substrings is None or state.substrings.pending_stats is not None:
+        raise StageError("dedupe: substrings is on but its rescan pass has not run; rerun the stage")
+    spans = state.substrings.spans.get(shard.index)
+    return substrings.result_with(result, kept_rows, batch, cfg.substrings, spans, shard)
 
 
 def _apply_documents(
     batch: pl.DataFrame, cfg: DedupeConfig, state: DedupeState, shard: ShardInfo
 ) -> BatchResult:
+    """Drop this shard's whole-record duplicates."""
     if state.pending is not None:
         raise StageError(
             "dedupe: minhash.verify is on but the rescan pass has not run (the executor must call rescan and "
