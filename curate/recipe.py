@@ -408,9 +408,10 @@ def resolve_implied(recipe: RecipeBase, *, registry: StageRegistry = REGISTRY) -
 STAGE_PATH_FIELDS: dict[str, tuple[str, ...]] = {
     "language": ("model",),
     "classify": ("model",),
-    "tokenize": ("model",),
+    "tokenize": ("model", "hf"),
     "decontaminate": ("eval",),
     "format": ("tokenizer",),
+    "mix": ("tokenizer",),
     "dedupe": ("against",),
 }
 

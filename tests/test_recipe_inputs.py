@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from curate.cli import app
 from curate.errors import InputError, RecipeError
 from curate.exec.pipe import check_recipe
-from curate.recipe import input_warnings, load_recipe, parse_recipe
+from curate.recipe import input_warnings, load_recipe, parse_recipe, resolve_paths
 from tests.conftest import write_jsonl
 
 FORMAT_RECIPE = """name: r
@@ -166,3 +166,30 @@ def test_a_bad_line_in_the_eval_set_is_named_as_the_eval_set(tmp_path, monkeypat
     # a recipe built in code (no file, no lines) names the eval set too, not the implied stage
     with pytest.raises(InputError, match=r"^train.eval.path: eval/eval.jsonl:2: not valid JSON"):
         check_recipe(parse_recipe(text))
+
+
+def test_tokenizer_directories_resolve_against_the_recipes_directory_too(tmp_path, monkeypatch):
+    """tokenize: {hf: DIR}, format/mix tokenizer: DIR and train.init_from: hf:DIR beside the recipe."""
+    root = project(tmp_path)
+    (root / "tok").mkdir()
+    (root / "model").mkdir()
+    (root / "r.yaml").write_text(
+        "name: r\n"
+        "sources: [{name: web, path: data/*.jsonl}]\n"
+        "stages:\n"
+        "  - mix: {weights: {web: 1.0}, tokenizer: tok}\n"
+        "  - format: {kind: pretrain, tokenizer: tok}\n"
+        "  - tokenize: {hf: tok}\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    import yaml
+
+    data = resolve_paths(yaml.safe_load((root / "r.yaml").read_text()), base_dir="project")
+    stages = {next(iter(s)): next(iter(s.values())) for s in data["stages"]}
+    assert stages["tokenize"]["hf"] == os.path.join("project", "tok")
+    assert stages["format"]["tokenizer"] == os.path.join("project", "tok")
+    assert stages["mix"]["tokenizer"] == os.path.join("project", "tok")
+    monkeypatch.chdir(root)  # where the directory is found as written, it stays as written
+    assert resolve_paths(yaml.safe_load((root / "r.yaml").read_text()), base_dir=tmp_path) == yaml.safe_load(
+        (root / "r.yaml").read_text()
+    )
