@@ -11,8 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class MLflowTrack(BaseModel):
-    """Log to MLflow: params, metric histories and artifacts of each run (a sweep: one parent run,
-    a nested child run per variant and seed)."""
+    """MLflow: params, metric histories and artifacts of each run; a sweep nests its runs in one.
+
+    A sweep logs one parent run and a nested child run per variant and seed."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -29,8 +30,9 @@ class MLflowTrack(BaseModel):
 
 
 class WandbTrack(BaseModel):
-    """Log to Weights & Biases: config, history, summary and files of each run (a sweep: a parent
-    run and a run per variant and seed, in one group named after the sweep)."""
+    """Weights & Biases: config, history, summary and files of each run; a sweep groups its runs.
+
+    A sweep logs a parent run and a run per variant and seed, in one group named after the sweep."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -39,7 +41,7 @@ class WandbTrack(BaseModel):
     mode: Literal["offline", "online"] = Field(
         default="offline",
         description="offline: write the run under dir/wandb/ without any network (upload later with "
-        "`wandb sync DIR`); online: send it to the W&B server as it is logged (needs `wandb login`).",
+        "`wandb sync DIR`); online: send it to the W&B server (needs `wandb login`).",
     )
     dir: str | None = Field(
         default=None,
@@ -49,9 +51,10 @@ class WandbTrack(BaseModel):
 
 
 class TrackConfig(BaseModel):
-    """Experiment trackers the run logs to when it finishes (pip install 'curate[track]'): the
-    resolved recipe flattened as params, the training curves, the scores, and score.json,
-    report.html and recipe.yaml. A tracker that fails warns; the run is kept."""
+    """Experiment trackers a finished run logs to (pip install 'curate[track]'; docs/tracking.md).
+
+    Logged: the resolved recipe flattened as params, the training curves, the scores, and
+    score.json, report.html and recipe.yaml. A tracker that fails warns; the run is kept."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 

@@ -3,7 +3,9 @@
 The default store is ``mlruns/`` in the working directory, as a ``file:`` URI. MLflow 3 puts its
 own default in a SQLite database, which the mlflow-skinny package (what ``curate[track]``
 installs) cannot serve without SQLAlchemy, and keeps the file store behind
-``MLFLOW_ALLOW_FILE_STORE``: for a ``file:`` URI curate sets that variable (unless it is set).
+``MLFLOW_ALLOW_FILE_STORE``: for a ``file:`` URI curate sets that variable (unless it is set),
+and ``MLFLOW_DISABLE_TELEMETRY`` too: MLflow 3 otherwise sends usage telemetry
+(config.mlflow-telemetry.io) from a local run.
 Metrics are buffered and sent in batches of MLflow's maximum size.
 """
 
@@ -60,6 +62,7 @@ class MLflowTracker:
     def _connect(self) -> Any:
         if urlparse(self.uri).scheme == "file":
             os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
+            os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")  # a local store: nothing leaves
         from mlflow.tracking import MlflowClient
 
         return MlflowClient(tracking_uri=self.uri)

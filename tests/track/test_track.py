@@ -5,6 +5,7 @@ is an error that says what to install."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -132,6 +133,16 @@ def test_a_run_logs_config_history_summary_and_files_to_wandb_offline(tmp_path):
     assert (files / "score.json").read_bytes() == (run / "score.json").read_bytes()
 
 
+def test_a_local_mlflow_store_turns_mlflow_telemetry_off(tmp_path, monkeypatch):
+    """MLflow 3 sends usage telemetry from a local run unless told not to (pytest hides it: MLflow
+    turns it off itself under PYTEST_CURRENT_TEST, so the variable is what can be checked)."""
+    monkeypatch.delenv("MLFLOW_DISABLE_TELEMETRY", raising=False)
+    monkeypatch.delenv("MLFLOW_ALLOW_FILE_STORE", raising=False)
+    config = TrackConfig(mlflow={"uri": str(tmp_path / "mlruns")})
+    log_run(write_run(tmp_path / "run"), config, scores=SCORES, warn=pytest.fail)
+    assert os.environ["MLFLOW_DISABLE_TELEMETRY"] == "true"
+
+
 def test_wandb_offline_leaves_w_and_b_usage_telemetry_off(tmp_path):
     """Offline means nothing sent: W&B's telemetry exporter would otherwise probe its server."""
     from wandb.analytics.opentelemetry import opentelemetry_proxy
@@ -159,6 +170,21 @@ def test_a_tracker_that_is_not_installed_is_an_error_naming_the_extra(monkeypatc
     monkeypatch.setitem(sys.modules, module, None)  # import fails as if not installed
     with pytest.raises(UsageError, match=rf"track\.{name}: .*pip install 'curate\[track\]'"):
         check_trackers(TrackConfig.model_validate({name: {}}))
+
+
+def test_validate_refuses_a_recipe_naming_a_missing_tracker(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from curate.cli import app
+    from tests.sweep.conftest import write_project
+
+    base = write_project(tmp_path)
+    base.write_text(base.read_text() + "track:\n  wandb: {}\n")
+    assert CliRunner().invoke(app, ["validate", str(base)]).exit_code == 0
+    monkeypatch.setitem(sys.modules, "wandb", None)
+    result = CliRunner().invoke(app, ["validate", str(base)])
+    assert result.exit_code == 2
+    assert "track.wandb: logging to wandb needs the wandb package" in " ".join(result.output.split())
 
 
 def test_a_database_store_needs_the_full_mlflow(monkeypatch):

@@ -64,6 +64,22 @@ def test_a_run_logs_its_recipe_curves_scores_and_files(tmp_path, monkeypatch):
     assert {k: wb.summary[k] for k in scores} == pytest.approx(scores)
 
 
+def test_a_tracker_failing_at_the_end_of_a_run_warns_and_keeps_the_run(tmp_path, monkeypatch):
+    base = write_project(tmp_path)
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the MLflow store would go")
+    text = base.read_text().split("\ntrain:")[0] + "\n"  # curation only: the run is over in seconds
+    recipe = base.with_name("curate-only.yaml")
+    recipe.write_text(text + f"track:\n  mlflow: {{uri: {blocked}}}\n  wandb: {{dir: {tmp_path / 'wb'}}}\n")
+    result = CliRunner().invoke(app, ["run", str(recipe), "--out", str(tmp_path / "run"), "--quiet"])
+    assert result.exit_code == 0, result.output
+    output = " ".join(result.output.split())
+    assert "warning: track.mlflow: logging run tiny failed" in output and "the run is kept" in output
+    assert read_json(tmp_path / "run/manifest.json")["complete"] is True
+    (wb,) = offline_runs(tmp_path / "wb").values()  # the other tracker still logged
+    assert wb.config["name"] == "tiny" and wb.history == [] and "report.html" in wb.files
+
+
 def test_a_sweep_logs_a_parent_run_and_a_child_per_variant_and_seed(tmp_path):
     base = write_project(tmp_path)
     store = tmp_path / "mlruns"
