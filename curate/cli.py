@@ -109,6 +109,13 @@ def override_execution(
     return recipe.model_copy(update={"execution": Execution.model_validate(settings)})
 
 
+_TRACK = typer.Option(
+    "--track",
+    help="Log to this experiment tracker too: mlflow or wandb (repeat for both; settings: the recipe's "
+    "track: block, else the defaults: ./mlruns, W&B offline). pip install 'curate[track]'.",
+)
+
+
 @command
 def run(
     recipe: Annotated[Path, typer.Argument(help="Recipe YAML file.")],
@@ -141,6 +148,7 @@ def run(
             "Implies --executor ray.",
         ),
     ] = None,
+    track: Annotated[list[str] | None, _TRACK] = None,
 ) -> None:
     """Run a recipe end to end."""
     from curate.exec.pipe import run_recipe
@@ -154,6 +162,10 @@ def run(
     if executor not in (None, "local", "ray"):
         raise UsageError(f"--executor must be local or ray, not {executor!r}")
     parsed = override_execution(load_recipe(recipe), executor=executor, address=address)  # type: ignore[arg-type]
+    if track:
+        from curate.track import with_trackers
+
+        parsed = parsed.model_copy(update={"track": with_trackers(parsed.track, track)})
     mode = "resume" if resume else "force" if force else "new"
     result = run_recipe(parsed, run_dir=out_dir, mode=mode, workers=workers, progress=not quiet)
     if not quiet:
@@ -242,6 +254,7 @@ def sweep(
         bool, typer.Option("--force", help="Delete an existing sweep directory and start over.")
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress; only the leaderboard.")] = False,
+    track: Annotated[list[str] | None, _TRACK] = None,
 ) -> None:
     """Run a recipe's variants for several seeds and rank them on a leaderboard."""
     from curate.sweep import leaderboard_table, run_sweep
@@ -261,6 +274,7 @@ def sweep(
         log=None
         if quiet
         else lambda message: err.print(message, highlight=False, markup=False, soft_wrap=True),
+        track=track or (),
     )
     out.print(leaderboard_table(result.standings, result.metric))
     if result.regression is not None:

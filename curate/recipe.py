@@ -35,6 +35,7 @@ from curate.io.sources import CHAT_FORMATS, NAME_PATTERN, PREFERENCE_FORMATS, So
 from curate.recipe_errors import explain_errors, stage_tag, yaml_line
 from curate.stages import REGISTRY, StageRegistry
 from curate.stages.decontaminate import DECONTAMINATE_BEFORE
+from curate.track.config import TrackConfig
 from curate.train.config import TrainConfig
 
 ChatFormat = Literal["alpaca", "sharegpt", "messages", "prompt_response"]
@@ -137,6 +138,11 @@ class RecipeBase(Strict):
         default=None,
         description="Fine-tune the bundled model on the tokenized output and score it on train.eval "
         "(needs a tokenize stage). Unset: no training.",
+    )
+    track: TrackConfig | None = Field(
+        default=None,
+        description="Log the finished run to MLflow and/or Weights & Biases (pip install 'curate[track]'); "
+        "in a sweep's base recipe, the sweep and each of its runs. Unset: not logged (see docs/tracking.md).",
     )
 
     @field_validator("name")

@@ -27,10 +27,12 @@ LAYERS: dict[str, int] = {
     # 1: data shapes and files — record shapes and chat templates, reading and writing files
     "formats": 1,
     "io": 1,
-    # 2: models the stages use — sentencepiece tokenizers and packing, fastText classifiers
+    # 2: models the stages use — sentencepiece tokenizers and packing, fastText classifiers — and
+    # the experiment trackers a finished run logs to (they read a run directory's files)
     "tokenize": 2,
     "classifiers": 2,
     "exports": 2,
+    "track": 2,
     # 3: the stages, each a pure function plus its config
     "stages": 3,
     # 4: the recipe model that names stages, the explanation of its errors, and its JSON schema

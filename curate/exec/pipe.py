@@ -172,6 +172,9 @@ def check_recipe(recipe: RecipeBase, *, registry: StageRegistry = REGISTRY) -> l
     from curate.train.memory import check_memory
 
     check_memory(recipe)  # refuse what cannot fit, rather than be killed by the kernel hours later
+    from curate.track import check_trackers
+
+    check_trackers(recipe.track)  # a tracker named but not installed: say so now, not after the run
     return plans
 
 
@@ -218,6 +221,8 @@ class Pipe:
             manifest = self._write_manifest(plans, time.perf_counter() - started, complete=True)
             if self.report:
                 self._write_report()
+            if self.recipe.track is not None:
+                self._track()
         finally:
             self.run.unlock()
         return RunResult(self.run.root, manifest, self.step_stats)
@@ -233,6 +238,23 @@ class Pipe:
                 f"[yellow]warning:[/] report.html not written: {type(exc).__name__}: {markup_safe(exc)}",
                 highlight=False,
             )
+
+    def _track(self) -> None:
+        """Log the finished run to the recipe's trackers; a tracker that fails warns, the run stays."""
+        from curate.track import log_run
+        from curate.train.evalset import flat_metrics
+
+        score = read_json(self.run.score_file) if self.run.score_file.exists() else None
+        scores = flat_metrics(score)
+        scores.update({k: score[k] for k in ("delta_bpb", "delta_pref_accuracy") if score and k in score})
+        log_run(
+            self.run.root,
+            self.recipe.track,  # type: ignore[arg-type]
+            scores=scores,
+            warn=lambda message: self.progress.console.print(
+                f"[yellow]warning:[/] {markup_safe(message)}", highlight=False
+            ),
+        )
 
     def _run_step(self, plan: StepPlan) -> dict[str, Any]:
         step = plan.step

@@ -56,8 +56,12 @@ from curate.io.writers import read_json, write_json, write_text
 MARKER_VERSION = 1
 STEP_DIRS = (STAGES, REJECTED)
 ARTIFACT_DIRS = (OUTPUT, "tokenizer", "tokens", "exports", "train", "dpo", "index")
+TRACKER_DIRS = ("wandb",)  # W&B's offline runs (track.wandb without a dir), see curate/track
 OWN_ENTRIES = frozenset(
-    {MARKER, LOCK, RECIPE, MANIFEST, SCORE, REPORT, STATS} | set(STEP_DIRS) | set(ARTIFACT_DIRS)
+    {MARKER, LOCK, RECIPE, MANIFEST, SCORE, REPORT, STATS}
+    | set(STEP_DIRS)
+    | set(ARTIFACT_DIRS)
+    | set(TRACKER_DIRS)
 )
 """Everything curate writes at the top of a run directory; nothing else is ever deleted there."""
 _TEMP = re.compile(r"\.(tmp(-\d+)?|adopting)$")

@@ -28,7 +28,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -51,6 +51,7 @@ from curate.stages import REGISTRY, StageRegistry
 from curate.sweep.paths import set_path
 from curate.sweep.regression import RegressionResult, mixture_regression
 from curate.sweep.spec import PlannedVariant, SweepPlan, load_sweep
+from curate.track import SweepLog, TrackConfig, check_trackers, with_trackers
 from curate.train.evalset import flat_metrics
 
 RunStatus = Literal["done", "cached", "failed"]
@@ -122,6 +123,7 @@ def run_sweep(
     on_run: Callable[[RunOutcome], None] | None = None,
     log: Callable[[str], None] | None = None,
     registry: StageRegistry = REGISTRY,
+    track: Sequence[str] = (),
 ) -> SweepResult:
     """Run every variant of a sweep (a file or a :class:`SweepPlan`) for every seed and write the
     leaderboard, plots and report into ``out`` (default ``sweeps/<name>``).
@@ -131,15 +133,20 @@ def run_sweep(
     ``parallel``: runs at a time in processes of their own (CPU only; on a GPU runs go one after
     another). ``workers``: pipeline worker processes, shared among parallel runs. ``on_run`` is
     called after each run (to report progress; raising stops the sweep after that run).
+    ``track``: trackers to log to besides the base recipe's ``track:`` (``curate sweep --track``);
+    the sweep is one parent run, each (variant, seed) run a child of it, logged when it is done.
     """
     plan = sweep if isinstance(sweep, SweepPlan) else load_sweep(sweep, registry=registry)
     say = log or (lambda _message: None)
     sweep_dir = Path(out) if out is not None else Path("sweeps") / plan.name
     if parallel < 1:
         raise UsageError(f"--parallel must be at least 1, got {parallel}")
+    tracking = with_trackers(plan.base.track, track)
+    check_trackers(tracking)
     lock = _prepare(sweep_dir, plan, mode)
     started = time.perf_counter()
     warnings: list[str] = []
+    sweep_log: SweepLog | None = None
     try:
         tokenizer = _shared_tokenizer(
             plan, sweep_dir, workers=workers, progress=progress, say=say, registry=registry
@@ -150,6 +157,9 @@ def run_sweep(
                 "comparable between variants; rank by bits per byte"
             )
         jobs = _jobs(plan, sweep_dir, tokenizer, registry)
+        tracked = _open_sweep_log(plan, sweep_dir, tracking, warnings, on_run)
+        if tracked is not None:
+            sweep_log, on_run = tracked
         if parallel > 1 and _wants_accelerator([j.recipe for j in jobs]):
             warnings.append(f"runs go one after another on the accelerator (--parallel {parallel} ignored)")
             parallel = 1
@@ -168,6 +178,12 @@ def run_sweep(
             )
         )
         result = _finish(plan, sweep_dir, outcomes, tokenizer, warnings, time.perf_counter() - started)
+        if sweep_log is not None:
+            _close_sweep_log(sweep_log, result)
+    except BaseException:
+        if sweep_log is not None:
+            sweep_log.close(summary={}, files=[], failed=True)
+        raise
     finally:
         lock.unlock()
     return result
@@ -222,7 +238,7 @@ def _shared_tokenizer(
     if tokenize is not None and tokenize.model is not None:  # type: ignore[attr-defined]
         return Path(tokenize.model).resolve()  # type: ignore[attr-defined]
     data = plan.base.model_dump(mode="json")
-    data.update(name="tokenizer", train=None)
+    data.update(name="tokenizer", train=None, track=None)
     recipe = recipe_from_data(data, source_name=f"{plan.base_path} (tokenizer run)", registry=registry)
     run_dir = sweep_dir / "runs" / TOKENIZER_RUN
     say(f"tokenizer: the base recipe up to tokenize -> {run_dir}")
@@ -242,6 +258,50 @@ def _shared_tokenizer(
         if src.exists() and (not dst.exists() or _sha256(dst) != _sha256(src)):
             write_atomic(dst, lambda tmp, src=src: shutil.copyfile(src, tmp))
     return target.resolve()
+
+
+def _open_sweep_log(
+    plan: SweepPlan,
+    sweep_dir: Path,
+    tracking: TrackConfig | None,
+    warnings: list[str],
+    on_run: Callable[[RunOutcome], None] | None,
+) -> tuple[SweepLog, Callable[[RunOutcome], None]] | None:
+    """The sweep's parent run in its trackers, and an ``on_run`` that logs each finished run as
+    its child (the runs themselves do not log: their recipes lose ``track:``, see ``_jobs``)."""
+    if tracking is None or not tracking.names():
+        return None
+    base = plan.base.model_dump(mode="json")
+    base.pop("track", None)
+    params = {
+        "seeds": plan.sweep.seeds,
+        "metric": plan.sweep.metric,
+        "variants": [{"name": v.name, "set": v.set} for v in plan.variants],
+        "base": base,
+    }
+    log = SweepLog(tracking, name=plan.name, sweep_dir=sweep_dir, params=params, warn=warnings.append)
+
+    def logged(outcome: RunOutcome) -> None:
+        scores = None if outcome.status == "failed" else outcome.metrics
+        log.run(
+            outcome.run_dir, variant=outcome.variant, seed=outcome.seed, scores=scores, error=outcome.error
+        )
+        if on_run is not None:
+            on_run(outcome)
+
+    return log, logged
+
+
+def _close_sweep_log(log: SweepLog, result: SweepResult) -> None:
+    """The leaderboard (each variant's mean and 95% interval of every metric) and the sweep's files."""
+    summary = {
+        f"{s.variant}.{name}_{part}": getattr(m, part)
+        for s in result.standings
+        for name, m in s.metrics.items()
+        for part in ("mean", "ci95")
+    }
+    files = [result.files[k] for k in ("leaderboard_csv", "report", "summary") if k in result.files]
+    log.close(summary=summary, files=files, failed=bool(result.failed))
 
 
 def _sha256(path: Path) -> str:
@@ -271,6 +331,7 @@ def _jobs(plan: SweepPlan, sweep_dir: Path, tokenizer: Path | None, registry: St
     leaders: dict[str, int] = {}
     for variant, seed in plan.runs():
         recipe = variant_recipe(variant, seed, tokenizer=tokenizer, registry=registry)
+        recipe = recipe.model_copy(update={"track": None})  # logged by the sweep, as its children
         steps = plan_steps(recipe, registry=registry)
         data_key = next(p.step.key for p in steps if p.kind == "output")
         job = _Job(variant, seed, recipe, sweep_dir / "runs" / recipe.name, data_key, leaders.get(data_key))
