@@ -262,7 +262,7 @@ def sweep(
         if quiet
         else lambda message: err.print(message, highlight=False, markup=False, soft_wrap=True),
     )
-    out.print(leaderboard_table(result.standings, result.metric))
+    out.print(leaderboard_table(result.standings, result.metric, comparisons=result.comparisons))
     if result.regression is not None:
         out.print(f"regression: {result.regression.summary()}", highlight=False, soft_wrap=True)
     for warning in result.warnings + (result.regression.warnings if result.regression else []):
