@@ -133,6 +133,8 @@ class Comparison:
             return f"{head}: no seed ran for both"
         if d.n == 1:
             parts.append("one seed each cannot separate a difference from seed noise: run at least 2 seeds")
+        elif d.mean == 0 and d.sd == 0:
+            parts.append("identical in every seed: at this budget the two are the same")
         elif self.seeds_needed is None:
             parts.append(
                 f"a difference of {abs(d.mean):.2g} against a paired seed spread of {d.sd:.2g} would need more "
