@@ -402,7 +402,7 @@ def diff(
         Path | None, typer.Option("--html", help="Also write the diff as an HTML page here.")
     ] = None,
 ) -> None:
-    """Compare two runs: recipe keys that differ, records per step, removal reasons, mix and scores."""
+    """Compare two runs: recipe keys that differ, records per step, removal reasons, mix, scores, verdict."""
     from curate.report.diff import diff_header, diff_runs, diff_tables, write_diff_html
 
     result = diff_runs(run_a, run_b)

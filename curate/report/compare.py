@@ -31,10 +31,25 @@ def _number(value: Any) -> float | None:
     return None
 
 
+_RESERVED = {"variant", "seed", "weights", "realised", "metrics", "run_dir", "train", "eval"}
+
+
+def row_metrics(row: Mapping[str, Any]) -> dict[str, float]:
+    """The metrics of a leaderboard row (its ``metrics`` mapping, else its other numeric keys)."""
+    source = (
+        row.get("metrics")
+        if isinstance(row.get("metrics"), Mapping)
+        else {k: v for k, v in row.items() if k not in _RESERVED}
+    )
+    return {
+        k: float(v)
+        for k, v in source.items()
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(float(v))
+    }
+
+
 def per_seed(rows: Sequence[Mapping[str, Any]], variant: str, metric: str) -> dict[Any, float]:
     """``{seed: value}`` of ``metric`` over the rows of ``variant``."""
-    from curate.report.sweep import row_metrics
-
     out: dict[Any, float] = {}
     for row in rows:
         if str(row.get("variant")) == variant:

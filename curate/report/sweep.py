@@ -26,7 +26,14 @@ from curate.errors import UsageError
 from curate.io.rundir import RunLayout
 from curate.io.writers import write_atomic, write_text
 from curate.report import plots
-from curate.report.compare import VERDICT_TEXT, Comparison, advice_lines, compare_variants, eval_noise_of
+from curate.report.compare import (
+    VERDICT_TEXT,
+    Comparison,
+    advice_lines,
+    compare_variants,
+    eval_noise_of,
+    row_metrics,
+)
 from curate.report.data import TRAIN_METRICS, read_train_log
 from curate.report.html import Cell, Section, esc, figure, fmt, key_values, page, paragraph, table
 
@@ -51,9 +58,6 @@ def higher_is_better(metric: str) -> bool:
     """Whether a larger value of ``metric`` is better: accuracies and margins, also as the last part
     of a dotted name (``tasks.arith.acc``, ``chat.pref_accuracy``); bpb, ppl and nll are not."""
     return metric in HIGHER_IS_BETTER or metric.rsplit(".", 1)[-1] in HIGHER_IS_BETTER
-
-
-_RESERVED = {"variant", "seed", "weights", "realised", "metrics", "run_dir", "train", "eval"}
 
 
 @dataclass(frozen=True)
@@ -88,20 +92,6 @@ class Standing:
         for name, m in self.metrics.items():
             row.update({f"{name}_mean": m.mean, f"{name}_ci95": m.ci95, f"{name}_std": m.std})
         return row
-
-
-def row_metrics(row: Mapping[str, Any]) -> dict[str, float]:
-    """The metrics of a leaderboard row (its ``metrics`` mapping, else its other numeric keys)."""
-    source = (
-        row.get("metrics")
-        if isinstance(row.get("metrics"), Mapping)
-        else {k: v for k, v in row.items() if k not in _RESERVED}
-    )
-    return {
-        k: float(v)
-        for k, v in source.items()
-        if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(float(v))
-    }
 
 
 def summarize_metric(values: Sequence[float]) -> MetricSummary:
