@@ -276,7 +276,7 @@ def sweep(
         else lambda message: err.print(message, highlight=False, markup=False, soft_wrap=True),
         track=track or (),
     )
-    out.print(leaderboard_table(result.standings, result.metric))
+    out.print(leaderboard_table(result.standings, result.metric, comparisons=result.comparisons))
     if result.regression is not None:
         out.print(f"regression: {result.regression.summary()}", highlight=False, soft_wrap=True)
     for warning in result.warnings + (result.regression.warnings if result.regression else []):
@@ -416,7 +416,7 @@ def diff(
         Path | None, typer.Option("--html", help="Also write the diff as an HTML page here.")
     ] = None,
 ) -> None:
-    """Compare two runs: recipe keys that differ, records per step, removal reasons, mix and scores."""
+    """Compare two runs: recipe keys that differ, records per step, removal reasons, mix, scores, verdict."""
     from curate.report.diff import diff_header, diff_runs, diff_tables, write_diff_html
 
     result = diff_runs(run_a, run_b)

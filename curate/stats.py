@@ -146,6 +146,10 @@ def seeds_needed(difference: float, sd: float, *, confidence: float = 0.95, powe
     return None
 
 
+BOOTSTRAP_BLOCK = 1 << 20
+"""Document indices drawn at once by :func:`bootstrap_ratio` (bounds its memory)."""
+
+
 @dataclass(frozen=True)
 class Interval:
     """A point estimate with a two-sided interval."""
@@ -182,8 +186,13 @@ def bootstrap_ratio(
     if num.size == 1:
         return Interval(value, value, value, confidence)
     rng = np.random.default_rng(seed)
-    picks = rng.integers(0, num.size, size=(resamples, num.size))
-    ratios = num[picks].sum(axis=1) / den[picks].sum(axis=1)
+    # resamples drawn a block at a time: an eval set of 100k documents stays a few MB per block
+    block = max(1, min(resamples, BOOTSTRAP_BLOCK // num.size))
+    ratios = np.empty(resamples, dtype=np.float64)
+    for start in range(0, resamples, block):
+        stop = min(resamples, start + block)
+        picks = rng.integers(0, num.size, size=(stop - start, num.size))
+        ratios[start:stop] = num[picks].sum(axis=1) / den[picks].sum(axis=1)
     tail = (1 - confidence) / 2 * 100
     low, high = np.percentile(ratios, [tail, 100 - tail])
     return Interval(value, float(low), float(high), confidence)

@@ -101,3 +101,14 @@ def test_bootstrap_ratio_covers_the_value_and_narrows_with_more_documents() -> N
 def test_bootstrap_ratio_refuses_mismatched_input() -> None:
     with pytest.raises(ValueError, match="one length"):
         bootstrap_ratio([1.0, 2.0], [1.0])
+
+
+def test_bootstrap_ratio_draws_in_blocks_without_changing_the_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    import curate.stats
+
+    rng = np.random.default_rng(3)
+    nbytes = rng.integers(100, 900, size=300).astype(float)
+    bits = nbytes * rng.normal(1.5, 0.2, size=300)
+    whole = bootstrap_ratio(bits, nbytes, resamples=500)
+    monkeypatch.setattr(curate.stats, "BOOTSTRAP_BLOCK", 300 * 7)  # 7 resamples per block
+    assert bootstrap_ratio(bits, nbytes, resamples=500) == whole

@@ -5,6 +5,12 @@ both sides, stages and sources matched by name, as key paths such as ``stages[3]
 only the paths whose values differ; a block one side lacks is one difference), the records in
 and out of every step (and whether its cache key changed, i.e. whether it was recomputed), the
 removal reasons whose counts differ, the realised mix per source, and the eval scores.
+
+And a verdict: for two runs of two variants of one sweep (``SWEEP/runs/<variant>-s<seed>``), the
+paired difference in the sweep's ranking metric over every seed both variants ran, with its 95%
+interval and better / worse / cannot tell; for two runs of no common sweep, each run's eval-set
+error (a bootstrap over eval documents) and, plainly, no verdict: one seed each cannot separate a
+difference from seed noise.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from rich.table import Table
 from rich.text import Text
 
 from curate.io.writers import write_text
+from curate.report.compare import VERDICT_TEXT, Comparison
 from curate.report.data import RunData, load_run, score_metrics
 from curate.report.html import Cell, Section, fmt, key_values, page, paragraph, table
 
@@ -198,6 +205,10 @@ class RunDiff:
     reasons: list[tuple[str, str, int, int]] = field(default_factory=list)
     mix: list[MixShare] = field(default_factory=list)
     scores: list[tuple[str, float | None, float | None]] = field(default_factory=list)
+    noise: list[tuple[str, float | None, float | None]] = field(default_factory=list)
+    """Per bits-per-byte metric: the half-width of each run's eval-set bootstrap interval."""
+    paired: Comparison | None = None
+    """Two variants of one sweep: B's variant minus A's in the sweep's metric, over their seeds."""
 
     @property
     def recipe_keys(self) -> list[str]:
@@ -228,7 +239,87 @@ def diff_runs(a: str | os.PathLike, b: str | os.PathLike) -> RunDiff:
         reasons=_reasons(run_a, run_b),
         mix=_mix(run_a, run_b),
         scores=_scores(run_a, run_b),
+        noise=_noise(run_a, run_b),
+        paired=sweep_variants(run_a.root, run_b.root),
     )
+
+
+def _noise(a: RunData, b: RunData) -> list[tuple[str, float | None, float | None]]:
+    from curate.train.evalset import eval_noise
+
+    na, nb = eval_noise(a.score), eval_noise(b.score)
+    return [(k, na.get(k), nb.get(k)) for k in list(na) + [k for k in nb if k not in na]]
+
+
+def _sweep_entry(run_dir: Path) -> tuple[Path, dict[str, Any], dict[str, Any]] | None:
+    """The sweep a run directory belongs to (``SWEEP/runs/<run>``, listed in ``SWEEP/sweep.json``):
+    the sweep directory, its summary and the run's entry; None for a run of no sweep."""
+    from curate.io.writers import read_json
+
+    root = run_dir.resolve()
+    summary_file = root.parent.parent / "sweep.json"
+    if root.parent.name != "runs" or not summary_file.is_file():
+        return None
+    try:
+        summary = read_json(summary_file)
+    except (OSError, ValueError):
+        return None
+    for entry in summary.get("runs") or []:
+        if isinstance(entry, dict) and Path(str(entry.get("run_dir"))).name == root.name:
+            return root.parent.parent, summary, entry
+    return None
+
+
+def sweep_variants(a: str | os.PathLike, b: str | os.PathLike) -> Comparison | None:
+    """Runs of two variants of one sweep: B's variant minus A's in the sweep's ranking metric,
+    paired over every seed both ran (not only the two runs given); None otherwise."""
+    from curate.report.compare import compare
+    from curate.report.sweep import higher_is_better
+
+    found_a, found_b = _sweep_entry(Path(a)), _sweep_entry(Path(b))
+    if found_a is None or found_b is None or found_a[0] != found_b[0]:
+        return None
+    (_, summary, entry_a), (_, _, entry_b) = found_a, found_b
+    metric = summary.get("metric")
+    if not metric or entry_a.get("variant") == entry_b.get("variant"):
+        return None
+    rows = [r for r in summary.get("runs") or [] if isinstance(r, dict) and r.get("status") != "failed"]
+    return compare(
+        rows,
+        str(entry_b["variant"]),
+        str(entry_a["variant"]),
+        metric=metric,
+        higher_is_better=higher_is_better(metric),
+    )
+
+
+def single_run_note(d: RunDiff) -> str:
+    """What the scores of two runs of no common sweep can and cannot say."""
+    text = (
+        "One seed each: a difference in the scores cannot be told from seed-to-seed noise (another "
+        "initialisation and data order move bits per byte by about 0.01-0.02 at small scale), so there is no "
+        "verdict. Run both as variants of a sweep with several seeds (`curate sweep`) for a paired one."
+    )
+    outside = [
+        k
+        for k, na, nb in d.noise
+        if na is not None and nb is not None and _gap(d, k) is not None and abs(_gap(d, k)) > na + nb  # type: ignore[arg-type]
+    ]
+    if outside:
+        text += (
+            f" The difference in {', '.join(outside)} is larger than the two eval sets' own errors together "
+            "(bootstrap over documents): another draw of eval documents would not undo it, seeds still might."
+        )
+    elif d.noise:
+        text += " The differences lie within the eval sets' own errors (bootstrap over documents) too."
+    return text
+
+
+def _gap(d: RunDiff, metric: str) -> float | None:
+    for k, va, vb in d.scores:
+        if k == metric and va is not None and vb is not None:
+            return vb - va
+    return None
 
 
 def _resolved(recipe: dict[str, Any] | None) -> dict[str, Any]:
@@ -413,7 +504,55 @@ def diff_tables(d: RunDiff) -> list[Table]:
         for metric, va, vb in d.scores:
             scores.add_row(Text(metric), fmt(va), fmt(vb), _delta(va, vb))
         tables.append(scores)
+    if d.paired is not None or d.scores:
+        tables.append(_verdict_table(d))
     return tables
+
+
+def _noise_text(value: float | None) -> str:
+    return "–" if value is None else f"± {value:.2g}"
+
+
+def _verdict_table(d: RunDiff) -> Table:
+    """The paired comparison of two sweep variants, else each run's eval-set error and why one
+    seed each gives no verdict."""
+    if d.paired is not None:
+        c = d.paired
+        table = Table(
+            title=f"verdict: {c.variant} (B) vs {c.reference} (A), paired over {c.difference.n} seed(s) of their sweep",
+            title_justify="left",
+            caption=c.advice(),
+            caption_justify="left",
+        )
+        for column in ("metric", "Δ B - A [95% CI]", "paired sd", "verdict", "eval-set ± (bootstrap)"):
+            table.add_column(column, justify="left" if column in ("metric", "verdict") else "right")
+        sd = c.difference.sd
+        table.add_row(
+            Text(c.metric),
+            c.interval_text(),
+            "–" if sd is None else f"{sd:.2g}",
+            VERDICT_TEXT[c.verdict],
+            _noise_text(c.eval_noise),
+        )
+        return table
+    table = Table(
+        title="verdict: none (one seed each)",
+        title_justify="left",
+        caption=single_run_note(d),
+        caption_justify="left",
+    )
+    for column in ("metric", "A eval-set ± (bootstrap)", "B eval-set ± (bootstrap)", "Δ"):
+        table.add_column(column, justify="left" if column == "metric" else "right")
+    for metric, na, nb in d.noise:
+        table.add_row(Text(metric), _noise_text(na), _noise_text(nb), _delta(*_pair(d, metric)))
+    return table
+
+
+def _pair(d: RunDiff, metric: str) -> tuple[float | None, float | None]:
+    for k, va, vb in d.scores:
+        if k == metric:
+            return va, vb
+    return None, None
 
 
 def render_diff_html(d: RunDiff) -> str:
@@ -508,8 +647,52 @@ def render_diff_html(d: RunDiff) -> str:
                 ),
             )
         )
+    if d.paired is not None or d.scores:
+        sections.append(_verdict_section(d))
     title = f"Diff {d.name_a} → {d.name_b}"
     return page(title, sections, subtitle=f"curate diff · {d.a} vs {d.b}")
+
+
+def _verdict_section(d: RunDiff) -> Section:
+    if d.paired is not None:
+        c = d.paired
+        sd = c.difference.sd
+        body = table(
+            ["metric", "Δ B - A [95% CI]", "paired sd", "seeds", "verdict", "eval-set ± (bootstrap)"],
+            [
+                (
+                    Cell(c.metric),
+                    Cell(c.interval_text(), numeric=True),
+                    sd,
+                    c.difference.n,
+                    Cell(VERDICT_TEXT[c.verdict]),
+                    Cell(_noise_text(c.eval_noise), numeric=True),
+                )
+            ],
+        )
+        body = (
+            paragraph(
+                f"B is variant {c.variant}, A variant {c.reference} of one sweep: the difference is paired over "
+                "every seed both ran."
+            )
+            + body
+        )
+        if c.advice():
+            body += paragraph(c.advice() or "")
+        return Section("verdict", "Verdict (paired over seeds)", body)
+    rows = [
+        (
+            Cell(k),
+            Cell(_noise_text(na), numeric=True),
+            Cell(_noise_text(nb), numeric=True),
+            Cell(_delta(*_pair(d, k)), numeric=True),
+        )
+        for k, na, nb in d.noise
+    ]
+    body = (
+        table(["metric", "A eval-set ± (bootstrap)", "B eval-set ± (bootstrap)", "Δ"], rows) if rows else ""
+    )
+    return Section("verdict", "Verdict: none (one seed each)", body + paragraph(single_run_note(d)))
 
 
 def write_diff_html(d: RunDiff, path: str | os.PathLike) -> Path:

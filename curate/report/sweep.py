@@ -26,6 +26,14 @@ from curate.errors import UsageError
 from curate.io.rundir import RunLayout
 from curate.io.writers import write_atomic, write_text
 from curate.report import plots
+from curate.report.compare import (
+    VERDICT_TEXT,
+    Comparison,
+    advice_lines,
+    compare_variants,
+    eval_noise_of,
+    row_metrics,
+)
 from curate.report.data import TRAIN_METRICS, read_train_log
 from curate.report.html import Cell, Section, esc, figure, fmt, key_values, page, paragraph, table
 
@@ -50,9 +58,6 @@ def higher_is_better(metric: str) -> bool:
     """Whether a larger value of ``metric`` is better: accuracies and margins, also as the last part
     of a dotted name (``tasks.arith.acc``, ``chat.pref_accuracy``); bpb, ppl and nll are not."""
     return metric in HIGHER_IS_BETTER or metric.rsplit(".", 1)[-1] in HIGHER_IS_BETTER
-
-
-_RESERVED = {"variant", "seed", "weights", "realised", "metrics", "run_dir"}
 
 
 @dataclass(frozen=True)
@@ -87,20 +92,6 @@ class Standing:
         for name, m in self.metrics.items():
             row.update({f"{name}_mean": m.mean, f"{name}_ci95": m.ci95, f"{name}_std": m.std})
         return row
-
-
-def row_metrics(row: Mapping[str, Any]) -> dict[str, float]:
-    """The metrics of a leaderboard row (its ``metrics`` mapping, else its other numeric keys)."""
-    source = (
-        row.get("metrics")
-        if isinstance(row.get("metrics"), Mapping)
-        else {k: v for k, v in row.items() if k not in _RESERVED}
-    )
-    return {
-        k: float(v)
-        for k, v in source.items()
-        if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(float(v))
-    }
 
 
 def summarize_metric(values: Sequence[float]) -> MetricSummary:
@@ -208,6 +199,7 @@ def write_sweep_report(
     extra: Mapping[str, Any] | None = None,
     out: str | os.PathLike | None = None,
     plots_dir: str | os.PathLike | None = None,
+    baseline: str | None = None,
 ) -> Path:
     """Write ``SWEEP_DIR/report.html`` (or ``out``) for a sweep's leaderboard ``rows``.
 
@@ -215,7 +207,9 @@ def write_sweep_report(
     ``train/metrics.jsonl`` give the training curves and whose ``report.html`` the page links to.
     ``extra`` is shown as label/value pairs in the overview (e.g. a regression's predicted best
     mixture). With ``plots_dir``, the plots are also written there as PNG files
-    (``<metric>_vs_weights.png``, ``train_loss.png``, ``eval_nll.png``). Returns the page's path.
+    (``<metric>_vs_weights.png``, ``train_loss.png``, ``eval_nll.png``). Every variant is
+    compared with the best and with ``baseline`` (a variant name), paired over seeds (see
+    :mod:`curate.report.compare`). Returns the page's path.
     """
     sweep_dir = Path(sweep_dir)
     if run_dirs is not None and len(run_dirs) != len(rows):
@@ -233,6 +227,7 @@ def write_sweep_report(
         extra=extra,
         page_dir=path.parent,
         images=images,
+        baseline=baseline,
     )
     if plots_dir is not None:
         for name, data in images.items():
@@ -252,6 +247,7 @@ def render_sweep_report(
     extra: Mapping[str, Any] | None = None,
     page_dir: Path | None = None,
     images: dict[str, str] | None = None,
+    baseline: str | None = None,
 ) -> str:
     """The sweep page; ``images`` (when given) receives every plot as name -> base64 PNG."""
     images = {} if images is None else images
@@ -259,11 +255,16 @@ def render_sweep_report(
     metric = sort_by or default_sort_metric(metric_names(standings))
     metrics = shown_metrics(metric_names(standings), metric)
     sources = list(dict.fromkeys(k for s in standings for k in s.weights))
+    comparisons = sweep_comparisons(
+        rows, standings, metric, higher_is_better=higher_is_better, baseline=baseline
+    )
     sections = [
         _overview(sweep_dir, rows, standings, metric, extra),
         _leaderboard(standings, metrics, sources, metric),
-        _runs(rows, dirs, sources, metrics, page_dir or sweep_dir),
     ]
+    if comparisons:
+        sections.append(_comparisons(rows, standings, comparisons, metric, baseline))  # type: ignore[arg-type]
+    sections.append(_runs(rows, dirs, sources, metrics, page_dir or sweep_dir))
     skipped: list[tuple[str, str]] = []
     weight_section = _metric_vs_weight(rows, standings, metrics, sources, images)
     if weight_section is None:
@@ -277,6 +278,76 @@ def render_sweep_report(
         sections.append(curves)
     name = title or f"Sweep {sweep_dir.name}"
     return page(name, sections, subtitle=f"curate sweep report · {sweep_dir}", skipped=skipped)
+
+
+def sweep_comparisons(
+    rows: Sequence[Mapping[str, Any]],
+    standings: Sequence[Standing],
+    metric: str | None,
+    *,
+    higher_is_better: bool | None = None,
+    baseline: str | None = None,
+) -> dict[str, dict[str, Comparison]]:
+    """Each variant against the best and against ``baseline`` in the ranking ``metric``, paired
+    over seeds (empty without a metric or with fewer than two variants that have it). A baseline
+    without the metric (its runs failed) is left out."""
+    ranked = [s.variant for s in standings if metric is not None and metric in s.metrics]
+    if metric is None or len(ranked) < 2:
+        return {}
+    if baseline is not None and baseline not in ranked:
+        baseline = None  # its runs failed or lack the metric: only the comparison with the best
+    higher = _higher(metric) if higher_is_better is None else higher_is_better
+    return compare_variants(rows, ranked, metric=metric, higher_is_better=higher, baseline=baseline)  # type: ignore[return-value]
+
+
+def _comparisons(
+    rows: Sequence[Mapping[str, Any]],
+    standings: Sequence[Standing],
+    comparisons: Mapping[str, Mapping[str, Comparison]],
+    metric: str,
+    baseline: str | None,
+) -> Section:
+    references = [("best", f"vs best ({standings[0].variant})")]
+    if baseline is not None:
+        references.append(("baseline", f"vs baseline ({baseline})"))
+    headers = [
+        "variant",
+        f"{metric} seed sd",
+        f"{metric} eval-set ± (bootstrap)",
+        *[f"{label}: paired Δ [95% CI]" for _, label in references],
+        *[f"{label}: verdict" for _, label in references],
+    ]
+    body = []
+    for s in standings:
+        if s.variant not in comparisons:
+            continue
+        summary = s.metrics.get(metric)
+        by_role = comparisons[s.variant]
+        noise = eval_noise_of(rows, s.variant, metric)
+        body.append(
+            (
+                Cell(s.variant),
+                None if summary is None else summary.std,
+                noise,
+                *[
+                    Cell(by_role[r].interval_text() if r in by_role else "–", numeric=True)
+                    for r, _ in references
+                ],
+                *[Cell(VERDICT_TEXT[by_role[r].verdict] if r in by_role else "–") for r, _ in references],
+            )
+        )
+    notes = advice_lines(comparisons)  # type: ignore[arg-type]
+    text = paragraph(
+        "Paired Δ: the variant minus the reference in each seed both ran (same seed: same initialisation "
+        "and data order), its mean and 95% Student-t interval. The seed-to-seed spread cancels in the "
+        "difference, so a small consistent difference shows here when the means' intervals overlap. Verdict: "
+        "better or worse when the interval excludes zero, else cannot tell at this budget. Eval-set ±: "
+        "the half-width of a bootstrap interval over the eval documents (mean over the variant's runs): how "
+        "far the score would move on another draw of eval documents, beside the seed sd.",
+        muted=True,
+    )
+    advice = "".join(paragraph(line) for line in notes)
+    return Section("comparisons", "Paired comparisons", table(headers, body) + text + advice)
 
 
 def _mean_ci(m: MetricSummary | None) -> Cell:

@@ -39,6 +39,7 @@ from curate.exec.rundir import RunDir
 from curate.io.rundir import RunLayout
 from curate.io.writers import read_json, write_atomic, write_json, write_text
 from curate.recipe import RecipeBase, dump_resolved, recipe_from_data
+from curate.report.compare import Comparison, advice_lines
 from curate.report.sweep import (
     Standing,
     default_sort_metric,
@@ -46,13 +47,14 @@ from curate.report.sweep import (
     leaderboard,
     metric_names,
     shown_metrics,
+    sweep_comparisons,
 )
 from curate.stages import REGISTRY, StageRegistry
 from curate.sweep.paths import set_path
 from curate.sweep.regression import RegressionResult, mixture_regression
 from curate.sweep.spec import PlannedVariant, SweepPlan, load_sweep
 from curate.track import SweepLog, TrackConfig, check_trackers, with_trackers
-from curate.train.evalset import flat_metrics
+from curate.train.evalset import eval_noise, flat_metrics
 
 RunStatus = Literal["done", "cached", "failed"]
 TOKENIZER_RUN = "_tokenizer"
@@ -74,6 +76,8 @@ class RunOutcome:
     weights: dict[str, float] = field(default_factory=dict)
     realised: dict[str, float] = field(default_factory=dict)  # the shares the mix stage delivered
     metrics: dict[str, float] = field(default_factory=dict)
+    train: dict[str, float] = field(default_factory=dict)  # seconds, tokens, tokens_per_s of its training
+    eval: dict[str, Any] = field(default_factory=dict)  # noise: {metric: bootstrap half-width}, tokens
     error: str | None = None
 
     @property
@@ -96,6 +100,8 @@ class SweepResult:
     tokenizer: dict[str, str] | None = None
     files: dict[str, Path] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    comparisons: dict[str, dict[str, Comparison]] = field(default_factory=dict)
+    """Each variant against the best (and the sweep's baseline), paired over seeds."""
 
     @property
     def failed(self) -> list[RunOutcome]:
@@ -387,7 +393,22 @@ def _outcome(job: _Job, status: RunStatus, seconds: float, error: str | None = N
     outcome.metrics = flat_metrics(score)  # bpb... or avg.bpb, web.bpb...; tasks.<name>.acc...
     # the change against the model the runs start from (its score is computed once, then cached)
     outcome.metrics.update({k: score[k] for k in ("delta_bpb", "delta_pref_accuracy") if k in score})
+    outcome.train, outcome.eval = score_costs(score)
     return outcome
+
+
+def score_costs(score: dict[str, Any]) -> tuple[dict[str, float], dict[str, Any]]:
+    """What a run's training cost (``seconds``, ``tokens``, ``tokens_per_s`` as its score.json
+    records them) and its eval set's own noise (``noise``: bootstrap half-width per metric;
+    ``tokens``: eval tokens scored), for the sweep's paired comparisons."""
+    train = {
+        key: float(score[name])
+        for key, name in (("seconds", "wall_s"), ("tokens", "tokens_seen"), ("tokens_per_s", "tokens_per_s"))
+        if isinstance(score.get(name), (int, float)) and not isinstance(score.get(name), bool)
+    }
+    evaluated = score.get("eval") if isinstance(score.get("eval"), dict) else {}
+    tokens = evaluated.get("tokens")
+    return train, {"noise": eval_noise(score), "tokens": tokens if isinstance(tokens, (int, float)) else None}
 
 
 def realised_mix(manifest: dict[str, Any]) -> dict[str, float]:
@@ -567,6 +588,8 @@ def _finish(
             "weights": o.weights,
             "realised": o.realised,
             "metrics": o.metrics,
+            "train": o.train,
+            "eval": o.eval,
             "run_dir": str(o.run_dir),
         }
         for o in outcomes
@@ -582,12 +605,27 @@ def _finish(
     metric = metric or default_sort_metric(names)
     token_info = None if tokenizer is None else {"path": str(tokenizer), "sha256": _sha256(tokenizer)}
     regression = _regression(plan, rows, metric, warnings)
-    result = SweepResult(sweep_dir, outcomes, standings, metric, regression, token_info, warnings=warnings)
+    baseline = plan.sweep.baseline
+    if baseline is not None and not any(s.variant == baseline and metric in s.metrics for s in standings):
+        warnings.append(
+            f"baseline {baseline!r} has no {metric} (its runs failed): compared with the best only"
+        )
+    comparisons = sweep_comparisons(rows, standings, metric, baseline=baseline)
+    result = SweepResult(
+        sweep_dir,
+        outcomes,
+        standings,
+        metric,
+        regression,
+        token_info,
+        warnings=warnings,
+        comparisons=comparisons,
+    )
     failed = [o.name for o in outcomes if o.status == "failed"]
     if failed:
         warnings.append(f"{len(failed)} runs failed: {', '.join(failed)} (see sweep.json)")
     if standings:
-        result.files.update(write_leaderboard(sweep_dir, standings, plan))
+        result.files.update(write_leaderboard(sweep_dir, standings, plan, comparisons=comparisons))
     extra = _report_extra(plan, result)
     if rows:
         from curate.report.sweep import write_sweep_report
@@ -599,6 +637,7 @@ def _finish(
             title=f"Sweep {plan.name}",
             extra=extra,
             plots_dir=sweep_dir / "plots",
+            baseline=baseline if "baseline" in {r for c in comparisons.values() for r in c} else None,
         )
         result.files.update({p.stem: p for p in sorted((sweep_dir / "plots").glob("*.png"))})
     summary = {
@@ -612,6 +651,8 @@ def _finish(
         "runs": [o.to_dict() for o in outcomes],
         "reuse": _reuse(sweep_dir, outcomes),
         "regression": None if regression is None else regression.to_dict(),
+        "baseline": baseline,
+        "comparisons": [c.to_dict() for by_role in comparisons.values() for c in by_role.values()],
         "warnings": warnings,
         "seconds": seconds,
     }
@@ -684,9 +725,16 @@ def _report_extra(plan: SweepPlan, result: SweepResult) -> dict[str, Any]:
     return extra
 
 
-def write_leaderboard(sweep_dir: Path, standings: list[Standing], plan: SweepPlan) -> dict[str, Path]:
+def write_leaderboard(
+    sweep_dir: Path,
+    standings: list[Standing],
+    plan: SweepPlan,
+    *,
+    comparisons: dict[str, dict[str, Comparison]] | None = None,
+) -> dict[str, Path]:
     """``leaderboard.csv`` and ``.parquet``: one row per variant, best first; weights, every
-    metric's mean / 95% CI / std over seeds, and the values the variant set."""
+    metric's mean / 95% CI / std over seeds, the values the variant set, and the paired comparison
+    with the best and the baseline (``vs_best.*``, ``vs_baseline.*``: see :func:`comparison_columns`)."""
     import polars as pl
 
     sets = {v.name: v.set for v in plan.variants}
@@ -694,6 +742,7 @@ def write_leaderboard(sweep_dir: Path, standings: list[Standing], plan: SweepPla
     for rank, standing in enumerate(standings, start=1):
         row = {"rank": rank, **standing.flat()}
         row.update({f"set.{k}": v for k, v in sets.get(standing.variant, {}).items()})
+        row.update(comparison_columns((comparisons or {}).get(standing.variant, {})))
         flat.append(row)
     columns = list(dict.fromkeys(k for row in flat for k in row))
     data = {c: _column([row.get(c) for row in flat]) for c in columns}
@@ -701,6 +750,28 @@ def write_leaderboard(sweep_dir: Path, standings: list[Standing], plan: SweepPla
     csv = write_atomic(sweep_dir / "leaderboard.csv", lambda tmp: frame.write_csv(tmp))
     parquet = write_atomic(sweep_dir / "leaderboard.parquet", lambda tmp: frame.write_parquet(tmp))
     return {"leaderboard_csv": csv, "leaderboard_parquet": parquet}
+
+
+def comparison_columns(by_role: dict[str, Comparison]) -> dict[str, Any]:
+    """``vs_<role>.reference``, ``.diff``, ``.low``, ``.high``, ``.verdict``, ``.seeds_needed``,
+    ``.more_seconds``, ``.eval_noise`` and ``.eval_tokens_needed`` of a variant's comparisons."""
+    out: dict[str, Any] = {}
+    for role, c in by_role.items():
+        d = c.difference
+        out.update(
+            {
+                f"vs_{role}.reference": c.reference,
+                f"vs_{role}.diff": d.mean,
+                f"vs_{role}.low": d.low,
+                f"vs_{role}.high": d.high,
+                f"vs_{role}.verdict": d.verdict,
+                f"vs_{role}.seeds_needed": c.seeds_needed,
+                f"vs_{role}.more_seconds": c.more_seconds,
+                f"vs_{role}.eval_noise": c.eval_noise,
+                f"vs_{role}.eval_tokens_needed": c.eval_tokens_needed,
+            }
+        )
+    return out
 
 
 def _column(values: list[Any]) -> Any:
@@ -717,16 +788,35 @@ def _column(values: list[Any]) -> Any:
     )
 
 
-def leaderboard_table(standings: list[Standing], metric: str | None) -> Any:
-    """The leaderboard as a rich table: rank, variant, seeds, weights, mean ± 95% CI per metric."""
+def leaderboard_table(
+    standings: list[Standing],
+    metric: str | None,
+    *,
+    comparisons: dict[str, dict[str, Comparison]] | None = None,
+) -> Any:
+    """The leaderboard as a rich table: rank, variant, seeds, weights, mean ± 95% CI per metric;
+    with ``comparisons``, the paired difference with the best (and the baseline) and its verdict,
+    and under the table what would settle each comparison that cannot tell."""
     from rich.table import Table
 
+    comparisons = comparisons or {}
     sources = list(dict.fromkeys(k for s in standings for k in s.weights))
     metrics = shown_metrics(metric_names(standings), metric)
-    table = Table(title=f"leaderboard (by {metric}, mean ± 95% CI over seeds)" if metric else "leaderboard")
-    for header in ("#", "variant", "seeds", *[f"w.{s}" for s in sources], *metrics):
+    roles = [r for r in ("best", "baseline") if any(r in by_role for by_role in comparisons.values())]
+    references = {c.role: c.reference for by_role in comparisons.values() for c in by_role.values()}
+    notes = advice_lines(comparisons)  # type: ignore[arg-type]
+    table = Table(
+        title=f"leaderboard (by {metric}, mean ± 95% CI over seeds)" if metric else "leaderboard",
+        caption="\n".join(notes) if notes else None,
+        caption_justify="left",
+    )
+    headers = ["#", "variant", "seeds", *[f"w.{s}" for s in sources], *metrics]
+    headers += [f"{metric} vs {role} ({references[role]}), paired" for role in roles]
+    for header in headers:
         table.add_column(header, justify="left" if header == "variant" else "right")
     for rank, s in enumerate(standings, start=1):
+        by_role = comparisons.get(s.variant, {})
+        compared = [by_role[r].cell() if r in by_role else "–" for r in roles]
         cells = [str(rank), s.variant, str(len(s.seeds))]
         cells += [f"{s.weights[src]:.3f}" if src in s.weights else "–" for src in sources]
         for m in metrics:
@@ -736,5 +826,5 @@ def leaderboard_table(standings: list[Standing], metric: str | None) -> Any:
             else:
                 ci = "" if summary.ci95 is None else f" ± {summary.ci95:.3g}"
                 cells.append(f"{summary.mean:.4g}{ci}")
-        table.add_row(*cells)
+        table.add_row(*cells, *compared)
     return table

@@ -167,6 +167,12 @@ class Sweep(_Strict):
     regression: bool | Regression = Field(
         False, description="Fit metric ~ weights and report the predicted best mixture (true, or options)."
     )
+    baseline: str | None = Field(
+        None,
+        description="A variant every other one is compared with (besides the best): the paired difference "
+        "in the ranking metric over seeds, its 95% interval and a verdict (better / worse / cannot tell at "
+        "this budget). Default: compare with the best only.",
+    )
 
     @field_validator("name")
     @classmethod
@@ -345,7 +351,18 @@ def plan_sweep(
         recipe = recipe_from_data(copy.deepcopy(data), source_name=where, registry=registry)
         plan.variants.append(PlannedVariant(name, sets, data, recipe, mix_weights(recipe), where))
     _check_tokenizer_fixed(plan)
+    _check_baseline(plan, located)
     return plan
+
+
+def _check_baseline(plan: SweepPlan, located: _Locator) -> None:
+    names = [v.name for v in plan.variants]
+    baseline = plan.sweep.baseline
+    if baseline is not None and baseline not in names:
+        raise RecipeError(
+            f"{located.at(['baseline'])}: baseline {baseline!r} is not a variant of this sweep"
+            f"{suggest(baseline, names)}"
+        )
 
 
 class _Locator:

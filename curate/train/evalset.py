@@ -222,4 +222,33 @@ def flat_metrics(score: Mapping[str, Any] | None) -> dict[str, float]:
     return out
 
 
+def eval_noise(score: Mapping[str, Any] | None) -> dict[str, float]:
+    """The eval set's own sampling error (the half-width of the bootstrap interval over its
+    documents, ``bpb_ci95``, see ``curate.train.score.bpb_interval``) of each bits-per-byte metric
+    of a ``score.json``, under the names of :func:`flat_metrics`: ``bpb``, ``<set>.bpb``, and
+    ``avg.bpb`` (the sets' half-widths combined as independent errors of a mean:
+    ``sqrt(sum h^2) / sets``). Empty for a score written before curate measured it."""
+    if not score:
+        return {}
+    sets = score.get("sets") if isinstance(score.get("sets"), Mapping) else {}
+    sets = {k: v for k, v in sets.items() if isinstance(v, Mapping)}
+    own = [name for name, entry in sets.items() if not entry.get("added")]
+
+    def half(entry: Any) -> float | None:
+        value = _numbers(entry.get("eval") if isinstance(entry, Mapping) else None).get("bpb_ci95")
+        return value if value is not None and value == value else None
+
+    out: dict[str, float] = {}
+    if len(own) > 1:
+        halves = [half(sets[name]) for name in own]
+        if all(h is not None for h in halves):
+            out["avg.bpb"] = sum(h * h for h in halves) ** 0.5 / len(halves)  # type: ignore[operator]
+    elif half(score) is not None:
+        out["bpb"] = half(score)  # type: ignore[assignment]
+    for name, entry in sets.items():
+        if (len(own) > 1 or entry.get("added")) and half(entry) is not None:
+            out[f"{name}.bpb"] = half(entry)  # type: ignore[assignment]
+    return out
+
+
 # -- encoding ------------------------------------------------------------------------------------

@@ -137,3 +137,60 @@ def test_diff_of_recipes_of_different_shape_shows_only_real_differences(tmp_path
     assert f"recipe: {len(d.recipe)} differing key(s)" in text
     for key in rows:
         assert key in text, key
+
+
+def _scored_run(path, bpb: float, half: float, *, variant: str | None = None, seed: int = 0):
+    """A run directory with what `curate diff` reads of a score: manifest.json and score.json."""
+    path.mkdir(parents=True)
+    (path / "manifest.json").write_text(json.dumps({"name": path.name, "steps": []}))
+    score = {
+        "metrics": {"bpb": bpb},
+        "eval": {"tokens": 40_000, "bpb_low": bpb - half, "bpb_high": bpb + half, "bpb_ci95": half},
+    }
+    (path / "score.json").write_text(json.dumps(score))
+    return {
+        "variant": variant,
+        "seed": seed,
+        "status": "done",
+        "run_dir": str(path),
+        "metrics": {"bpb": bpb},
+        "train": {"tokens": 60_000, "tokens_per_s": 2_000},
+        "eval": {"noise": {"bpb": half}, "tokens": 40_000},
+    }
+
+
+def test_diff_of_two_single_runs_gives_each_eval_error_and_no_verdict(tmp_path):
+    _scored_run(tmp_path / "a", 2.114, 0.006)
+    _scored_run(tmp_path / "b", 2.288, 0.007)
+    d = diff_runs(tmp_path / "a", tmp_path / "b")
+    assert d.paired is None and d.noise == [("bpb", 0.006, 0.007)]
+    result = CliRunner().invoke(app, ["diff", str(tmp_path / "a"), str(tmp_path / "b")], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "verdict: none (one seed each)" in text and "cannot be told from seed-to-seed noise" in text
+    assert "± 0.006" in text and "larger than the two eval sets' own errors" in text
+    assert "Verdict: none (one seed each)" in render_diff_html(d)
+
+
+def test_diff_of_two_sweep_variants_is_paired_over_their_seeds(tmp_path):
+    sweep = tmp_path / "sweeps" / "s"
+    clean, boiler = [2.114, 2.130, 2.121, 2.109], [2.132, 2.145, 2.138, 2.126]
+    runs = []
+    for seed, (c, b) in enumerate(zip(clean, boiler, strict=True)):
+        runs.append(_scored_run(sweep / "runs" / f"clean-s{seed}", c, 0.006, variant="clean", seed=seed))
+        runs.append(_scored_run(sweep / "runs" / f"boiler-s{seed}", b, 0.006, variant="boiler", seed=seed))
+    (sweep / "sweep.json").write_text(json.dumps({"metric": "bpb", "runs": runs}))
+    d = diff_runs(sweep / "runs" / "clean-s0", sweep / "runs" / "boiler-s2")
+    assert d.paired is not None and d.paired.variant == "boiler" and d.paired.reference == "clean"
+    assert d.paired.difference.n == 4 and d.paired.verdict == "worse"
+    assert d.paired.difference.mean == pytest.approx(sum(boiler) / 4 - sum(clean) / 4)
+    result = CliRunner().invoke(
+        app, ["diff", str(sweep / "runs" / "clean-s0"), str(sweep / "runs" / "boiler-s2")], terminal_width=200
+    )
+    assert result.exit_code == 0, result.output
+    assert "paired over 4 seed(s) of their sweep" in result.output and "worse" in result.output
+    # two seeds only: the same difference cannot be told, and the diff says what would
+    (sweep / "sweep.json").write_text(json.dumps({"metric": "bpb", "runs": runs[:4]}))
+    two = diff_runs(sweep / "runs" / "clean-s0", sweep / "runs" / "boiler-s1")
+    assert two.paired.verdict == "cannot tell" and "paired seeds" in two.paired.advice()
+    assert "cannot tell at this budget" in render_diff_html(two)

@@ -155,3 +155,14 @@ def test_round_to_simplex_sums_to_exactly_one_in_its_units():
     shares = round_to_simplex([1 / 3, 1 / 3, 1 / 3])
     assert shares == [0.3334, 0.3333, 0.3333]
     assert round(sum(x * 10_000 for x in round_to_simplex([0.123456, 0.5, 0.376544]))) == 10_000
+
+
+def test_baseline_names_a_variant_or_is_refused_with_its_line(project):
+    plan = load_sweep(write_sweep(project, "baseline: a\nvariants: [{name: a}, {name: b}]\n"))
+    assert plan.sweep.baseline == "a"
+    assert load_sweep(write_sweep(project, "variants: [{name: a}]\n")).sweep.baseline is None
+    with pytest.raises(
+        RecipeError,
+        match=r"baseline \(line 2\): baseline 'heavy' is not a variant of this sweep — did you mean 'web-heavy'",
+    ):
+        load_sweep(write_sweep(project, "baseline: heavy\nvariants: [{name: web-heavy}, {name: b}]\n"))

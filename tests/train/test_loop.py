@@ -226,3 +226,20 @@ def test_cuda_bf16_compiled_training(tokens_dir, sp_path, eval_texts, tmp_path):
     assert result.losses[-1] < result.losses[0]
     ckpt = load_checkpoint(result.checkpoint)
     assert not any(k.startswith("_orig_mod") for k in ckpt.model.state_dict())
+
+
+def test_one_seed_gives_one_initialisation_whatever_the_data(tokens_dir, sp, tmp_path):
+    """A sweep pairs its variants by seed: a variant with other data (other documents, another
+    number of rows, one vocabulary) starts from the very weights of the same seed."""
+    from curate.io.tokens import open_tokens
+    from curate.train.loop import build_model
+    from tests.train.conftest import documents, pack_documents
+
+    other = pack_documents(sp, documents(90, seed=41), tmp_path / "other", seq_len=33)
+    mine, theirs = open_tokens(tokens_dir).index, open_tokens(other).index
+    assert mine.num_rows != theirs.num_rows and mine.vocab_size == theirs.vocab_size
+    cfg = micro_config(seed=3)
+    a, b = build_model(cfg, mine).state_dict(), build_model(cfg, theirs).state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    c = build_model(cfg.model_copy(update={"seed": 4}), mine).state_dict()
+    assert not all(torch.equal(a[k], c[k]) for k in a)

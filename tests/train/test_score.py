@@ -309,3 +309,41 @@ def test_score_report_names_the_score_and_keeps_the_periodic_eval_apart():
 
     walk(report, "")
     assert sorted(found) == [".last_periodic_eval.ppl", ".metrics.ppl"]
+
+
+def test_score_json_carries_the_eval_sets_bootstrap_interval_which_narrows_with_more_documents(
+    trained, sp_path, tmp_path
+):
+    from curate.train.evalset import eval_noise
+    from curate.train.score import sets_report
+    from tests.train.conftest import documents
+
+    docs = [{"text": t} for t in documents(160, seed=98)]
+    few = score(trained.checkpoint, docs[:10], sp_path)
+    many = score(trained.checkpoint, docs, sp_path)
+    for m in (few, many):
+        assert m["bpb_low"] < m["bpb"] < m["bpb_high"]
+        assert m["bpb_ci95"] == pytest.approx((m["bpb_high"] - m["bpb_low"]) / 2)
+    assert few["bootstrap_docs"] == 10 and many["bootstrap_docs"] == 160
+    assert many["bpb_ci95"] < few["bpb_ci95"] / 2  # 16x the documents: about a quarter of the width
+    report = json.loads(write_score_json(tmp_path / "score.json", score_report(many)).read_text())
+    assert report["eval"]["bpb_low"] == many["bpb_low"] and report["eval"]["bpb_high"] == many["bpb_high"]
+    assert "bpb_low" not in report["metrics"]  # not a metric of its own on the leaderboard
+    assert eval_noise(report) == {"bpb": many["bpb_ci95"]}
+    both = sets_report({"web": many, "more": few})
+    noise = eval_noise(both)
+    assert noise["web.bpb"] == many["bpb_ci95"] and noise["more.bpb"] == few["bpb_ci95"]
+    assert noise["avg.bpb"] == pytest.approx(math.hypot(many["bpb_ci95"], few["bpb_ci95"]) / 2)
+
+
+def test_preference_bootstrap_is_over_the_chosen_responses(model, sp):
+    from curate.train.score import bpb_interval, encode_records, summarize
+
+    pairs = [
+        {"prompt": f"Item {i}?", "chosen": f"A fine answer number {i}.", "rejected": "No."} for i in range(12)
+    ]
+    kind, seqs = encode_records(pairs, sp, start_id=sp.eos_id())
+    nll, count = sequence_nll(model, seqs)
+    interval = bpb_interval(kind, seqs, nll)
+    assert interval["bootstrap_docs"] == 12
+    assert interval["bpb_low"] <= summarize(kind, seqs, nll, count)["bpb"] <= interval["bpb_high"]
