@@ -31,16 +31,21 @@ whole step input, the documents the step drops included: with ``remove: all`` th
 cluster of exact duplicates loses every unit; ``all_but_first`` with ``keep: first`` keeps it
 whole. To count over the survivors only, put ``lines`` in a second dedupe step.
 
-For dedupe against an existing corpus, ``DedupeState.units[kind].hashes`` is the sorted uint64
-array of repeated unit keys; :func:`unit_keys` computes the keys of any texts the same way, and
-:func:`distinct_keys` every distinct key of a fit's partials.
+Against an existing corpus (``against:``): every dedupe step's index holds each distinct unit
+key it saw with its count (``index.py``, kinds ``lines`` and ``paragraphs``). The fit adds the
+indexes' counts to the input's, and a unit an index holds has its first occurrence in the old
+corpus (``first`` is ``OUTSIDE``): with ``all_but_first`` every copy in the new data goes, with
+``all`` every copy goes once old + new counts reach ``min_repeats``. That is what a run over old
+and new data together, old first, removes from the new records.
+:func:`unit_keys` computes the keys of any texts the same way, and :func:`distinct_keys` every
+distinct key of a fit's partials.
 """
 
 from __future__ import annotations
 
 import re
 import shutil
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,6 +72,8 @@ TOP = 20
 U64 = np.uint64
 WORK_DIR = "_fit_units"
 _ROW_BITS = 32
+OUTSIDE = -1
+"""``RepeatedUnits.first`` of a unit whose first occurrence is in an ``against`` index's corpus."""
 _TRAILING_BREAKS = re.compile(r"(?:\r?\n[^\S\n]*)+\Z")
 
 
@@ -254,8 +261,9 @@ class RepeatedUnits:
     times over the input. ``hashes`` is what an index of this corpus's repeated units holds."""
 
     hashes: np.ndarray  # uint64, ascending: xxh3 (seed SEEDS[kind]) of the normalised unit text
-    counts: np.ndarray  # uint64 occurrences over the input
-    first: np.ndarray | None  # int64 shard index << 32 | row of the first record holding it
+    counts: np.ndarray  # uint64 occurrences over the input (an against index's not included)
+    first: np.ndarray | None  # int64 shard index << 32 | row of the first record holding it,
+    # OUTSIDE when an against index holds it (all_but_first)
 
     @property
     def nbytes(self) -> int:
@@ -263,20 +271,47 @@ class RepeatedUnits:
 
 
 def _reduce(
-    keys: np.ndarray, counts: np.ndarray, codes: np.ndarray | None, min_repeats: int
-) -> tuple[RepeatedUnits, int]:
-    """Sum counts of equal keys; keep those >= min_repeats. Returns them and the distinct keys."""
+    keys: np.ndarray,
+    counts: np.ndarray,
+    codes: np.ndarray | None,
+    min_repeats: int,
+    prior: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> tuple[RepeatedUnits, int, int]:
+    """Sum counts of equal keys; keep those >= min_repeats. Returns them, the distinct keys and
+    how many of those ``prior`` knows. ``prior`` gives each distinct key's occurrences in the
+    ``against`` indexes: they add to the count, and a key found there has its first occurrence
+    there (``first`` is ``OUTSIDE``: every occurrence of this input goes)."""
     if len(keys) == 0:
-        return RepeatedUnits(
-            np.zeros(0, U64), np.zeros(0, U64), None if codes is None else np.zeros(0, np.int64)
-        ), 0
+        return (
+            RepeatedUnits(
+                np.zeros(0, U64), np.zeros(0, U64), None if codes is None else np.zeros(0, np.int64)
+            ),
+            0,
+            0,
+        )
     order = np.argsort(keys, kind="stable")
     keys = keys[order]
     starts = np.flatnonzero(np.concatenate([[True], keys[1:] != keys[:-1]]))
     total = np.add.reduceat(counts[order].astype(U64), starts)
-    keep = total >= min_repeats
-    first = None if codes is None else np.minimum.reduceat(codes[order], starts)[keep]
-    return RepeatedUnits(keys[starts][keep], total[keep], first), len(starts)
+    distinct = keys[starts]
+    seen = np.zeros(len(distinct), dtype=U64) if prior is None else prior(distinct)
+    keep = total + seen >= min_repeats
+    first = None
+    if codes is not None:
+        first = np.minimum.reduceat(codes[order], starts)
+        first[seen > 0] = OUTSIDE
+        first = first[keep]
+    return RepeatedUnits(distinct[keep], total[keep], first), len(starts), int((seen > 0).sum())
+
+
+def _prior(cfg: DedupeConfig, kind: str) -> Callable[[np.ndarray], np.ndarray] | None:
+    """Occurrences of keys in the step's ``against`` indexes (None without ``against``)."""
+    if not cfg.against:
+        return None
+    from curate.stages.dedupe.index import open_index, unit_counts
+
+    paths = tuple(str(open_index(p).path) for p in cfg.against)
+    return lambda keys: unit_counts(keys, paths, kind)
 
 
 def _codes(shard: int, rows: np.ndarray | None) -> np.ndarray | None:
@@ -307,7 +342,8 @@ def _kind_stats(
     unit_cfg: RepeatedUnitsConfig,
 ) -> dict[str, Any]:
     occurrences = int(repeated.counts.sum())
-    removable = occurrences - (len(repeated.hashes) if unit_cfg.remove == "all_but_first" else 0)
+    kept = 0 if repeated.first is None else int((repeated.first != OUTSIDE).sum())
+    removable = occurrences - kept
     return {
         "min_repeats": unit_cfg.min_repeats,
         "min_chars": unit_cfg.min_chars,
@@ -364,9 +400,13 @@ def fit_units(
         flat_codes = None
         if unit_cfg.remove == "all_but_first":
             flat_codes = np.concatenate(codes[kind]) if codes[kind] else np.zeros(0, np.int64)
-        repeated, distinct = _reduce(flat, flat_counts, flat_codes, unit_cfg.min_repeats)
+        repeated, distinct, known = _reduce(
+            flat, flat_counts, flat_codes, unit_cfg.min_repeats, _prior(cfg, kind)
+        )
         state[kind] = repeated
         stats[kind] = _kind_stats(repeated, distinct, units[kind], nbytes[kind], samples[kind], unit_cfg)
+        if cfg.against:
+            stats[kind]["in_index"] = known
     return state, stats, rows
 
 
@@ -428,6 +468,7 @@ class UnitMergeTask:
     min_repeats: tuple[int, ...]
     first: tuple[bool, ...]  # per kind: keep first positions (all_but_first)
     output: str
+    against: tuple[str, ...] = ()  # index directories whose counts add to the input's
 
 
 def merge_units(task: UnitMergeTask) -> dict[str, Any]:
@@ -442,13 +483,20 @@ def merge_units(task: UnitMergeTask) -> dict[str, Any]:
             lo, hi = offsets[k], offsets[k + 1]
             parts[k].append((keys[lo:hi], counts[lo:hi], _codes(shard, rows[lo:hi])))
     out_columns: list[list[np.ndarray]] = [[], [], []]
-    cells, distinct = [], []
+    cells, distinct, known = [], [], []
     for k in range(per):
         keys = np.concatenate([p[0] for p in parts[k]]) if parts[k] else np.zeros(0, U64)
         counts = np.concatenate([p[1] for p in parts[k]]) if parts[k] else np.zeros(0, np.uint32)
         codes = np.concatenate([p[2] for p in parts[k]]) if parts[k] else np.zeros(0, np.int64)
-        repeated, n = _reduce(keys, counts, codes, task.min_repeats[k])
+        prior = None
+        if task.against:
+            from curate.stages.dedupe.index import unit_counts
+
+            kind = task.kinds[k]
+            prior = lambda keys, kind=kind: unit_counts(keys, task.against, kind)  # noqa: E731
+        repeated, n, found = _reduce(keys, counts, codes, task.min_repeats[k], prior)
         distinct.append(n)
+        known.append(found)
         out_columns[0].append(repeated.hashes)
         out_columns[1].append(repeated.counts)
         out_columns[2].append(repeated.first)
@@ -456,7 +504,13 @@ def merge_units(task: UnitMergeTask) -> dict[str, Any]:
     size = write_cells(
         Path(task.output), [np.concatenate(c) for c in out_columns], np.concatenate(cells), per
     )
-    return {"partition": task.partition, "output": task.output, "distinct": distinct, "bytes": size}
+    return {
+        "partition": task.partition,
+        "output": task.output,
+        "distinct": distinct,
+        "in_index": known,
+        "bytes": size,
+    }
 
 
 def fit_units_partitioned(
@@ -471,6 +525,11 @@ def fit_units_partitioned(
     names = tuple(kinds)
     work = Path(ctx.stage_dir) / WORK_DIR
     shutil.rmtree(work, ignore_errors=True)
+    against: tuple[str, ...] = ()
+    if cfg.against:
+        from curate.stages.dedupe.index import open_index
+
+        against = tuple(str(open_index(p).path) for p in cfg.against)
     tasks = [
         UnitScatterTask(str(f), str(work / "scatter" / f"{i:06d}.npy"), names, partitions)
         for i, f in enumerate(files)
@@ -488,6 +547,7 @@ def fit_units_partitioned(
             tuple(c.min_repeats for c in kinds.values()),
             tuple(c.remove == "all_but_first" for c in kinds.values()),
             str(work / "merged" / f"{p:05d}.npy"),
+            against,
         )
         for p in range(partitions)
     ]
@@ -518,6 +578,8 @@ def fit_units_partitioned(
             samples,
             unit_cfg,
         )
+        if cfg.against:
+            stats[kind]["in_index"] = sum(r["in_index"][k] for r in merged)
         stats[kind]["partitioned"] = {
             "partitions": partitions,
             "shuffle_bytes": sum(i["bytes"] for i in infos),
