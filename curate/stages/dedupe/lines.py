@@ -43,7 +43,6 @@ distinct key of a fit's partials.
 
 from __future__ import annotations
 
-import re
 import shutil
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -74,7 +73,9 @@ WORK_DIR = "_fit_units"
 _ROW_BITS = 32
 OUTSIDE = -1
 """``RepeatedUnits.first`` of a unit whose first occurrence is in an ``against`` index's corpus."""
-_TRAILING_BREAKS = re.compile(r"(?:\r?\n[^\S\n]*)+\Z")
+_TRAILING_BREAKS = r"(?:\r?\n[[\s\x1c-\x1f]&&[^\n]]*)+\z"
+"""Line breaks and blanks that end a text (whitespace as Python's ``str.isspace``: Unicode
+White_Space and the separators U+001C-U+001F)."""
 
 
 def reason(kind: str, why: str) -> str:
@@ -120,10 +121,38 @@ def split_lines(texts: pl.Series) -> Lines:
     return Lines(texts, pieces.rename(TEXT), record, blank)
 
 
-def _flat_normalized(texts: pl.Series, norm: Normalization) -> pl.Series:
-    from curate.stages.dedupe.normalize import flatten, normalize_texts
+def normalized_lines(lines: Lines, norm: Normalization) -> pl.Series:
+    """Each line's content with the character-level normalisation (``normalize_texts``) and
+    punctuation turned into spaces, whitespace as it is: the text both kinds' keys start from.
 
-    return flatten(normalize_texts(texts, norm), norm)
+    Per line, the same as normalising the whole text and cutting it at ``\\n``: no step changes,
+    makes or crosses a ``\\n`` (it is a starter with no composition, neither cased nor
+    case-ignorable, neither digit, mark, punctuation nor symbol). So a paragraph's normalised
+    text is its lines' joined with ``\\n``."""
+    from curate.stages.dedupe.normalize import PUNCT, normalize_texts
+
+    out = normalize_texts(lines.content, norm)
+    if norm.punctuation:
+        out = out.str.replace_all(PUNCT + "+", " ")
+    return out
+
+
+def _collapsed(texts: pl.Series, norm: Normalization) -> pl.Series:
+    """``normalize.flatten``'s whitespace step (punctuation is already spaces)."""
+    from curate.stages.dedupe.normalize import collapse_whitespace
+
+    return collapse_whitespace(texts) if norm.whitespace else texts
+
+
+def _line_texts(lines: Lines, norm: Normalization) -> pl.Series:
+    """``flatten(normalize_texts(line))`` of each line, in one regex pass when punctuation and
+    whitespace are both folded: a run of punctuation and whitespace becomes one space."""
+    from curate.stages.dedupe.normalize import flatten, normalize_texts, punct_and_space
+
+    char = normalize_texts(lines.content, norm)
+    if norm.punctuation and norm.whitespace:
+        return punct_and_space(char)
+    return flatten(char, norm)
 
 
 @dataclass(frozen=True)
@@ -142,8 +171,16 @@ def _hashes(texts: list[str], seed: int) -> np.ndarray:
     return np.fromiter((digest(t.encode("utf-8"), seed) for t in texts), U64, len(texts))
 
 
-def units_of(lines: Lines, kind: str, unit_cfg: RepeatedUnitsConfig, norm: Normalization) -> Units:
-    """The units of ``kind`` of ``lines`` and their keys."""
+def units_of(
+    lines: Lines,
+    kind: str,
+    unit_cfg: RepeatedUnitsConfig,
+    norm: Normalization,
+    *,
+    normalized: pl.Series | None = None,
+) -> Units:
+    """The units of ``kind`` of ``lines`` and their keys (``normalized``: the lines'
+    ``normalized_lines``, when the caller has them; paragraphs are made of them)."""
     n = len(lines.pieces)
     if n == 0:
         empty = np.zeros(0, dtype=np.int64)
@@ -152,7 +189,7 @@ def units_of(lines: Lines, kind: str, unit_cfg: RepeatedUnitsConfig, norm: Norma
     new_record[1:] = lines.record[1:] != lines.record[:-1]
     if kind == "lines":
         start = np.ones(n, dtype=bool)
-        texts = lines.content
+        flat = _line_texts(lines, norm) if normalized is None else _collapsed(normalized, norm)
     else:  # a paragraph starts at a record's first line or at a non-blank line after a blank one
         after_blank = np.zeros(n, dtype=bool)
         after_blank[1:] = lines.blank[:-1]
@@ -160,16 +197,17 @@ def units_of(lines: Lines, kind: str, unit_cfg: RepeatedUnitsConfig, norm: Norma
     line_unit = np.cumsum(start) - 1
     first_line = np.flatnonzero(start)
     if kind == "paragraphs":
-        content = lines.content.filter(pl.Series(~lines.blank))
-        frame = pl.DataFrame({"u": line_unit[~lines.blank], TEXT: content})
+        if normalized is None:
+            normalized = normalized_lines(lines, norm)
+        frame = pl.DataFrame({"u": line_unit[~lines.blank], TEXT: normalized.filter(pl.Series(~lines.blank))})
         joined = frame.group_by("u", maintain_order=True).agg(pl.col(TEXT).str.join("\n"))
         texts = pl.Series(TEXT, [""] * len(first_line), dtype=pl.String).scatter(
             joined["u"].to_numpy(), joined[TEXT]
         )
-    normalized = _flat_normalized(texts, norm)
-    keyed = (normalized.str.len_chars() >= unit_cfg.min_chars).to_numpy()
+        flat = _collapsed(texts, norm)
+    keyed = (flat.str.len_chars() >= unit_cfg.min_chars).to_numpy()
     keys = np.zeros(len(first_line), dtype=U64)
-    keys[keyed] = _hashes(normalized.filter(pl.Series(keyed)).to_list(), SEEDS[kind])
+    keys[keyed] = _hashes(flat.filter(pl.Series(keyed)).to_list(), SEEDS[kind])
     return Units(first_line, line_unit, lines.record[first_line], keyed, keys)
 
 
@@ -229,8 +267,10 @@ def count_units(batch: pl.DataFrame, cfg: DedupeConfig, shard: ShardInfo) -> dic
     _check_text(batch, shard)
     lines = split_lines(batch[TEXT])
     out = {}
-    for kind, unit_cfg in configured(cfg).items():
-        units = units_of(lines, kind, unit_cfg, cfg.normalize)
+    kinds = configured(cfg)
+    normalized = normalized_lines(lines, cfg.normalize) if len(kinds) > 1 else None
+    for kind, unit_cfg in kinds.items():
+        units = units_of(lines, kind, unit_cfg, cfg.normalize, normalized=normalized)
         keys = units.keys[units.keyed]
         distinct, first, counts = np.unique(keys, return_index=True, return_counts=True)
         first_row = None
@@ -655,13 +695,26 @@ def _removed_units(units: Units, repeated: RepeatedUnits, rows: np.ndarray, shar
     return hit
 
 
-def _rebuilt(original: str, pieces: list[str], last_removed: bool) -> str:
-    text = "".join(pieces)
-    if last_removed:  # the text ended inside a removed unit: end it as the original ended
-        text = _TRAILING_BREAKS.sub("", text)
-        if original.endswith("\n") and text:
-            text += "\n"
-    return text
+def _rebuilt_texts(lines: Lines, gone: np.ndarray, changed: np.ndarray) -> pl.Series:
+    """The texts with the ``gone`` lines cut out (the records ``changed`` lost some). Kept lines
+    are joined as they were; a text that ended inside a removed unit loses its trailing line
+    breaks and ends as the original ended (with one ``\\n`` if it had one, unless empty)."""
+    rows = pl.Series(lines.record[~gone])
+    joined = (
+        pl.DataFrame({"r": rows, TEXT: lines.pieces.filter(pl.Series(~gone))})
+        .filter(pl.col("r").is_in(pl.Series(changed).implode()))
+        .group_by("r", maintain_order=True)
+        .agg(pl.col(TEXT).str.join(""))
+    )
+    texts = pl.Series(TEXT, [""] * len(changed), dtype=pl.String).scatter(
+        np.searchsorted(changed, joined["r"].to_numpy()), joined[TEXT]
+    )
+    last = np.searchsorted(lines.record, changed, side="right") - 1  # each changed record's last line
+    original = lines.texts.gather(changed)
+    trimmed = texts.str.replace(_TRAILING_BREAKS, "")
+    ended = (trimmed + "\n").zip_with(original.str.ends_with("\n") & (trimmed != ""), trimmed)
+    texts = ended.zip_with(pl.Series(gone[last]), texts)
+    return lines.texts.clone().scatter(changed, texts)  # scatter writes in place
 
 
 def apply_units(
@@ -682,47 +735,38 @@ def apply_units(
     lines = split_lines(kept[TEXT])
     removed_by = np.full(len(lines.pieces), -1, dtype=np.int8)  # kind index that removed each line
     matched = []
+    normalized = normalized_lines(lines, cfg.normalize) if len(kinds) > 1 else None
     for k, (kind, unit_cfg) in enumerate(kinds.items()):
-        found = units_of(lines, kind, unit_cfg, cfg.normalize)
+        found = units_of(lines, kind, unit_cfg, cfg.normalize, normalized=normalized)
         gone = _removed_units(found, units[kind], rows, shard.index)
         matched.append(int(gone.sum()))
         removed_by[(removed_by < 0) & gone[found.line_unit]] = k
     if not (removed_by >= 0).any():
         return BatchResult(result.kept, result.dropped, {**result.counters, **_zero(kinds, kept, shard)})
     lengths = lines.pieces.str.len_chars().to_numpy().astype(np.int64)
-    texts = lines.texts.to_list()
-    new_texts = list(texts)
-    record_lines = np.searchsorted(lines.record, np.arange(kept.height + 1))
-    changed = np.unique(lines.record[removed_by >= 0])
+    gone = removed_by >= 0
+    changed = np.unique(lines.record[gone])
     removed_chars = np.zeros((len(kinds), kept.height), dtype=np.int64)
     for k in range(len(kinds)):
         removed_chars[k] = np.bincount(
             lines.record[removed_by == k], lengths[removed_by == k], minlength=kept.height
         )
-    pieces = lines.pieces.to_list()
-    for r in changed.tolist():
-        lo, hi = int(record_lines[r]), int(record_lines[r + 1])
-        keep = removed_by[lo:hi] < 0
-        new_texts[r] = _rebuilt(
-            texts[r], [p for p, k in zip(pieces[lo:hi], keep, strict=True) if k], not keep[-1]
-        )
-    before = np.array([len(t) for t in texts], dtype=np.int64)
-    after = np.array([len(t) for t in new_texts], dtype=np.int64)
-    why: list[str | None] = [None] * kept.height
-    for r in changed.tolist():
-        for k, (kind, unit_cfg) in enumerate(kinds.items()):
-            if removed_chars[k, r] == 0:
-                continue
-            if after[r] < unit_cfg.min_remaining_chars:
-                why[r] = reason(kind, "too_short")
-            elif before[r] - after[r] > unit_cfg.max_removed_fraction * before[r]:
-                why[r] = reason(kind, "mostly_removed")
-            if why[r] is not None:
-                break
-    drop = np.array([w is not None for w in why], dtype=bool)
-    updated = kept.with_columns(pl.Series(TEXT, new_texts, dtype=pl.String))
+    new_texts = _rebuilt_texts(lines, gone, changed)
+    before = lines.texts.str.len_chars().to_numpy().astype(np.int64)
+    after = new_texts.str.len_chars().to_numpy().astype(np.int64)
+    why = np.full(kept.height, None, dtype=object)
+    undecided = np.ones(kept.height, dtype=bool)
+    for k, (kind, unit_cfg) in enumerate(kinds.items()):  # the first kind that removed text decides
+        lost = undecided & (removed_chars[k] > 0)
+        short = lost & (after < unit_cfg.min_remaining_chars)
+        mostly = lost & ~short & (before - after > unit_cfg.max_removed_fraction * before)
+        why[short] = reason(kind, "too_short")
+        why[mostly] = reason(kind, "mostly_removed")
+        undecided &= ~(short | mostly)
+    drop = ~undecided
+    updated = kept.with_columns(new_texts)
     dropped_units = kept.filter(pl.Series(drop)).with_columns(
-        pl.Series(REASON, [w for w in why if w is not None], dtype=pl.String)
+        pl.Series(REASON, why[drop].tolist(), dtype=pl.String)
     )
     evidence = [  # dup_of, cluster: the document dedupe's evidence, none here
         pl.lit(None, dtype=dtype).alias(name)
