@@ -166,9 +166,10 @@ class Units:
     keys: np.ndarray  # uint64 (0 where not keyed)
 
 
-def _hashes(texts: list[str], seed: int) -> np.ndarray:
+def _hashes(texts: pl.Series, seed: int) -> np.ndarray:
+    """xxh3 of each text's UTF-8 bytes (taken as bytes from polars: no str made, none encoded)."""
     digest = xxhash.xxh3_64_intdigest
-    return np.fromiter((digest(t.encode("utf-8"), seed) for t in texts), U64, len(texts))
+    return np.fromiter((digest(b, seed) for b in texts.cast(pl.Binary).to_list()), U64, len(texts))
 
 
 def units_of(
@@ -207,7 +208,7 @@ def units_of(
         flat = _collapsed(texts, norm)
     keyed = (flat.str.len_chars() >= unit_cfg.min_chars).to_numpy()
     keys = np.zeros(len(first_line), dtype=U64)
-    keys[keyed] = _hashes(flat.filter(pl.Series(keyed)).to_list(), SEEDS[kind])
+    keys[keyed] = _hashes(flat.filter(pl.Series(keyed)), SEEDS[kind])
     return Units(first_line, line_unit, lines.record[first_line], keyed, keys)
 
 

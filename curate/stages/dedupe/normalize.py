@@ -39,7 +39,7 @@ def normalize_texts(texts: pl.Series, norm: Normalization) -> pl.Series:
     texts = texts.fill_null("").rename("text")
     if norm.unicode != "none":  # ASCII text is in every form already: only the rest goes to Python
         form = norm.unicode
-        rest = np.flatnonzero(texts.str.contains(r"[^\x00-\x7F]").to_numpy())
+        rest = np.flatnonzero((texts.str.len_bytes() != texts.str.len_chars()).to_numpy())
         if len(rest):
             done = [unicodedata.normalize(form, t) for t in texts.gather(rest).to_list()]
             texts = texts.scatter(rest, pl.Series(done, dtype=pl.String))
