@@ -146,3 +146,38 @@ def test_a_killed_driver_resumes_from_the_markers_on_ray(tmp_path, cluster):
     assert resumed.wait(timeout=180) == 0
     assert finished >= 2
     same_run_bytes(reference, killed)
+
+
+def test_dedupe_lines_against_an_index_on_ray_gives_the_local_bytes(tmp_path, cluster, monkeypatch):
+    """Repeated lines and an ``against:`` index (its lines and MinHash keys): the units fit and the
+    index lookups run as Ray tasks, and the output, rejects and index are the local run's bytes."""
+    monkeypatch.setattr(partitioned, "SMALL_BYTES", 0)
+    recipe = """
+name: {name}
+sources: [{{name: web, path: "{path}"}}]
+stages:
+  - dedupe: {{minhash: {{num_perm: 32}}, lines: {{}}, paragraphs: {{remove: all}}{against}}}
+execution: {{shard_mb: 0.1}}
+"""
+
+    def parse(name: str, path: Path, against: str = ""):
+        return parse_recipe(
+            recipe.format(name=name, path=path, against=against), registry=crash_stages.REGISTRY
+        )
+
+    old = tmp_path / "old"
+    run_recipe(parse("old", WEB / "web-00.jsonl"), run_dir=old, workers=1)
+    new = parse("new", WEB / "web-01.jsonl", f', against: ["{old}"]')
+    local = run_recipe(new, run_dir=tmp_path / "local" / "new", workers=1)
+    executor = RayExecutor(2)
+    try:
+        distributed = run_recipe(new, run_dir=tmp_path / "ray" / "new", executor=executor)
+    finally:
+        executor.close()
+    same_run_bytes(tmp_path / "local" / "new", tmp_path / "ray" / "new")
+    assert tree_bytes(tmp_path / "local" / "new" / "index") == tree_bytes(tmp_path / "ray" / "new" / "index")
+    fit = {s["stage"]: s for s in distributed.steps}["dedupe"]["fit"]
+    assert fit["lines"]["partitioned"]["partitions"] == 2 and fit["lines"]["in_index"] > 0
+    assert fit["against"]["old/01-dedupe"]["removed"] > 0
+    reasons = {s["stage"]: s for s in local.steps}["dedupe"]["reasons"]
+    assert reasons == {s["stage"]: s for s in distributed.steps}["dedupe"]["reasons"]

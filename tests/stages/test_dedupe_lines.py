@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+import xxhash
 from pydantic import ValidationError
 
 from curate.errors import StageError
@@ -304,3 +305,68 @@ def test_a_recipe_with_lines_gives_the_same_bytes_with_any_workers(tmp_path, mon
     ]
     assert outputs[0] and outputs[0] == outputs[1]
     assert "Most repeated lines" in (one.run_dir / "report.html").read_text()
+
+
+# ---------------------------------------------------------------------------------------------
+# keys: whole-batch normalisation gives each unit's key as if it were normalised alone
+# ---------------------------------------------------------------------------------------------
+
+TRICKY = [
+    "ΣΑΣ ΟΔΟΣ\nΟΔΟΣ\r\nΣ\n",
+    "Ａｂｃ　ＤＥＦ！！\n\u0301e\u0301 café — «ok»\n\n\nΣ.\n",
+    "  \t x \u0085 y\u2028z  \n\n  \nTab\there,  and... there!!\n",
+    "ﬁne ① ² ㈱ İstanbul\n1234 56 ٣٤\n\n\nlast para\nof two lines",
+    "",
+    "\n\n",
+    "only one line without a break",
+]
+
+
+@pytest.mark.parametrize(
+    "norm",
+    [
+        {},
+        {"digits": True, "accents": True},
+        {"whitespace": False},
+        {"punctuation": False, "unicode": "none"},
+        {"lowercase": False, "unicode": "NFC"},
+    ],
+)
+def test_unit_keys_equal_each_unit_normalised_alone(norm):
+    from curate.stages.dedupe.config import Normalization, RepeatedUnitsConfig
+    from curate.stages.dedupe.normalize import flatten, normalize_texts
+
+    normalization = Normalization(**norm)
+    unit_cfg = RepeatedUnitsConfig(min_chars=1)
+
+    def key(text: str, kind: str) -> int | None:
+        flat = flatten(normalize_texts(pl.Series([text]), normalization), normalization)[0]
+        return xxhash.xxh3_64_intdigest(flat.encode(), lines_module.SEEDS[kind]) if flat else None
+
+    for kind in ("lines", "paragraphs"):
+        keys, records = lines_module.unit_keys(pl.Series(TRICKY), kind, unit_cfg=unit_cfg, norm=normalization)
+        want, want_records = [], []
+        for r, text in enumerate(TRICKY):
+            units = text.split("\n")
+            if kind == "paragraphs":
+                paragraphs: list[list[str]] = []
+                for i, line in enumerate(units):
+                    blank = line.strip() == ""
+                    if i == 0 or (not blank and units[i - 1].strip() == ""):
+                        paragraphs.append([])
+                    if not blank:
+                        paragraphs[-1].append(line)
+                units = ["\n".join(p) for p in paragraphs]
+            for unit in units:
+                k = key(unit, kind)
+                if k is not None:
+                    want.append(k)
+                    want_records.append(r)
+        assert keys.tolist() == want and records.tolist() == want_records, kind
+
+
+def test_a_text_ending_in_removed_lines_loses_its_trailing_blank_lines_as_python_sees_them():
+    """U+001C-U+001F are whitespace to Python (str.isspace), not to Unicode White_Space."""
+    texts = [f"first unique line\n\x1c\n{BOILER}", f"second unique line\n \u2028\n{BOILER}\n", BOILER]
+    kept, _, _ = run([texts_frame(texts)], lines_only(remove="all"))
+    assert kept["text"].to_list() == ["first unique line", "second unique line\n", ""]

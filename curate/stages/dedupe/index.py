@@ -10,6 +10,9 @@ Layout of one index (``RUN_DIR/index/<step dir>/``, e.g. ``runs/web/index/02-ded
     exact.slots.npy     uint32, aligned: the slot (row of ids.parquet) each hash stands for
     minhash.keys.npy    uint64, sorted, unique: LSH band keys mixed with their band number
     minhash.slots.npy   uint32, aligned
+    lines.keys.npy      uint64, sorted, unique: every line key the step saw (kind ``lines``)
+    lines.counts.npy    uint32, aligned: its occurrences in the step's input (saturating)
+    paragraphs.keys.npy, paragraphs.counts.npy   likewise for paragraphs
 
 Every record the step saw contributes its keys: a kept record points to its own slot, a record the
 step removed points to the record it duplicates (its ``dup_of``). So a new record that resembles a
@@ -25,14 +28,21 @@ The manifest::
                          "entries": n},
                "minhash": {...}}}
 
+Line and paragraph keys (``value: count`` kinds) are units inside records, not records: the
+index holds how often each occurred in everything the step saw, and a step deduping against it
+adds those counts to its own and treats a unit found there as first seen in the old corpus
+(``lines._reduce``). So B against A's index removes from B's records what A + B together, A
+first, removes, for any ``min_repeats`` and ``remove``; the records they empty get B's own
+``dup_lines:*`` reasons, as in the joint run. Their params: normalisation and ``min_chars``.
+
 ``params`` are everything the keys depend on (normalisation, text view, scope, the word hash of
 the installed polars; for minhash also shingle kind, ngram, bands, rows, seed; ``num_perm`` is
 recorded but not compared: only the ``bands x rows`` permutations it implies make keys). A step
 whose parameters differ is refused before any work (``check_against``).
 
-Adding a kind (e.g. line hashes): one ``IndexKind`` in ``KINDS`` with its ``params`` (None when
-the step does not make that kind) and ``entries`` (the keys of one partial and the row of each),
-and its two files + manifest entry follow; readers only look at the kinds they use, so an index
+Adding a kind: one ``IndexKind`` in ``KINDS`` with its ``params`` (None when the step does not
+make that kind), ``entries`` (the keys of one partial and the row, or the count, of each) and
+``value`` (``slot`` or ``count``), and its two files + manifest entry follow; readers only look at the kinds they use, so an index
 with more kinds than a step uses still works, and an older index without a new kind is refused
 with a message naming the kind.
 
@@ -146,29 +156,72 @@ def _minhash_entries(part: DedupePartial, cfg: DedupeConfig) -> tuple[np.ndarray
     return mixed.reshape(-1), np.repeat(rows, keys.shape[1])
 
 
+def _unit_params(kind: str) -> Callable[[DedupeConfig], dict[str, Any] | None]:
+    """Line or paragraph keys depend on the normalisation and ``min_chars`` (which units get a
+    key) only: the text view and scope do not apply to them, and the counts make ``min_repeats``
+    and ``remove`` free to differ between the index and the step that uses it."""
+
+    def params(cfg: DedupeConfig) -> dict[str, Any] | None:
+        unit = getattr(cfg, kind)
+        if unit is None:
+            return None
+        return {"normalize": cfg.normalize.model_dump(mode="json"), kind: {"min_chars": unit.min_chars}}
+
+    return params
+
+
+def _unit_entries(kind: str) -> Callable[[Any, DedupeConfig], tuple[np.ndarray, np.ndarray]]:
+    """The distinct unit keys of one partial and the count of each in its shard."""
+
+    def entries(part: DedupePartial, cfg: DedupeConfig) -> tuple[np.ndarray, np.ndarray]:
+        found = (part.units or {}).get(kind)
+        if found is None:
+            raise StageError(
+                f"dedupe: the partial of shard {part.shard} has no {kind} counts; rerun the stage"
+            )
+        return found.keys, found.counts.astype(np.int64)
+
+    return entries
+
+
 @dataclass(frozen=True)
 class IndexKind:
-    """One kind of key an index may hold (see the module docstring, "Adding a kind")."""
+    """One kind of key an index may hold (see the module docstring, "Adding a kind").
+
+    ``value`` says what is stored beside each key: ``slot`` (``entries`` gives the row of each
+    key, the index the smallest slot of each: keys of whole records, matched by ``partial_hits``)
+    or ``count`` (``entries`` gives a count per key, the index their sum: keys of units inside
+    records, counted as occurrences by the step's units fit, ``lines.py``)."""
 
     name: str
     params: Callable[[DedupeConfig], dict[str, Any] | None]
     entries: Callable[[Any, DedupeConfig], tuple[np.ndarray, np.ndarray]]
+    value: str = "slot"
 
 
 KINDS: dict[str, IndexKind] = {
     "exact": IndexKind("exact", _exact_params, _exact_entries),
     "minhash": IndexKind("minhash", _minhash_params, _minhash_entries),
+    "lines": IndexKind("lines", _unit_params("lines"), _unit_entries("lines"), "count"),
+    "paragraphs": IndexKind("paragraphs", _unit_params("paragraphs"), _unit_entries("paragraphs"), "count"),
 }
+VALUE_FILES = {"slot": "slots", "count": "counts"}
+"""The manifest entry (and file suffix) of each ``IndexKind.value``."""
 
 
-def step_kinds(cfg: DedupeConfig) -> dict[str, dict[str, Any]]:
-    """The kinds a step with ``cfg`` makes, with their parameters."""
+def step_kinds(cfg: DedupeConfig, *, value: str | None = None) -> dict[str, dict[str, Any]]:
+    """The kinds a step with ``cfg`` makes, with their parameters (only those storing ``value``)."""
     out = {}
     for name, kind in KINDS.items():
         params = kind.params(cfg)
-        if params is not None:
+        if params is not None and value in (None, kind.value):
             out[name] = params
     return out
+
+
+def _value(kind: str) -> str:
+    """What an index stores beside the keys of ``kind`` (``slot`` for a kind this curate lacks)."""
+    return KINDS[kind].value if kind in KINDS else "slot"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -196,10 +249,11 @@ class Index:
         return int(self.manifest["records"])
 
     def arrays(self, kind: str) -> tuple[np.ndarray, np.ndarray]:
+        """The sorted keys of ``kind`` and, aligned, their slots or counts (``IndexKind.value``)."""
         entry = self.manifest["kinds"][kind]
         return (
             np.load(self.path / entry["keys"], mmap_mode="r"),
-            np.load(self.path / entry["slots"], mmap_mode="r"),
+            np.load(self.path / entry[VALUE_FILES[_value(kind)]], mmap_mode="r"),
         )
 
     def ids(self) -> pl.Series:
@@ -209,7 +263,7 @@ class Index:
         """Every file of the index (for a step's cache key: a grown index reruns the step)."""
         names = [MANIFEST, self.manifest["ids"]]
         for entry in self.manifest["kinds"].values():
-            names += [entry["keys"], entry["slots"]]
+            names += [entry[k] for k in ("keys", *VALUE_FILES.values()) if k in entry]
         return [str(self.path / n) for n in names]
 
     @property
@@ -362,13 +416,24 @@ def _lookup(
     return found, np.asarray(index_slots[pos[found]]).astype(np.int64)
 
 
+def unit_counts(keys: np.ndarray, paths: Sequence[str], kind: str) -> np.ndarray:
+    """Occurrences of each of ``keys`` (unit keys of ``kind``: lines, paragraphs) in the corpora
+    of the indexes at ``paths``, summed (uint64; 0 where no index has the key)."""
+    total = np.zeros(len(keys), dtype=U64)
+    for path in paths:
+        index_keys, index_counts = open_index(path).arrays(kind)
+        found, counts = _lookup(keys, index_keys, index_counts)
+        total[found] += counts.astype(U64)
+    return total
+
+
 def partial_hits(
     part: DedupePartial, cfg: DedupeConfig, indexes: Sequence[Index]
 ) -> tuple[np.ndarray, np.ndarray]:
     """Rows of one shard that share a key with any index, and for each the best hit as a rank
     ``index number << 40 | slot`` (the first index, then the smallest slot)."""
     best = np.full(part.rows, _NO_HIT, dtype=np.int64)
-    wanted = step_kinds(cfg)
+    wanted = step_kinds(cfg, value="slot")
     for k, index in enumerate(indexes):
         for name in wanted:
             keys, rows = KINDS[name].entries(part, cfg)
@@ -534,6 +599,21 @@ def _sorted_entries(keys: np.ndarray, slots: np.ndarray) -> tuple[np.ndarray, np
     return keys[first], slots[first]
 
 
+def _summed_entries(keys: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Unique keys, sorted, each with the sum of its counts (saturating at uint32's maximum)."""
+    if len(keys) == 0:
+        return np.zeros(0, dtype=U64), np.zeros(0, dtype=np.uint32)
+    order = np.argsort(keys, kind="stable")
+    keys = keys[order]
+    starts = np.flatnonzero(np.concatenate([[True], keys[1:] != keys[:-1]]))
+    total = np.add.reduceat(np.asarray(counts)[order].astype(U64), starts)
+    return keys[starts], np.minimum(total, U64(np.iinfo(np.uint32).max)).astype(np.uint32)
+
+
+def _entries(kind: str, keys: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return (_summed_entries if _value(kind) == "count" else _sorted_entries)(keys, values)
+
+
 def _slot_dtype(n: int) -> type:
     return np.uint32 if n < (1 << 32) else np.uint64
 
@@ -584,13 +664,17 @@ def _save(
     def fill(tmp: Path) -> None:
         pl.DataFrame({ID: ids.cast(pl.String)}).write_parquet(tmp / IDS, compression="zstd", statistics=False)
         dtype = _slot_dtype(len(ids))
-        for kind, (params, keys, slots) in kinds.items():
+        for kind, (params, keys, values) in kinds.items():
+            name = VALUE_FILES[_value(kind)]
             np.save(tmp / f"{kind}.keys.npy", np.ascontiguousarray(keys, dtype=U64))
-            np.save(tmp / f"{kind}.slots.npy", np.ascontiguousarray(slots, dtype=dtype))
+            np.save(
+                tmp / f"{kind}.{name}.npy",
+                np.ascontiguousarray(values, dtype=np.uint32 if name == "counts" else dtype),
+            )
             manifest["kinds"][kind] = {
                 "params": params,
                 "keys": f"{kind}.keys.npy",
-                "slots": f"{kind}.slots.npy",
+                name: f"{kind}.{name}.npy",
                 "entries": len(keys),
             }
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
@@ -647,14 +731,14 @@ def build_index(
     starts = np.concatenate([[0], np.cumsum([p.rows for p in parts])]).astype(np.int64)
     kinds = {}
     for kind, params in wanted.items():
-        keys, slots = [], []
+        keys, values = [], []
         for part, start in zip(parts, starts[:-1].tolist(), strict=False):
-            k, rows = KINDS[kind].entries(part, cfg)
+            k, v = KINDS[kind].entries(part, cfg)
             keys.append(k)
-            slots.append(slot_of_row[start + rows])
+            values.append(v if KINDS[kind].value == "count" else slot_of_row[start + v])
         all_keys = np.concatenate(keys) if keys else np.zeros(0, dtype=U64)
-        all_slots = np.concatenate(slots) if slots else np.zeros(0, dtype=np.int64)
-        kinds[kind] = (params, *_sorted_entries(all_keys, all_slots))
+        all_values = np.concatenate(values) if values else np.zeros(0, dtype=np.int64)
+        kinds[kind] = (params, *_entries(kind, all_keys, all_values))
     manifest = _save(
         directory,
         name=name,
@@ -711,13 +795,14 @@ def extend_index(target: str | os.PathLike, addition: str | os.PathLike) -> dict
     ids = pl.concat([old_ids, new.ids()], rechunk=True)
     kinds = {}
     for kind, entry in new.manifest["kinds"].items():
-        keys, slots = (np.asarray(a) for a in new.arrays(kind))
-        slots = slots.astype(np.int64) + len(old_ids)
+        keys, values = (np.asarray(a) for a in new.arrays(kind))
+        shift = len(old_ids) if _value(kind) == "slot" else 0  # counts add up, slots follow the old ids
+        values = values.astype(np.int64) + shift
         if base is not None:
-            old_keys, old_slots = (np.asarray(a) for a in base.arrays(kind))
+            old_keys, old_values = (np.asarray(a) for a in base.arrays(kind))
             keys = np.concatenate([old_keys, keys])
-            slots = np.concatenate([old_slots.astype(np.int64), slots])
-        kinds[kind] = (entry["params"], *_sorted_entries(keys, slots))
+            values = np.concatenate([old_values.astype(np.int64), values])
+        kinds[kind] = (entry["params"], *_entries(kind, keys, values))
     runs = (base.manifest.get("runs", []) if base is not None else []) + new.manifest.get("runs", [])
     records = (base.records if base is not None else 0) + new.records
     return _save(target, name=name, ids=ids, kinds=kinds, records=records, runs=runs)

@@ -31,16 +31,20 @@ whole step input, the documents the step drops included: with ``remove: all`` th
 cluster of exact duplicates loses every unit; ``all_but_first`` with ``keep: first`` keeps it
 whole. To count over the survivors only, put ``lines`` in a second dedupe step.
 
-For dedupe against an existing corpus, ``DedupeState.units[kind].hashes`` is the sorted uint64
-array of repeated unit keys; :func:`unit_keys` computes the keys of any texts the same way, and
-:func:`distinct_keys` every distinct key of a fit's partials.
+Against an existing corpus (``against:``): every dedupe step's index holds each distinct unit
+key it saw with its count (``index.py``, kinds ``lines`` and ``paragraphs``). The fit adds the
+indexes' counts to the input's, and a unit an index holds has its first occurrence in the old
+corpus (``first`` is ``OUTSIDE``): with ``all_but_first`` every copy in the new data goes, with
+``all`` every copy goes once old + new counts reach ``min_repeats``. That is what a run over old
+and new data together, old first, removes from the new records.
+:func:`unit_keys` computes the keys of any texts the same way, and :func:`distinct_keys` every
+distinct key of a fit's partials.
 """
 
 from __future__ import annotations
 
-import re
 import shutil
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,7 +71,11 @@ TOP = 20
 U64 = np.uint64
 WORK_DIR = "_fit_units"
 _ROW_BITS = 32
-_TRAILING_BREAKS = re.compile(r"(?:\r?\n[^\S\n]*)+\Z")
+OUTSIDE = -1
+"""``RepeatedUnits.first`` of a unit whose first occurrence is in an ``against`` index's corpus."""
+_TRAILING_BREAKS = r"(?:\r?\n[[\s\x1c-\x1f]&&[^\n]]*)+\z"
+"""Line breaks and blanks that end a text (whitespace as Python's ``str.isspace``: Unicode
+White_Space and the separators U+001C-U+001F)."""
 
 
 def reason(kind: str, why: str) -> str:
@@ -113,10 +121,38 @@ def split_lines(texts: pl.Series) -> Lines:
     return Lines(texts, pieces.rename(TEXT), record, blank)
 
 
-def _flat_normalized(texts: pl.Series, norm: Normalization) -> pl.Series:
-    from curate.stages.dedupe.normalize import flatten, normalize_texts
+def normalized_lines(lines: Lines, norm: Normalization) -> pl.Series:
+    """Each line's content with the character-level normalisation (``normalize_texts``) and
+    punctuation turned into spaces, whitespace as it is: the text both kinds' keys start from.
 
-    return flatten(normalize_texts(texts, norm), norm)
+    Per line, the same as normalising the whole text and cutting it at ``\\n``: no step changes,
+    makes or crosses a ``\\n`` (it is a starter with no composition, neither cased nor
+    case-ignorable, neither digit, mark, punctuation nor symbol). So a paragraph's normalised
+    text is its lines' joined with ``\\n``."""
+    from curate.stages.dedupe.normalize import PUNCT, normalize_texts
+
+    out = normalize_texts(lines.content, norm)
+    if norm.punctuation:
+        out = out.str.replace_all(PUNCT + "+", " ")
+    return out
+
+
+def _collapsed(texts: pl.Series, norm: Normalization) -> pl.Series:
+    """``normalize.flatten``'s whitespace step (punctuation is already spaces)."""
+    from curate.stages.dedupe.normalize import collapse_whitespace
+
+    return collapse_whitespace(texts) if norm.whitespace else texts
+
+
+def _line_texts(lines: Lines, norm: Normalization) -> pl.Series:
+    """``flatten(normalize_texts(line))`` of each line, in one regex pass when punctuation and
+    whitespace are both folded: a run of punctuation and whitespace becomes one space."""
+    from curate.stages.dedupe.normalize import flatten, normalize_texts, punct_and_space
+
+    char = normalize_texts(lines.content, norm)
+    if norm.punctuation and norm.whitespace:
+        return punct_and_space(char)
+    return flatten(char, norm)
 
 
 @dataclass(frozen=True)
@@ -130,13 +166,22 @@ class Units:
     keys: np.ndarray  # uint64 (0 where not keyed)
 
 
-def _hashes(texts: list[str], seed: int) -> np.ndarray:
+def _hashes(texts: pl.Series, seed: int) -> np.ndarray:
+    """xxh3 of each text's UTF-8 bytes (taken as bytes from polars: no str made, none encoded)."""
     digest = xxhash.xxh3_64_intdigest
-    return np.fromiter((digest(t.encode("utf-8"), seed) for t in texts), U64, len(texts))
+    return np.fromiter((digest(b, seed) for b in texts.cast(pl.Binary).to_list()), U64, len(texts))
 
 
-def units_of(lines: Lines, kind: str, unit_cfg: RepeatedUnitsConfig, norm: Normalization) -> Units:
-    """The units of ``kind`` of ``lines`` and their keys."""
+def units_of(
+    lines: Lines,
+    kind: str,
+    unit_cfg: RepeatedUnitsConfig,
+    norm: Normalization,
+    *,
+    normalized: pl.Series | None = None,
+) -> Units:
+    """The units of ``kind`` of ``lines`` and their keys (``normalized``: the lines'
+    ``normalized_lines``, when the caller has them; paragraphs are made of them)."""
     n = len(lines.pieces)
     if n == 0:
         empty = np.zeros(0, dtype=np.int64)
@@ -145,7 +190,7 @@ def units_of(lines: Lines, kind: str, unit_cfg: RepeatedUnitsConfig, norm: Norma
     new_record[1:] = lines.record[1:] != lines.record[:-1]
     if kind == "lines":
         start = np.ones(n, dtype=bool)
-        texts = lines.content
+        flat = _line_texts(lines, norm) if normalized is None else _collapsed(normalized, norm)
     else:  # a paragraph starts at a record's first line or at a non-blank line after a blank one
         after_blank = np.zeros(n, dtype=bool)
         after_blank[1:] = lines.blank[:-1]
@@ -153,16 +198,17 @@ def units_of(lines: Lines, kind: str, unit_cfg: RepeatedUnitsConfig, norm: Norma
     line_unit = np.cumsum(start) - 1
     first_line = np.flatnonzero(start)
     if kind == "paragraphs":
-        content = lines.content.filter(pl.Series(~lines.blank))
-        frame = pl.DataFrame({"u": line_unit[~lines.blank], TEXT: content})
+        if normalized is None:
+            normalized = normalized_lines(lines, norm)
+        frame = pl.DataFrame({"u": line_unit[~lines.blank], TEXT: normalized.filter(pl.Series(~lines.blank))})
         joined = frame.group_by("u", maintain_order=True).agg(pl.col(TEXT).str.join("\n"))
         texts = pl.Series(TEXT, [""] * len(first_line), dtype=pl.String).scatter(
             joined["u"].to_numpy(), joined[TEXT]
         )
-    normalized = _flat_normalized(texts, norm)
-    keyed = (normalized.str.len_chars() >= unit_cfg.min_chars).to_numpy()
+        flat = _collapsed(texts, norm)
+    keyed = (flat.str.len_chars() >= unit_cfg.min_chars).to_numpy()
     keys = np.zeros(len(first_line), dtype=U64)
-    keys[keyed] = _hashes(normalized.filter(pl.Series(keyed)).to_list(), SEEDS[kind])
+    keys[keyed] = _hashes(flat.filter(pl.Series(keyed)), SEEDS[kind])
     return Units(first_line, line_unit, lines.record[first_line], keyed, keys)
 
 
@@ -222,8 +268,10 @@ def count_units(batch: pl.DataFrame, cfg: DedupeConfig, shard: ShardInfo) -> dic
     _check_text(batch, shard)
     lines = split_lines(batch[TEXT])
     out = {}
-    for kind, unit_cfg in configured(cfg).items():
-        units = units_of(lines, kind, unit_cfg, cfg.normalize)
+    kinds = configured(cfg)
+    normalized = normalized_lines(lines, cfg.normalize) if len(kinds) > 1 else None
+    for kind, unit_cfg in kinds.items():
+        units = units_of(lines, kind, unit_cfg, cfg.normalize, normalized=normalized)
         keys = units.keys[units.keyed]
         distinct, first, counts = np.unique(keys, return_index=True, return_counts=True)
         first_row = None
@@ -254,8 +302,9 @@ class RepeatedUnits:
     times over the input. ``hashes`` is what an index of this corpus's repeated units holds."""
 
     hashes: np.ndarray  # uint64, ascending: xxh3 (seed SEEDS[kind]) of the normalised unit text
-    counts: np.ndarray  # uint64 occurrences over the input
-    first: np.ndarray | None  # int64 shard index << 32 | row of the first record holding it
+    counts: np.ndarray  # uint64 occurrences over the input (an against index's not included)
+    first: np.ndarray | None  # int64 shard index << 32 | row of the first record holding it,
+    # OUTSIDE when an against index holds it (all_but_first)
 
     @property
     def nbytes(self) -> int:
@@ -263,20 +312,47 @@ class RepeatedUnits:
 
 
 def _reduce(
-    keys: np.ndarray, counts: np.ndarray, codes: np.ndarray | None, min_repeats: int
-) -> tuple[RepeatedUnits, int]:
-    """Sum counts of equal keys; keep those >= min_repeats. Returns them and the distinct keys."""
+    keys: np.ndarray,
+    counts: np.ndarray,
+    codes: np.ndarray | None,
+    min_repeats: int,
+    prior: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> tuple[RepeatedUnits, int, int]:
+    """Sum counts of equal keys; keep those >= min_repeats. Returns them, the distinct keys and
+    how many of those ``prior`` knows. ``prior`` gives each distinct key's occurrences in the
+    ``against`` indexes: they add to the count, and a key found there has its first occurrence
+    there (``first`` is ``OUTSIDE``: every occurrence of this input goes)."""
     if len(keys) == 0:
-        return RepeatedUnits(
-            np.zeros(0, U64), np.zeros(0, U64), None if codes is None else np.zeros(0, np.int64)
-        ), 0
+        return (
+            RepeatedUnits(
+                np.zeros(0, U64), np.zeros(0, U64), None if codes is None else np.zeros(0, np.int64)
+            ),
+            0,
+            0,
+        )
     order = np.argsort(keys, kind="stable")
     keys = keys[order]
     starts = np.flatnonzero(np.concatenate([[True], keys[1:] != keys[:-1]]))
     total = np.add.reduceat(counts[order].astype(U64), starts)
-    keep = total >= min_repeats
-    first = None if codes is None else np.minimum.reduceat(codes[order], starts)[keep]
-    return RepeatedUnits(keys[starts][keep], total[keep], first), len(starts)
+    distinct = keys[starts]
+    seen = np.zeros(len(distinct), dtype=U64) if prior is None else prior(distinct)
+    keep = total + seen >= min_repeats
+    first = None
+    if codes is not None:
+        first = np.minimum.reduceat(codes[order], starts)
+        first[seen > 0] = OUTSIDE
+        first = first[keep]
+    return RepeatedUnits(distinct[keep], total[keep], first), len(starts), int((seen > 0).sum())
+
+
+def _prior(cfg: DedupeConfig, kind: str) -> Callable[[np.ndarray], np.ndarray] | None:
+    """Occurrences of keys in the step's ``against`` indexes (None without ``against``)."""
+    if not cfg.against:
+        return None
+    from curate.stages.dedupe.index import open_index, unit_counts
+
+    paths = tuple(str(open_index(p).path) for p in cfg.against)
+    return lambda keys: unit_counts(keys, paths, kind)
 
 
 def _codes(shard: int, rows: np.ndarray | None) -> np.ndarray | None:
@@ -307,7 +383,8 @@ def _kind_stats(
     unit_cfg: RepeatedUnitsConfig,
 ) -> dict[str, Any]:
     occurrences = int(repeated.counts.sum())
-    removable = occurrences - (len(repeated.hashes) if unit_cfg.remove == "all_but_first" else 0)
+    kept = 0 if repeated.first is None else int((repeated.first != OUTSIDE).sum())
+    removable = occurrences - kept
     return {
         "min_repeats": unit_cfg.min_repeats,
         "min_chars": unit_cfg.min_chars,
@@ -364,9 +441,13 @@ def fit_units(
         flat_codes = None
         if unit_cfg.remove == "all_but_first":
             flat_codes = np.concatenate(codes[kind]) if codes[kind] else np.zeros(0, np.int64)
-        repeated, distinct = _reduce(flat, flat_counts, flat_codes, unit_cfg.min_repeats)
+        repeated, distinct, known = _reduce(
+            flat, flat_counts, flat_codes, unit_cfg.min_repeats, _prior(cfg, kind)
+        )
         state[kind] = repeated
         stats[kind] = _kind_stats(repeated, distinct, units[kind], nbytes[kind], samples[kind], unit_cfg)
+        if cfg.against:
+            stats[kind]["in_index"] = known
     return state, stats, rows
 
 
@@ -428,6 +509,7 @@ class UnitMergeTask:
     min_repeats: tuple[int, ...]
     first: tuple[bool, ...]  # per kind: keep first positions (all_but_first)
     output: str
+    against: tuple[str, ...] = ()  # index directories whose counts add to the input's
 
 
 def merge_units(task: UnitMergeTask) -> dict[str, Any]:
@@ -442,13 +524,20 @@ def merge_units(task: UnitMergeTask) -> dict[str, Any]:
             lo, hi = offsets[k], offsets[k + 1]
             parts[k].append((keys[lo:hi], counts[lo:hi], _codes(shard, rows[lo:hi])))
     out_columns: list[list[np.ndarray]] = [[], [], []]
-    cells, distinct = [], []
+    cells, distinct, known = [], [], []
     for k in range(per):
         keys = np.concatenate([p[0] for p in parts[k]]) if parts[k] else np.zeros(0, U64)
         counts = np.concatenate([p[1] for p in parts[k]]) if parts[k] else np.zeros(0, np.uint32)
         codes = np.concatenate([p[2] for p in parts[k]]) if parts[k] else np.zeros(0, np.int64)
-        repeated, n = _reduce(keys, counts, codes, task.min_repeats[k])
+        prior = None
+        if task.against:
+            from curate.stages.dedupe.index import unit_counts
+
+            kind = task.kinds[k]
+            prior = lambda keys, kind=kind: unit_counts(keys, task.against, kind)  # noqa: E731
+        repeated, n, found = _reduce(keys, counts, codes, task.min_repeats[k], prior)
         distinct.append(n)
+        known.append(found)
         out_columns[0].append(repeated.hashes)
         out_columns[1].append(repeated.counts)
         out_columns[2].append(repeated.first)
@@ -456,7 +545,13 @@ def merge_units(task: UnitMergeTask) -> dict[str, Any]:
     size = write_cells(
         Path(task.output), [np.concatenate(c) for c in out_columns], np.concatenate(cells), per
     )
-    return {"partition": task.partition, "output": task.output, "distinct": distinct, "bytes": size}
+    return {
+        "partition": task.partition,
+        "output": task.output,
+        "distinct": distinct,
+        "in_index": known,
+        "bytes": size,
+    }
 
 
 def fit_units_partitioned(
@@ -471,6 +566,11 @@ def fit_units_partitioned(
     names = tuple(kinds)
     work = Path(ctx.stage_dir) / WORK_DIR
     shutil.rmtree(work, ignore_errors=True)
+    against: tuple[str, ...] = ()
+    if cfg.against:
+        from curate.stages.dedupe.index import open_index
+
+        against = tuple(str(open_index(p).path) for p in cfg.against)
     tasks = [
         UnitScatterTask(str(f), str(work / "scatter" / f"{i:06d}.npy"), names, partitions)
         for i, f in enumerate(files)
@@ -488,6 +588,7 @@ def fit_units_partitioned(
             tuple(c.min_repeats for c in kinds.values()),
             tuple(c.remove == "all_but_first" for c in kinds.values()),
             str(work / "merged" / f"{p:05d}.npy"),
+            against,
         )
         for p in range(partitions)
     ]
@@ -518,6 +619,8 @@ def fit_units_partitioned(
             samples,
             unit_cfg,
         )
+        if cfg.against:
+            stats[kind]["in_index"] = sum(r["in_index"][k] for r in merged)
         stats[kind]["partitioned"] = {
             "partitions": partitions,
             "shuffle_bytes": sum(i["bytes"] for i in infos),
@@ -593,13 +696,26 @@ def _removed_units(units: Units, repeated: RepeatedUnits, rows: np.ndarray, shar
     return hit
 
 
-def _rebuilt(original: str, pieces: list[str], last_removed: bool) -> str:
-    text = "".join(pieces)
-    if last_removed:  # the text ended inside a removed unit: end it as the original ended
-        text = _TRAILING_BREAKS.sub("", text)
-        if original.endswith("\n") and text:
-            text += "\n"
-    return text
+def _rebuilt_texts(lines: Lines, gone: np.ndarray, changed: np.ndarray) -> pl.Series:
+    """The texts with the ``gone`` lines cut out (the records ``changed`` lost some). Kept lines
+    are joined as they were; a text that ended inside a removed unit loses its trailing line
+    breaks and ends as the original ended (with one ``\\n`` if it had one, unless empty)."""
+    rows = pl.Series(lines.record[~gone])
+    joined = (
+        pl.DataFrame({"r": rows, TEXT: lines.pieces.filter(pl.Series(~gone))})
+        .filter(pl.col("r").is_in(pl.Series(changed).implode()))
+        .group_by("r", maintain_order=True)
+        .agg(pl.col(TEXT).str.join(""))
+    )
+    texts = pl.Series(TEXT, [""] * len(changed), dtype=pl.String).scatter(
+        np.searchsorted(changed, joined["r"].to_numpy()), joined[TEXT]
+    )
+    last = np.searchsorted(lines.record, changed, side="right") - 1  # each changed record's last line
+    original = lines.texts.gather(changed)
+    trimmed = texts.str.replace(_TRAILING_BREAKS, "")
+    ended = (trimmed + "\n").zip_with(original.str.ends_with("\n") & (trimmed != ""), trimmed)
+    texts = ended.zip_with(pl.Series(gone[last]), texts)
+    return lines.texts.clone().scatter(changed, texts)  # scatter writes in place
 
 
 def apply_units(
@@ -620,47 +736,38 @@ def apply_units(
     lines = split_lines(kept[TEXT])
     removed_by = np.full(len(lines.pieces), -1, dtype=np.int8)  # kind index that removed each line
     matched = []
+    normalized = normalized_lines(lines, cfg.normalize) if len(kinds) > 1 else None
     for k, (kind, unit_cfg) in enumerate(kinds.items()):
-        found = units_of(lines, kind, unit_cfg, cfg.normalize)
+        found = units_of(lines, kind, unit_cfg, cfg.normalize, normalized=normalized)
         gone = _removed_units(found, units[kind], rows, shard.index)
         matched.append(int(gone.sum()))
         removed_by[(removed_by < 0) & gone[found.line_unit]] = k
     if not (removed_by >= 0).any():
         return BatchResult(result.kept, result.dropped, {**result.counters, **_zero(kinds, kept, shard)})
     lengths = lines.pieces.str.len_chars().to_numpy().astype(np.int64)
-    texts = lines.texts.to_list()
-    new_texts = list(texts)
-    record_lines = np.searchsorted(lines.record, np.arange(kept.height + 1))
-    changed = np.unique(lines.record[removed_by >= 0])
+    gone = removed_by >= 0
+    changed = np.unique(lines.record[gone])
     removed_chars = np.zeros((len(kinds), kept.height), dtype=np.int64)
     for k in range(len(kinds)):
         removed_chars[k] = np.bincount(
             lines.record[removed_by == k], lengths[removed_by == k], minlength=kept.height
         )
-    pieces = lines.pieces.to_list()
-    for r in changed.tolist():
-        lo, hi = int(record_lines[r]), int(record_lines[r + 1])
-        keep = removed_by[lo:hi] < 0
-        new_texts[r] = _rebuilt(
-            texts[r], [p for p, k in zip(pieces[lo:hi], keep, strict=True) if k], not keep[-1]
-        )
-    before = np.array([len(t) for t in texts], dtype=np.int64)
-    after = np.array([len(t) for t in new_texts], dtype=np.int64)
-    why: list[str | None] = [None] * kept.height
-    for r in changed.tolist():
-        for k, (kind, unit_cfg) in enumerate(kinds.items()):
-            if removed_chars[k, r] == 0:
-                continue
-            if after[r] < unit_cfg.min_remaining_chars:
-                why[r] = reason(kind, "too_short")
-            elif before[r] - after[r] > unit_cfg.max_removed_fraction * before[r]:
-                why[r] = reason(kind, "mostly_removed")
-            if why[r] is not None:
-                break
-    drop = np.array([w is not None for w in why], dtype=bool)
-    updated = kept.with_columns(pl.Series(TEXT, new_texts, dtype=pl.String))
+    new_texts = _rebuilt_texts(lines, gone, changed)
+    before = lines.texts.str.len_chars().to_numpy().astype(np.int64)
+    after = new_texts.str.len_chars().to_numpy().astype(np.int64)
+    why = np.full(kept.height, None, dtype=object)
+    undecided = np.ones(kept.height, dtype=bool)
+    for k, (kind, unit_cfg) in enumerate(kinds.items()):  # the first kind that removed text decides
+        lost = undecided & (removed_chars[k] > 0)
+        short = lost & (after < unit_cfg.min_remaining_chars)
+        mostly = lost & ~short & (before - after > unit_cfg.max_removed_fraction * before)
+        why[short] = reason(kind, "too_short")
+        why[mostly] = reason(kind, "mostly_removed")
+        undecided &= ~(short | mostly)
+    drop = ~undecided
+    updated = kept.with_columns(new_texts)
     dropped_units = kept.filter(pl.Series(drop)).with_columns(
-        pl.Series(REASON, [w for w in why if w is not None], dtype=pl.String)
+        pl.Series(REASON, why[drop].tolist(), dtype=pl.String)
     )
     evidence = [  # dup_of, cluster: the document dedupe's evidence, none here
         pl.lit(None, dtype=dtype).alias(name)

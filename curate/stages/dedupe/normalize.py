@@ -17,13 +17,16 @@ import xxhash
 from curate.stages.dedupe.config import Normalization
 from curate.text import CJK_CHAR, WORD_PATTERN
 
-_PUNCT = r"[\p{P}\p{S}]"
+PUNCT = r"[\p{P}\p{S}]"
 # curate.text words of the text with punctuation turned into spaces, in one regex pass: a CJK
 # character that is not punctuation, or a run of characters that are neither space,
 # punctuation nor CJK.
-WORD_NO_PUNCT_PATTERN = rf"[{CJK_CHAR}--{_PUNCT}]|[[^\s\p{{P}}\p{{S}}]--{CJK_CHAR}]+"
+WORD_NO_PUNCT_PATTERN = rf"[{CJK_CHAR}--{PUNCT}]|[[^\s\p{{P}}\p{{S}}]--{CJK_CHAR}]+"
 # Whitespace other than a single ASCII space, or a run of two or more: what collapsing changes.
 _MESSY_WHITESPACE = r"\s{2,}|[\s&&[^ ]]"
+# The same for runs of punctuation and whitespace: what punctuation to spaces, then collapsing,
+# changes (every maximal run becomes one space), in one pass.
+_MESSY_PUNCT_SPACE = r"[\p{P}\p{S}\s]{2,}|[\p{P}\p{S}\s&&[^ ]]"
 
 
 def normalize_texts(texts: pl.Series, norm: Normalization) -> pl.Series:
@@ -34,9 +37,12 @@ def normalize_texts(texts: pl.Series, norm: Normalization) -> pl.Series:
     polars expressions over the whole batch.
     """
     texts = texts.fill_null("").rename("text")
-    if norm.unicode != "none":
+    if norm.unicode != "none":  # ASCII text is in every form already: only the rest goes to Python
         form = norm.unicode
-        texts = pl.Series("text", [unicodedata.normalize(form, t) for t in texts.to_list()], dtype=pl.String)
+        rest = np.flatnonzero((texts.str.len_bytes() != texts.str.len_chars()).to_numpy())
+        if len(rest):
+            done = [unicodedata.normalize(form, t) for t in texts.gather(rest).to_list()]
+            texts = texts.scatter(rest, pl.Series(done, dtype=pl.String))
     expr = pl.col("text")
     if norm.lowercase:
         expr = expr.str.to_lowercase()
@@ -56,10 +62,20 @@ def flatten(texts: pl.Series, norm: Normalization) -> pl.Series:
     """Punctuation to spaces and whitespace collapsed, as ``norm`` says (for character-level uses)."""
     expr = pl.col(texts.name)
     if norm.punctuation:
-        expr = expr.str.replace_all(_PUNCT + "+", " ")
+        expr = expr.str.replace_all(PUNCT + "+", " ")
     if norm.whitespace:
         expr = expr.str.replace_all(_MESSY_WHITESPACE, " ").str.strip_chars()
     return texts.to_frame().select(expr).to_series()
+
+
+def collapse_whitespace(texts: pl.Series) -> pl.Series:
+    """``flatten``'s whitespace step: runs of whitespace to one space, both ends trimmed."""
+    return texts.str.replace_all(_MESSY_WHITESPACE, " ").str.strip_chars()
+
+
+def punct_and_space(texts: pl.Series) -> pl.Series:
+    """``flatten`` with both punctuation and whitespace folded, in one regex pass."""
+    return texts.str.replace_all(_MESSY_PUNCT_SPACE, " ").str.strip_chars()
 
 
 def text_hashes(texts: pl.Series, *, seed: int = 0) -> np.ndarray:

@@ -226,8 +226,10 @@ def summarize(batch: pl.DataFrame, cfg: DedupeConfig, shard: ShardInfo) -> Dedup
                 np.zeros((0, lsh_params(cfg.minhash)[0]), dtype=U64),
                 np.zeros(0, dtype=np.int64),
             )
-    else:
+    elif cfg.exact or cfg.minhash is not None:
         exact, bands, unsigned = _keys(view, cfg)
+    else:  # lines/paragraphs only: no document keys (and no text normalised for them)
+        exact = bands = unsigned = None
     length = view.str.len_chars().fill_null(0).to_numpy().astype(np.uint32) if cfg.keep == "longest" else None
     score = _scores(batch, cfg.score_column) if cfg.keep == "score" and cfg.score_column else None
     return DedupePartial(
