@@ -342,6 +342,50 @@ def test_dpo_on_a_lora_model_moves_the_preference(one_batch, model_dir, tokenize
     assert (tmp_path / "dpo" / "hf" / "adapter_config.json").is_file()
 
 
+def _live_parameters() -> int:
+    """Elements of every torch parameter alive in this process."""
+    import gc
+
+    gc.collect()
+    return sum(o.numel() for o in gc.get_objects() if type(o) is torch.nn.Parameter)
+
+
+def test_dpo_with_lora_references_the_base_without_a_copy(
+    one_batch, model_dir, tokenizer, tmp_path, monkeypatch
+):
+    import curate.train.dpo as dpo_module
+    from curate.train.checkpoint import load_checkpoint
+    from curate.train.dpo import DPOConfig, dpo
+    from curate.train.models.hf import HFCausalLM, HFModelConfig
+    from tests.train.test_dpo import pairs
+
+    lora = LoraConfig(r=4, dropout=0.0)
+    sft = run(one_batch, hf_config(model_dir, steps=3, lr=2e-2, lora=lora), tmp_path / "sft", tokenizer)
+    ckpt = load_checkpoint(sft.checkpoint)
+    before = _live_parameters()  # the SFT model is alive: DPO may add its adapter's moments, no model
+    reference_calls = []
+    real = dpo_module.response_logps
+
+    def spy(model, seqs, device):
+        logps = real(model, seqs, device)
+        if not torch.is_grad_enabled():  # the reference pass (the policy's trains)
+            reference_calls.append((model, list(seqs), logps.clone(), _live_parameters()))
+        return logps
+
+    monkeypatch.setattr(dpo_module, "response_logps", spy)
+    dpo(ckpt, pairs(8, seed=1), tokenizer, DPOConfig(steps=1, batch_size=4), out_dir=tmp_path / "dpo")
+    monkeypatch.setattr(dpo_module, "response_logps", real)
+
+    assert reference_calls
+    base = HFCausalLM(HFModelConfig(path=str(model_dir), seq_len=SEQ_LEN - 1)).eval()
+    for model, seqs, logps, alive in reference_calls:
+        assert model is ckpt.model and alive == before  # the policy itself: no second copy
+        with torch.no_grad():
+            assert torch.allclose(logps, real(base, seqs, torch.device("cpu")), atol=1e-5)
+            # and the adapter SFT trained is not nothing: with it, the log-probabilities differ
+            assert not torch.allclose(logps, real(ckpt.model, seqs, torch.device("cpu")), atol=1e-3)
+
+
 def test_gradient_checkpointing_trains_the_same(one_batch, model_dir, tokenizer, tmp_path):
     plain = run(
         one_batch, hf_config(model_dir, steps=3, lora=LoraConfig(dropout=0.0)), tmp_path / "a", tokenizer
