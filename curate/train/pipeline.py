@@ -203,7 +203,7 @@ def train_and_score(
     model_path = tokenizer_path(run_dir)
     init = resolve_init(cfg, run_dir=run_dir, sources=sources, cache_dir=cache_dir, progress=progress)
     sets = load_eval_sets(cfg.eval)
-    records = next(iter(sets.values()), None)  # the first set: periodic evals, DPO's eval pairs
+    records = next(iter(sets.values()), None)  # the first set: DPO's eval pairs
     result = train(
         run_dir / TOKENS_DIR,
         cfg,
@@ -211,7 +211,7 @@ def train_and_score(
         tokenizer_path=model_path,
         init=init,
         recipe_hash=recipe_hash,
-        eval_records=records,
+        eval_records=sets or None,  # periodic evals on every set
         progress=progress,
     )
     # a Hugging Face model is scored where it trained (the bundled GPT on the CPU, as always)
