@@ -13,7 +13,8 @@ packed with their document starts. Both arms:
 So their loss curves must agree step by step (up to float rounding); the bench reports the largest
 difference. tokens/s counts input tokens (batch x context) over the training loop's wall time
 (``TrainResult.wall_s``; the Trainer's ``train_runtime``). The arms run one after the other,
-``--repeats`` times in alternating order; each arm's figure is its best run.
+``--repeats`` times in alternating order; ``speedup`` compares each arm's best run,
+``speedup_median`` is the median of the per-repeat ratios (the figure to quote on a busy machine).
 
     python bench/bench_train_hf.py                     # hidden 256, 4 layers, seq 256, batch 8, 20 steps
     python bench/bench_train_hf.py --lora              # the same with a LoRA adapter (curate) / peft (Trainer)
@@ -217,6 +218,15 @@ def main() -> None:
             "curate_tokens_per_s": [r["tokens_per_s"] for r in runs["curate"]],
             "trainer_tokens_per_s": [r["tokens_per_s"] for r in runs["trainer"]],
             "speedup": best["curate"]["tokens_per_s"] / best["trainer"]["tokens_per_s"],
+            # the median of the per-repeat ratios (each repeat runs both arms back to back)
+            "speedup_median": float(
+                np.median(
+                    [
+                        c["tokens_per_s"] / t["tokens_per_s"]
+                        for c, t in zip(runs["curate"], runs["trainer"], strict=True)
+                    ]
+                )
+            ),
             "loss_first": [float(a[0]), float(b[0])],
             "loss_last": [float(a[n - 1]), float(b[n - 1])],
             "max_abs_loss_diff": float(np.abs(a[:n] - b[:n]).max()),

@@ -277,8 +277,20 @@ def training(train: Sequence[Mapping[str, Any]], evals: Sequence[Mapping[str, An
                 "o-",
                 color=COLORS[1],
                 ms=3,
-                label="eval NLL",
+                label="eval NLL" + (" (avg)" if evals[-1].get("sets") else ""),
             )
+            for i, name in enumerate(evals[-1].get("sets") or {}):  # each eval set's curve
+                rows = [
+                    r for r in evals if isinstance(((r.get("sets") or {}).get(name) or {}).get("nll"), float)
+                ]
+                ax.plot(
+                    [r["step"] for r in rows],
+                    [r["sets"][name]["nll"] for r in rows],
+                    "--",
+                    color=COLORS[(3 + i) % len(COLORS)],
+                    linewidth=1.0,
+                    label=f"{name} NLL",
+                )
         ax.set_xlabel("step")
         ax.set_ylabel("nats / token")
         ax.legend(frameon=False)

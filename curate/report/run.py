@@ -635,9 +635,17 @@ def training(run: RunData, options: ReportOptions) -> SectionResult:
     )
     if evals:
         keys = [k for k in ("nll", "ppl", "bpb", "pref_accuracy", "pref_margin") if k in evals[-1]]
+        names = list(evals[-1].get("sets") or {})  # several eval sets: keys are their average
         body += "<h3>Evals during training</h3>" + table(
-            ["step", *keys],
-            [(r["step"], *[r.get(k) for k in keys]) for r in evals],
+            ["step", *(f"avg {k}" if names else k for k in keys), *(f"{n} bpb" for n in names)],
+            [
+                (
+                    r["step"],
+                    *[r.get(k) for k in keys],
+                    *[((r.get("sets") or {}).get(n) or {}).get("bpb") for n in names],
+                )
+                for r in evals
+            ],
             limit=options.max_table_rows,
         )
     return Section("training", "Training loss", body)

@@ -100,7 +100,7 @@ class EvalConfig(BaseModel):
     periodic_records: int = Field(
         64,
         ge=1,
-        description="Records scored by the evals during training (every eval_every steps), of the first eval set.",
+        description="Records of each eval set scored by the evals during training (every eval_every steps).",
     )
 
     @field_validator("sets")

@@ -1,10 +1,13 @@
 """Direct Preference Optimisation (Rafailov et al. 2023) on preference pairs, from a curate checkpoint.
 
 The policy starts as a copy of the checkpoint (an SFT or base model) and the checkpoint itself is
-the frozen reference. A Hugging Face model (``init_from: hf:``, full or LoRA) is not copied: the
-reference log-probabilities are computed by the model itself before DPO changes it (so with LoRA
-the reference is the base with the adapter as SFT left it), then it trains in place; the tuned
-adapter or weights are also saved with ``save_pretrained`` under ``out_dir/hf``. For a pair, with ``logp`` the summed log-probability of the response tokens
+the frozen reference. A Hugging Face model (``init_from: hf:``) is never copied: its reference
+log-probabilities are computed once, before training, by the model itself: with a LoRA adapter,
+with the adapter disabled (peft's ``disable_adapter``, as TRL does for a PEFT model), so the
+reference is the base model and the adapter trains on from where SFT left it; with full
+fine-tuning, the model as DPO starts from it (the frozen copy's log-probabilities, without the
+copy). The tuned adapter or weights are also saved with ``save_pretrained`` under
+``out_dir/hf``. For a pair, with ``logp`` the summed log-probability of the response tokens
 given the prompt (as in scoring)::
 
     loss = -log sigmoid(beta * ((logp_pi(chosen) - logp_ref(chosen)) - (logp_pi(rejected) - logp_ref(rejected))))
@@ -16,6 +19,7 @@ than the context loses prompt tokens from the left first, then response tokens f
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import os
@@ -126,17 +130,18 @@ def dpo(
 
     if getattr(ckpt.model, "kind", "gpt") == "hf":
         # No second copy of a Hugging Face model: the reference log-probabilities are computed once,
-        # before training, by the model itself (with a LoRA adapter, the adapter as DPO starts from it).
+        # before training, by the model itself; with LoRA, by the base (the adapter disabled).
         policy = ckpt.model.to(device)
-        reference = policy
+        reference, as_reference = policy, policy.without_adapter
     else:
         policy = copy.deepcopy(ckpt.model).to(device).train()
         reference = ckpt.model.to(device).eval().requires_grad_(False)
+        as_reference = contextlib.nullcontext
     before = (
         score(policy, eval_pairs, sp, start_id=start_id, chat_encoder=chat_encoder) if eval_pairs else None
     )
     reference.eval()
-    with torch.no_grad(), autocast(device, amp):
+    with torch.no_grad(), autocast(device, amp), as_reference():
         ref = torch.cat(
             [response_logps(reference, seqs[i : i + 32], device) for i in range(0, len(seqs), 32)]
         )

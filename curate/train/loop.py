@@ -38,11 +38,12 @@ from curate.train.checkpoint import (
 )
 from curate.train.config import DTypeName, TrainConfig, config_fingerprint
 from curate.train.data import Batch, TokenLoader
-from curate.train.evalset import load_eval_records
+from curate.train.evalset import load_eval_sets
 from curate.train.memory import check_train_memory
 from curate.train.model import GPT, GPTConfig, count_params, preset_config
 from curate.train.models.base import CausalLM
 from curate.train.score import (
+    average,
     encode_records,
     load_tokenizer,
     resolve_start_id,
@@ -263,27 +264,39 @@ def _evaluator(
     model: CausalLM,
     cfg: TrainConfig,
     tokenizer_path: str | os.PathLike | None,
-    records: Sequence[Mapping[str, Any]] | None,
+    records: Sequence[Mapping[str, Any]] | Mapping[str, Sequence[Mapping[str, Any]]] | None,
     index: TokenIndex,
     device: torch.device,
     amp: torch.dtype | None,
 ) -> Callable[[], dict[str, Any]] | None:
-    """A function scoring the model on the first ``eval.periodic_records`` records of the first eval set, or None."""
+    """A function scoring the model on the first ``eval.periodic_records`` records of every eval
+    set, or None. ``records``: one set's records, or name -> records (else the files of
+    ``cfg.eval``). With one set its metrics; with several the ``average`` over them (nll, ppl, bpb)
+    and ``sets``: each set's metrics (the cost is one periodic eval per set)."""
     if records is None and cfg.eval.named_sets and tokenizer_path is not None:
-        records = load_eval_records(cfg.eval)
-    if not records:
+        records = load_eval_sets(cfg.eval)
+    sets = dict(records) if isinstance(records, Mapping) else {"eval": records} if records else {}
+    sets = {name: list(rows) for name, rows in sets.items() if rows}
+    if not sets:
         return None
     if tokenizer_path is None:
         raise RecipeError("evals during training need the tokenizer: pass tokenizer_path")
     sp = load_tokenizer(tokenizer_path)
-    kind, seqs = encode_records(
-        list(records)[: cfg.eval.periodic_records], sp, start_id=resolve_start_id(sp, index.special_ids)
-    )
+    start_id = resolve_start_id(sp, index.special_ids)
+    encoded = {
+        name: encode_records(rows[: cfg.eval.periodic_records], sp, start_id=start_id)
+        for name, rows in sets.items()
+    }
 
     def evaluate() -> dict[str, Any]:
-        with autocast(device, amp):
-            nll, count = sequence_nll(model, seqs, batch_size=cfg.eval.batch_size, stride=cfg.eval.stride)
-        return summarize(kind, seqs, nll, count)
+        scored = {}
+        for name, (kind, seqs) in encoded.items():
+            with autocast(device, amp):
+                nll, count = sequence_nll(model, seqs, batch_size=cfg.eval.batch_size, stride=cfg.eval.stride)
+            scored[name] = summarize(kind, seqs, nll, count)
+        if len(scored) == 1:
+            return next(iter(scored.values()))
+        return {**average(scored), "sets": scored}
 
     return evaluate
 
@@ -335,7 +348,7 @@ def train(
     tokenizer_path: str | os.PathLike | None = None,
     init: str | os.PathLike | Checkpoint | None = None,
     recipe_hash: str | None = None,
-    eval_records: Sequence[Mapping[str, Any]] | None = None,
+    eval_records: Sequence[Mapping[str, Any]] | Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
     resume: bool = True,
     progress: bool = True,
     progress_label: str = "train",
@@ -343,9 +356,11 @@ def train(
     """Train on the packed tokens in ``tokens_dir`` and write ``out_dir/checkpoint.pt``.
 
     ``init`` overrides ``cfg.init_from`` (a checkpoint path or a loaded checkpoint; the caller
-    resolves ``base:<name>`` with ``base_checkpoint``). ``eval_records`` (else the files of
-    ``cfg.eval.path``) are scored every ``cfg.eval_every`` steps and at the end, on their first
-    ``cfg.eval.periodic_records`` records; that needs ``tokenizer_path``. ``progress``: a bar on
+    resolves ``base:<name>`` with ``base_checkpoint``). ``eval_records`` (one set's records, or
+    name -> records; else the files of ``cfg.eval``) are scored every ``cfg.eval_every`` steps and
+    at the end, every set on its first ``cfg.eval.periodic_records`` records (metrics.jsonl: an
+    ``eval`` row per eval step, with several sets their average and ``sets``, each set's metrics);
+    that needs ``tokenizer_path``. ``progress``: a bar on
     a terminal, else a line on stderr every tenth of the steps and every ``progress_interval()``
     seconds (step, loss, tokens/s, ETA), labelled ``progress_label``.
     """

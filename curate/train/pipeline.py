@@ -203,7 +203,7 @@ def train_and_score(
     model_path = tokenizer_path(run_dir)
     init = resolve_init(cfg, run_dir=run_dir, sources=sources, cache_dir=cache_dir, progress=progress)
     sets = load_eval_sets(cfg.eval)
-    records = next(iter(sets.values()), None)  # the first set: periodic evals, DPO's eval pairs
+    records = next(iter(sets.values()), None)  # the first set: DPO's eval pairs
     result = train(
         run_dir / TOKENS_DIR,
         cfg,
@@ -211,7 +211,7 @@ def train_and_score(
         tokenizer_path=model_path,
         init=init,
         recipe_hash=recipe_hash,
-        eval_records=records,
+        eval_records=sets or None,  # periodic evals on every set
         progress=progress,
     )
     # a Hugging Face model is scored where it trained (the bundled GPT on the CPU, as always)
@@ -233,20 +233,20 @@ def train_and_score(
     task_metrics = score_tasks(result.checkpoint, load_tasks(cfg.eval), run_dir=run_dir, eval_cfg=cfg.eval)
     report = sets_report(set_metrics, task_metrics, result.to_dict(), seed=cfg.seed)
     report["init_from"] = cfg.init_from if init is None else {"spec": cfg.init_from, "checkpoint": init}
-    if records and cfg.init_from != "scratch":
-        report["base"] = base_score(
+    if sets and cfg.init_from != "scratch":
+        report["base"] = base_scores(
             cfg,
             init,
-            records,
+            sets,
             run_dir=run_dir,
             encoder=encoder,
             key_extra=[template, system_prompt],
             cache_dir=cache_dir,
             device=device,
         )
-        first = next(iter(sets))  # the base is scored on the first set, as the periodic evals
-        report["base"]["set"] = first
-        report.update(score_deltas(set_metrics[first], report["base"]["metrics"]))
+        for name, entry in report.get("sets", {}).items():
+            entry.update(score_deltas(set_metrics[name], report["base"]["sets"][name]["metrics"]))
+        report.update(score_deltas(report["metrics"], report["base"]["metrics"]))
     index = read_index(run_dir / TOKENS_DIR)
     report["epochs"] = training_epochs(cfg, index.num_rows)
     report["warnings"] = epoch_warnings(cfg, index.num_rows, index.seq_len)
@@ -259,6 +259,33 @@ def train_and_score(
 
 
 BASE_SCORE_VERSION = 1
+
+
+def base_scores(
+    cfg: TrainConfig,
+    init: str | None,
+    sets: Mapping[str, Sequence[Mapping[str, Any]]],
+    **kw: Any,
+) -> dict[str, Any]:
+    """The base model's score (``base_score``) on every named eval set: ``sets`` (name -> its
+    metrics, cached, wall_s), ``avg`` over them, and ``metrics``: the one set's, or with several
+    the ``avg`` (as the run's own ``metrics``), so that ``metrics - base.metrics`` compares like
+    with like. ``cached``: every set's score came from the cache."""
+    from curate.train.score import average
+
+    per_set = {name: base_score(cfg, init, records, **kw) for name, records in sets.items()}
+    first = next(iter(per_set.values()))
+    avg = average({name: entry["metrics"] for name, entry in per_set.items()})
+    return {
+        "about": "the score of the model the run starts from, before fine-tuning, on each eval set "
+        "(sets; avg: their mean; metrics: the one set's, or the avg)",
+        "model": first["model"],
+        "metrics": first["metrics"] if len(per_set) == 1 else avg,
+        "sets": {name: {k: e[k] for k in ("metrics", "cached", "wall_s")} for name, e in per_set.items()},
+        "avg": avg,
+        "cached": all(e["cached"] for e in per_set.values()),
+        "wall_s": sum(e["wall_s"] for e in per_set.values()),
+    }
 
 
 def base_score(

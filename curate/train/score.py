@@ -400,7 +400,7 @@ METRIC_KEYS = ("nll", "ppl", "bpb", *PREF_KEYS)
 SCORE_ABOUT = (
     "metrics: the score, the final checkpoint on the whole eval set (eval: what it covered). "
     "last_periodic_eval: the last eval during training, on the first train.eval.periodic_records "
-    "records only: a progress check, not the score."
+    "records of each eval set only: a progress check, not the score."
 )
 
 

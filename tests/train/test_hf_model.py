@@ -287,6 +287,46 @@ def test_train_and_score_reports_the_base_score_once(tokenizer, model_dir, tmp_p
     assert direct["bpb"] == pytest.approx(report["base"]["metrics"]["bpb"], rel=1e-6)
 
 
+def test_the_base_is_scored_on_every_eval_set(tokenizer, model_dir, tmp_path):
+    import shutil
+
+    from curate.train.config import EvalConfig
+    from curate.train.models.hf import HFCausalLM, HFModelConfig
+    from curate.train.pipeline import train_and_score
+    from curate.train.score import score
+
+    run_dir = tmp_path / "run"
+    pack_hf(tokenizer, documents(60), run_dir / "tokens")
+    shutil.copytree(tokenizer, run_dir / "tokenizer")
+    texts = {"near": documents(6, seed=7), "far": ["zq " * 20 + str(i) for i in range(4)]}
+    for name, lines in texts.items():
+        (tmp_path / f"{name}.jsonl").write_text("".join(json.dumps({"text": t}) + "\n" for t in lines))
+    sets = {name: str(tmp_path / f"{name}.jsonl") for name in texts}
+    cfg = hf_config(model_dir, steps=4, lr=2e-2, lora=LoraConfig(r=4), eval=EvalConfig(sets=sets))
+    report = train_and_score(run_dir, cfg, sources=[], cache_dir=tmp_path / "cache")
+    base = report["base"]
+    assert set(base["sets"]) == set(texts)
+    for name in texts:  # each set's base score is the base model's own on that set
+        direct = score(
+            HFCausalLM(HFModelConfig(path=str(model_dir), seq_len=SEQ_LEN - 1)),
+            [{"text": t} for t in texts[name]],
+            run_dir / "tokenizer",
+            start_id=report_start_id(run_dir),
+        )
+        assert base["sets"][name]["metrics"]["bpb"] == pytest.approx(direct["bpb"], rel=1e-6)
+        entry = report["sets"][name]
+        assert entry["delta_bpb"] == pytest.approx(entry["metrics"]["bpb"] - direct["bpb"])
+    assert base["sets"]["near"]["metrics"]["bpb"] != base["sets"]["far"]["metrics"]["bpb"]
+    # the run's metrics are the average over the sets: so are the base's, and delta_bpb
+    assert base["metrics"]["bpb"] == pytest.approx(
+        np.mean([e["metrics"]["bpb"] for e in base["sets"].values()])
+    )
+    assert base["avg"] == base["metrics"]
+    assert report["delta_bpb"] == pytest.approx(np.mean([e["delta_bpb"] for e in report["sets"].values()]))
+    written = json.loads((run_dir / "score.json").read_text())
+    assert written["sets"]["far"]["delta_bpb"] == pytest.approx(report["sets"]["far"]["delta_bpb"])
+
+
 def report_start_id(run_dir: Path) -> int:
     from curate.io.tokens import read_index
     from curate.train.score import resolve_start_id
@@ -340,6 +380,50 @@ def test_dpo_on_a_lora_model_moves_the_preference(one_batch, model_dir, tokenize
     state = torch.load(result.checkpoint, weights_only=True)["model"]
     assert state and all("lora_" in k for k in state)  # the base stayed frozen: only the adapter is kept
     assert (tmp_path / "dpo" / "hf" / "adapter_config.json").is_file()
+
+
+def _live_parameters() -> int:
+    """Elements of every torch parameter alive in this process."""
+    import gc
+
+    gc.collect()
+    return sum(o.numel() for o in gc.get_objects() if type(o) is torch.nn.Parameter)
+
+
+def test_dpo_with_lora_references_the_base_without_a_copy(
+    one_batch, model_dir, tokenizer, tmp_path, monkeypatch
+):
+    import curate.train.dpo as dpo_module
+    from curate.train.checkpoint import load_checkpoint
+    from curate.train.dpo import DPOConfig, dpo
+    from curate.train.models.hf import HFCausalLM, HFModelConfig
+    from tests.train.test_dpo import pairs
+
+    lora = LoraConfig(r=4, dropout=0.0)
+    sft = run(one_batch, hf_config(model_dir, steps=3, lr=2e-2, lora=lora), tmp_path / "sft", tokenizer)
+    ckpt = load_checkpoint(sft.checkpoint)
+    before = _live_parameters()  # the SFT model is alive: DPO may add its adapter's moments, no model
+    reference_calls = []
+    real = dpo_module.response_logps
+
+    def spy(model, seqs, device):
+        logps = real(model, seqs, device)
+        if not torch.is_grad_enabled():  # the reference pass (the policy's trains)
+            reference_calls.append((model, list(seqs), logps.clone(), _live_parameters()))
+        return logps
+
+    monkeypatch.setattr(dpo_module, "response_logps", spy)
+    dpo(ckpt, pairs(8, seed=1), tokenizer, DPOConfig(steps=1, batch_size=4), out_dir=tmp_path / "dpo")
+    monkeypatch.setattr(dpo_module, "response_logps", real)
+
+    assert reference_calls
+    base = HFCausalLM(HFModelConfig(path=str(model_dir), seq_len=SEQ_LEN - 1)).eval()
+    for model, seqs, logps, alive in reference_calls:
+        assert model is ckpt.model and alive == before  # the policy itself: no second copy
+        with torch.no_grad():
+            assert torch.allclose(logps, real(base, seqs, torch.device("cpu")), atol=1e-5)
+            # and the adapter SFT trained is not nothing: with it, the log-probabilities differ
+            assert not torch.allclose(logps, real(ckpt.model, seqs, torch.device("cpu")), atol=1e-3)
 
 
 def test_gradient_checkpointing_trains_the_same(one_batch, model_dir, tokenizer, tmp_path):

@@ -104,6 +104,40 @@ def test_periodic_evals_are_logged(tokens_dir, sp_path, eval_texts, tmp_path):
     assert result.last_eval["nll"] == evals[-1]["nll"]
 
 
+def test_periodic_evals_score_every_named_set(tokens_dir, sp_path, eval_texts, tmp_path):
+    from curate.report import plots
+
+    cfg = micro_config(steps=4, eval_every=2, eval={"periodic_records": 4})
+    sets = {
+        "near": [{"text": t} for t in eval_texts],
+        "far": [{"text": "zq xv " * 12 + str(i)} for i in range(4)],
+    }
+
+    def evals(records, out):
+        result = train(
+            tokens_dir,
+            cfg,
+            out_dir=tmp_path / out,
+            tokenizer_path=sp_path,
+            eval_records=records,
+            progress=False,
+        )
+        lines = result.metrics_path.read_text().splitlines()
+        return [json.loads(line) for line in lines if '"eval"' in line]
+
+    both = evals(sets, "both")
+    assert [e["step"] for e in both] == [2, 4]
+    for row in both:
+        assert set(row["sets"]) == {"near", "far"}
+        assert row["nll"] == pytest.approx((row["sets"]["near"]["nll"] + row["sets"]["far"]["nll"]) / 2)
+        assert row["sets"]["near"]["bpb"] != row["sets"]["far"]["bpb"]
+    # each set's curve is what scoring that set alone during the same training gives
+    alone = evals(sets["far"], "far")
+    assert [e["bpb"] for e in alone] == pytest.approx([e["sets"]["far"]["bpb"] for e in both], rel=1e-6)
+    train_rows = [{"step": s, "loss": 5.0 - s, "lr": 1e-3} for s in (1, 2, 3, 4)]
+    assert plots.training(train_rows, both)  # the report draws one curve per set
+
+
 def test_fine_tune_from_a_checkpoint_starts_where_it_ended(trained, tokens_dir, sp_path, tmp_path):
     cfg = micro_config(steps=3, init_from=str(trained.checkpoint), lr=1e-4)
     tuned = train(tokens_dir, cfg, out_dir=tmp_path, tokenizer_path=sp_path, progress=False)

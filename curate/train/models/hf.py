@@ -20,6 +20,7 @@ are a plain bias-free projection; elsewhere it is the cross-entropy of the model
 
 from __future__ import annotations
 
+import contextlib
 import os
 import warnings
 from dataclasses import asdict, dataclass
@@ -137,6 +138,11 @@ class HFCausalLM(CausalLM):
     @property
     def is_lora(self) -> bool:
         return self.config.lora is not None
+
+    def without_adapter(self) -> contextlib.AbstractContextManager:
+        """A context in which the model is its base: the LoRA adapter disabled (peft's
+        ``disable_adapter``), the same weights in memory, no copy. Full fine-tuning: the model as it is."""
+        return self.lm.disable_adapter() if self.is_lora else contextlib.nullcontext()
 
     def _hidden(self, idx: torch.Tensor, position_ids: torch.Tensor | None) -> torch.Tensor:
         out = self.base.get_decoder()(input_ids=idx, position_ids=position_ids, use_cache=False)
