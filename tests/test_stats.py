@@ -7,7 +7,14 @@ import math
 import numpy as np
 import pytest
 
-from curate.stats import bootstrap_ratio, interval_verdict, paired_difference, seeds_needed
+from curate.stats import (
+    bootstrap_paired_ratio_difference,
+    bootstrap_ratio,
+    interval_verdict,
+    paired_difference,
+    seeds_needed,
+    with_eval_noise,
+)
 
 
 def test_consistent_small_difference_is_told_apart_only_when_paired() -> None:
@@ -112,3 +119,84 @@ def test_bootstrap_ratio_draws_in_blocks_without_changing_the_answer(monkeypatch
     whole = bootstrap_ratio(bits, nbytes, resamples=500)
     monkeypatch.setattr(curate.stats, "BOOTSTRAP_BLOCK", 300 * 7)  # 7 resamples per block
     assert bootstrap_ratio(bits, nbytes, resamples=500) == whole
+
+
+# -- the eval set's error of a difference: a paired bootstrap over the same documents --------------
+
+
+def _docs(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    n_bytes = rng.integers(200, 3000, size=n).astype(np.float64)
+    bits = n_bytes * rng.normal(2.5, 0.4, size=n)  # documents of very different difficulty
+    return bits, n_bytes
+
+
+def test_paired_bootstrap_of_identical_inputs_has_zero_width() -> None:
+    bits, n_bytes = _docs(300)
+    got = bootstrap_paired_ratio_difference(bits, n_bytes, bits, n_bytes)
+    assert (got.value, got.low, got.high) == (0.0, 0.0, 0.0)
+
+
+def test_paired_bootstrap_of_a_constant_shift_per_byte_is_that_shift_exactly() -> None:
+    bits, n_bytes = _docs(300)
+    # every document 0.03 bits per byte worse under A: the difference is 0.03 on any draw of documents
+    got = bootstrap_paired_ratio_difference(bits + 0.03 * n_bytes, n_bytes, bits, n_bytes)
+    assert got.value == pytest.approx(0.03, abs=1e-12)
+    assert got.low == pytest.approx(0.03, abs=1e-12) and got.high == pytest.approx(0.03, abs=1e-12)
+    # the same constant in bits per document, on documents of one length: also exact
+    same = np.full(300, 1000.0)
+    got = bootstrap_paired_ratio_difference(bits + 7.0, same, bits, same)
+    assert got.value == pytest.approx(0.007, abs=1e-12) and got.half_width == pytest.approx(0.0, abs=1e-12)
+
+
+def test_paired_bootstrap_of_a_mean_difference_matches_the_normal_interval() -> None:
+    # unit denominators: the ratio is a mean, and the bootstrap half-width ~ 1.96 sd / sqrt(n)
+    rng = np.random.default_rng(1)
+    a = rng.normal(0.0, 1.0, size=2000)
+    b = a - rng.normal(0.1, 0.5, size=2000)  # a - b: mean 0.1, sd 0.5
+    ones = np.ones_like(a)
+    got = bootstrap_paired_ratio_difference(a, ones, b, ones, resamples=4000)
+    expected = 1.959963984540054 * float(np.std(a - b, ddof=1)) / math.sqrt(a.size)
+    assert got.value == pytest.approx(float(np.mean(a - b)))
+    assert got.half_width == pytest.approx(expected, rel=0.08)
+
+
+def test_paired_bootstrap_is_far_narrower_than_the_unpaired_error_when_correlated() -> None:
+    bits, n_bytes = _docs(400)
+    rng = np.random.default_rng(2)
+    other = bits * 0.99 + rng.normal(0, 0.02, size=bits.size) * n_bytes  # the same documents, scored again
+    paired = bootstrap_paired_ratio_difference(other, n_bytes, bits, n_bytes)
+    unpaired = math.hypot(
+        bootstrap_ratio(other, n_bytes).half_width, bootstrap_ratio(bits, n_bytes).half_width
+    )
+    assert 0 < paired.half_width < unpaired / 5
+    assert paired.low <= paired.value <= paired.high
+
+
+def test_paired_bootstrap_refuses_items_of_different_lengths() -> None:
+    with pytest.raises(ValueError, match="one length"):
+        bootstrap_paired_ratio_difference([1.0, 2.0], [1.0, 1.0], [1.0], [1.0])
+
+
+def test_eval_noise_adds_to_the_seed_interval_in_quadrature() -> None:
+    diff = paired_difference({1: 3.0, 2: 4.0, 3: 5.0}, {1: 2.0, 2: 2.0, 3: 2.0}, higher_is_better=True)
+    seed_half = 4.302652729911275 / math.sqrt(3)
+    combined = with_eval_noise(diff, 1.5)
+    half = math.sqrt(seed_half**2 + 1.5**2)
+    assert combined.low == pytest.approx(2.0 - half) and combined.high == pytest.approx(2.0 + half)
+    assert combined.seed_half_width == pytest.approx(seed_half)
+    assert combined.eval_half_width == 1.5 and combined.mean == diff.mean and combined.sd == diff.sd
+    assert with_eval_noise(diff, 0.0).low == pytest.approx(diff.low)
+
+
+def test_verdict_turns_to_cannot_tell_when_the_eval_noise_is_large_though_seeds_agree() -> None:
+    variant = {0: 2.132, 1: 2.145, 2: 2.138, 3: 2.126}
+    clean = {0: 2.114, 1: 2.130, 2: 2.121, 3: 2.109}
+    diff = paired_difference(variant, clean, higher_is_better=False)
+    assert diff.verdict == "worse"
+    assert with_eval_noise(diff, 0.002).verdict == "worse"  # small eval error: still told apart
+    wide = with_eval_noise(diff, 0.02)  # the eval set's error of the difference exceeds it
+    assert wide.verdict == "cannot tell" and wide.low < 0 < wide.high
+    # and no number of seeds fixes that: every seed scores the same documents
+    assert wide.seeds_needed is None
+    assert seeds_needed(diff.mean, diff.sd, eval_half_width=0.01) >= seeds_needed(diff.mean, diff.sd)  # type: ignore[operator]

@@ -278,7 +278,8 @@ class Pipe:
             write_text(" ".join(extra.pop("artifacts")), self.run.stage(step) / ARTIFACTS)
         elif plan.kind == "train":
             markers, extra = [], {"train": self._train(plan)}
-            write_text("train score.json", self.run.stage(step) / ARTIFACTS)
+            own = ["train", "score.json"] + (["eval_docs"] if self.run.eval_docs_dir.is_dir() else [])
+            write_text(" ".join(own), self.run.stage(step) / ARTIFACTS)
         else:
             if plan.kind == "global":
                 extra = self._fit(plan)

@@ -35,6 +35,7 @@ from curate.io.rundir import (  # noqa: F401 - PARTIALS and STATE re-exported
     ARTIFACTS,
     CONTENT,
     DONE,
+    EVAL_DOCS,
     KEY,
     LOCK,
     MANIFEST,
@@ -58,7 +59,7 @@ STEP_DIRS = (STAGES, REJECTED)
 ARTIFACT_DIRS = (OUTPUT, "tokenizer", "tokens", "exports", "train", "dpo", "index")
 TRACKER_DIRS = ("wandb",)  # W&B's offline runs (track.wandb without a dir), see curate/track
 OWN_ENTRIES = frozenset(
-    {MARKER, LOCK, RECIPE, MANIFEST, SCORE, REPORT, STATS}
+    {MARKER, LOCK, RECIPE, MANIFEST, SCORE, EVAL_DOCS, REPORT, STATS}
     | set(STEP_DIRS)
     | set(ARTIFACT_DIRS)
     | set(TRACKER_DIRS)
@@ -68,9 +69,10 @@ _TEMP = re.compile(r"\.(tmp(-\d+)?|adopting)$")
 """Names of files being written (``write_atomic``'s ``.tmp-<pid>``, ``.tmp``) or adopted."""
 _STEP_DIR = re.compile(r"^\d{2,}-[A-Za-z0-9_]+$")
 _STATS_FILE = re.compile(r"^\d{2,}-[A-Za-z0-9_]+\.json$")
-UNHASHED_ARTIFACTS = frozenset({SCORE})
-"""Artifacts left out of a step's content record: ``score.json`` is a report that ``curate score``
-rewrites (the checkpoint it scores is hashed)."""
+UNHASHED_ARTIFACTS = frozenset({SCORE, EVAL_DOCS})
+"""Artifacts left out of a step's content record: ``score.json`` (and the per-document scores
+beside it, ``eval_docs/``) is a report that ``curate score`` rewrites (the checkpoint it scores
+is hashed)."""
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@
 
     runs/<name>/
       .curate-run  recipe.yaml  manifest.json  score.json  report.html  .lock (while a run holds it)
+      eval_docs/<set>.npz   (each eval set's per-document bits and bytes, beside score.json)
       stages/NN-<stage>/part-XXXXX-YYYY.parquet  _done/<shard>.json  _KEY  _SUCCESS  _CONTENT
                         (+ _partials/<shard>.npz, _state.npz, _ARTIFACTS)
       rejected/NN-<stage>/part-XXXXX-YYYY.parquet
@@ -24,6 +25,7 @@ from pathlib import Path
 STAGES, REJECTED, STATS, OUTPUT = "stages", "rejected", "stats", "output"
 MANIFEST, RECIPE, SCORE, REPORT = "manifest.json", "recipe.yaml", "score.json", "report.html"
 MARKER, LOCK = ".curate-run", ".lock"
+EVAL_DOCS = "eval_docs"
 SUCCESS, KEY, DONE, PARTIALS, STATE = "_SUCCESS", "_KEY", "_done", "_partials", "_state.npz"
 ARTIFACTS, CONTENT = "_ARTIFACTS", "_CONTENT"
 SHARDS = "part-*.parquet"
@@ -81,6 +83,15 @@ class RunLayout:
     @property
     def score_file(self) -> Path:
         return self.root / SCORE
+
+    @property
+    def eval_docs_dir(self) -> Path:
+        """Per-document scores of the eval sets that ``score.json`` reports (see
+        ``curate.train.eval_docs``)."""
+        return self.root / EVAL_DOCS
+
+    def eval_docs_file(self, eval_set: str) -> Path:
+        return self.root / EVAL_DOCS / f"{eval_set}.npz"
 
     @property
     def report_file(self) -> Path:

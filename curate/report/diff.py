@@ -524,7 +524,15 @@ def _verdict_table(d: RunDiff) -> Table:
             caption=c.advice(),
             caption_justify="left",
         )
-        for column in ("metric", "Δ B - A [95% CI]", "paired sd", "verdict", "eval-set ± (bootstrap)"):
+        columns = (
+            "metric",
+            "Δ B - A [95% CI]",
+            "paired sd",
+            "verdict",
+            "eval ± of Δ (paired)",
+            "eval-set ± (bootstrap)",
+        )
+        for column in columns:
             table.add_column(column, justify="left" if column in ("metric", "verdict") else "right")
         sd = c.difference.sd
         table.add_row(
@@ -532,6 +540,7 @@ def _verdict_table(d: RunDiff) -> Table:
             c.interval_text(),
             "–" if sd is None else f"{sd:.2g}",
             VERDICT_TEXT[c.verdict],
+            _noise_text(c.eval_error),
             _noise_text(c.eval_noise),
         )
         return table
@@ -658,7 +667,15 @@ def _verdict_section(d: RunDiff) -> Section:
         c = d.paired
         sd = c.difference.sd
         body = table(
-            ["metric", "Δ B - A [95% CI]", "paired sd", "seeds", "verdict", "eval-set ± (bootstrap)"],
+            [
+                "metric",
+                "Δ B - A [95% CI]",
+                "paired sd",
+                "seeds",
+                "verdict",
+                "eval ± of Δ (paired)",
+                "eval-set ± (bootstrap)",
+            ],
             [
                 (
                     Cell(c.metric),
@@ -666,6 +683,7 @@ def _verdict_section(d: RunDiff) -> Section:
                     sd,
                     c.difference.n,
                     Cell(VERDICT_TEXT[c.verdict]),
+                    Cell(_noise_text(c.eval_error), numeric=True),
                     Cell(_noise_text(c.eval_noise), numeric=True),
                 )
             ],

@@ -343,7 +343,11 @@ def _comparisons(
         "difference, so a small consistent difference shows here when the means' intervals overlap. Verdict: "
         "better or worse when the interval excludes zero, else cannot tell at this budget. Eval-set ±: "
         "the half-width of a bootstrap interval over the eval documents (mean over the variant's runs): how "
-        "far the score would move on another draw of eval documents, beside the seed sd.",
+        "far the score would move on another draw of eval documents, beside the seed sd. For bits per byte the "
+        "interval also holds the eval set's error of the difference itself (a bootstrap of the per-document "
+        "difference over the same documents, far smaller than the eval-set ±): half-width = sqrt(seed half-width² "
+        "+ eval half-width²), so better or worse needs both small; runs without per-document scores "
+        "(RUN_DIR/eval_docs/) keep the seed-only interval.",
         muted=True,
     )
     advice = "".join(paragraph(line) for line in notes)

@@ -754,7 +754,8 @@ def write_leaderboard(
 
 def comparison_columns(by_role: dict[str, Comparison]) -> dict[str, Any]:
     """``vs_<role>.reference``, ``.diff``, ``.low``, ``.high``, ``.verdict``, ``.seeds_needed``,
-    ``.more_seconds``, ``.eval_noise`` and ``.eval_tokens_needed`` of a variant's comparisons."""
+    ``.more_seconds``, ``.eval_noise`` (absolute), ``.eval_error`` (of the difference, in ``.low``/``.high``)
+    and ``.eval_tokens_needed`` of a variant's comparisons."""
     out: dict[str, Any] = {}
     for role, c in by_role.items():
         d = c.difference
@@ -768,6 +769,7 @@ def comparison_columns(by_role: dict[str, Comparison]) -> dict[str, Any]:
                 f"vs_{role}.seeds_needed": c.seeds_needed,
                 f"vs_{role}.more_seconds": c.more_seconds,
                 f"vs_{role}.eval_noise": c.eval_noise,
+                f"vs_{role}.eval_error": c.eval_error,
                 f"vs_{role}.eval_tokens_needed": c.eval_tokens_needed,
             }
         )

@@ -26,6 +26,7 @@ from curate.io.sources import Source
 from curate.io.tokens import TokenWriter, read_index
 from curate.recipe import RecipeBase
 from curate.train.config import EvalConfig, TrainConfig
+from curate.train.eval_docs import write_run_eval_docs
 
 TOKENS_DIR, TOKENIZER_FILE = "tokens", "tokenizer/tokenizer.model"
 TOKENIZER_DIR = "tokenizer"
@@ -227,9 +228,11 @@ def train_and_score(
             system_prompt=system_prompt,
             chat_encoder=encoder,
             device=device,
+            per_document=True,
         )
         for name, set_records in sets.items()
     }
+    docs = split_docs(set_metrics)
     task_metrics = score_tasks(result.checkpoint, load_tasks(cfg.eval), run_dir=run_dir, eval_cfg=cfg.eval)
     report = sets_report(set_metrics, task_metrics, result.to_dict(), seed=cfg.seed)
     report["init_from"] = cfg.init_from if init is None else {"spec": cfg.init_from, "checkpoint": init}
@@ -254,8 +257,15 @@ def train_and_score(
         report["dpo"] = _dpo(
             run_dir, cfg, result.checkpoint, records, encoder if records else None, recipe_hash
         )
+    write_run_eval_docs(run_dir, docs, replace=True)  # before score.json: a run with one has both
     write_score_json(RunLayout(run_dir).score_file, report)
     return report
+
+
+def split_docs(set_metrics: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
+    """Take each set's per-document scores (``docs``, see ``score(per_document=True)``) out of its
+    metrics: ``{set: DocScores}``, written to ``RUN_DIR/eval_docs/`` rather than score.json."""
+    return {name: m.pop("docs") for name, m in set_metrics.items() if "docs" in m}
 
 
 BASE_SCORE_VERSION = 1
@@ -431,9 +441,11 @@ def score_checkpoint(
     system_prompt: str | None = None,
     chat_encoder: Any = None,
     device: Any = None,
+    per_document: bool = False,
 ) -> dict[str, Any]:
     """Score a checkpoint of a run on eval ``records`` with the run's tokenizer, encoding chats
-    with the run's template and loss masks (on ``device``, else where ``score`` puts it)."""
+    with the run's template and loss masks (on ``device``, else where ``score`` puts it);
+    ``per_document``: with each document's bits and bytes (``docs``, see :func:`split_docs`)."""
     from curate.train.score import score
 
     return score(
@@ -444,6 +456,7 @@ def score_checkpoint(
         stride=eval_cfg.stride,
         chat_encoder=chat_encoder or run_chat_encoder(run_dir, template, system_prompt),
         device=device,
+        per_document=per_document,
     )
 
 
@@ -576,9 +589,12 @@ def score_run(
         set_records, task_items = load_eval_sets(cfg), load_tasks(cfg)
     encoder = run_chat_encoder(run_dir, template, system_prompt) if set_records else None
     set_metrics = {
-        name: score_checkpoint(checkpoint, records, run_dir=run_dir, eval_cfg=cfg, chat_encoder=encoder)
+        name: score_checkpoint(
+            checkpoint, records, run_dir=run_dir, eval_cfg=cfg, chat_encoder=encoder, per_document=True
+        )
         for name, records in set_records.items()
     }
+    docs = split_docs(set_metrics)  # written beside RUN_DIR/score.json only, not beside --out
     task_metrics = score_tasks(checkpoint, task_items, run_dir=run_dir, eval_cfg=cfg)
     if own:
         report = sets_report(set_metrics, task_metrics, train_info, seed=recipe.train.seed)
@@ -590,6 +606,7 @@ def score_run(
                 report["sets"] = {**report.get("sets", {}), **added}
             if added_tasks:
                 report["tasks"] = {**report.get("tasks", {}), **added_tasks}
+            write_run_eval_docs(run_dir, docs)
         written = write_score_json(Path(out) if out is not None else layout.score_file, report)
         return {**report, "written": str(written)}
     overlaps = {name: eval_overlap(run_dir, paths) for name, paths in (sets or {}).items()}
@@ -607,6 +624,7 @@ def score_run(
             report["sets"] = {**(previous.get("sets") or {}), **new_sets}
         if new_tasks:
             report["tasks"] = {**(previous.get("tasks") or {}), **new_tasks}
+        write_run_eval_docs(run_dir, docs)
         written = write_score_json(layout.score_file, report)
     return {
         **report,

@@ -323,6 +323,20 @@ def bpb_interval(
     }
 
 
+def doc_scores(kind: EvalKind, seqs: Sequence[Encoded], nll: np.ndarray, records: Sequence[Any]) -> Any:
+    """Each document's bits and bytes (``curate.train.eval_docs.DocScores``; the chosen responses
+    of preference pairs), whose ``sum(bits) / sum(bytes)`` is the set's bits per byte."""
+    from curate.train.eval_docs import DocScores, records_fingerprint
+
+    if kind == "preference":
+        seqs, nll = seqs[0::2], nll[0::2]
+    return DocScores(
+        np.asarray(nll, dtype=np.float64) / math.log(2),
+        np.array([s.n_bytes for s in seqs], dtype=np.int64),
+        records_fingerprint(records),
+    )
+
+
 def _model_of(
     model: GPT | Checkpoint | str | os.PathLike, device: torch.device | str | None
 ) -> tuple[GPT, Checkpoint | None]:
@@ -346,8 +360,12 @@ def score(
     device: torch.device | str | None = None,
     start_id: int | None = None,
     chat_encoder: ChatEncoder | None = None,
+    per_document: bool = False,
 ) -> dict[str, Any]:
     """Score ``model`` (a GPT, a loaded checkpoint or a checkpoint path) on eval ``records``.
+
+    ``per_document``: also return ``docs``, each document's bits and bytes (:func:`doc_scores`;
+    not JSON: ``curate.train.eval_docs.write_eval_docs`` writes it).
 
     Returns the metrics of ``summarize``, the eval set's bootstrap interval of bits per byte
     (``bpb_low``, ``bpb_high``, ``bpb_ci95``: see :func:`bpb_interval`), ``wall_s``, ``tokens_per_s`` (scored tokens),
@@ -373,10 +391,12 @@ def score(
     kind, seqs = encode_records(records, sp, start_id=start_id, chat_encoder=chat_encoder)
     nll, count = sequence_nll(gpt, seqs, batch_size=batch_size, stride=stride)
     metrics = summarize(kind, seqs, nll, count)
+    docs = {"docs": doc_scores(kind, seqs, nll, records)} if per_document else {}
     wall = time.perf_counter() - t0
     return {
         **metrics,
         **bpb_interval(kind, seqs, nll),
+        **docs,
         "wall_s": wall,
         "tokens_per_s": metrics["tokens"] / wall if wall > 0 else float("nan"),
         "device": str(next(gpt.parameters()).device),

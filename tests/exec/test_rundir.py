@@ -239,6 +239,7 @@ def test_every_top_level_name_of_the_layout_is_an_entry_curate_owns(tmp_path):
         layout.manifest,
         layout.recipe_file,
         layout.score_file,
+        layout.eval_docs_dir,
         layout.report_file,
         layout.marker_file,
         layout.lock_file,
@@ -252,3 +253,19 @@ def test_every_top_level_name_of_the_layout_is_an_entry_curate_owns(tmp_path):
         tmp_path / "rejected" / "03-dedupe",
         tmp_path / "stats" / "03-dedupe.json",
     )
+
+
+def test_per_document_scores_beside_score_json_are_not_hashed_with_the_train_step(tmp_path):
+    # `curate score` rewrites score.json and eval_docs/ (npz files carry write times): a rescored
+    # run's train step must still verify when a sibling adopts it
+    from curate.exec.rundir import content_hashes
+
+    stage = tmp_path / "stages" / "03-train"
+    stage.mkdir(parents=True)
+    (stage / "_ARTIFACTS").write_text("train score.json eval_docs")
+    (tmp_path / "train").mkdir()
+    (tmp_path / "train" / "checkpoint.pt").write_bytes(b"weights")
+    (tmp_path / "score.json").write_text("{}")
+    (tmp_path / "eval_docs").mkdir()
+    (tmp_path / "eval_docs" / "web.npz").write_bytes(b"scores")
+    assert set(content_hashes(tmp_path, "03-train")) == {"stage/_ARTIFACTS", "train/checkpoint.pt"}

@@ -92,6 +92,24 @@ def test_score_json_has_each_set_each_task_and_the_average(swept):
         assert key in score["tasks"]["t"]
 
 
+def test_each_sets_per_document_scores_are_kept_beside_score_json(swept):
+    from curate.train.eval_docs import read_eval_docs, run_eval_docs
+
+    _, result = swept
+    for run in result.runs:
+        score = read_json(run.run_dir / "score.json")
+        for name in ("web", "chat"):
+            docs = read_eval_docs(run.run_dir / "eval_docs" / f"{name}.npz")
+            assert docs is not None and docs.bits.size == score["sets"][name]["eval"]["records"]
+            assert docs.bits.sum() / docs.bytes.sum() == pytest.approx(
+                score["sets"][name]["metrics"]["bpb"], rel=1e-12
+            )
+        assert set(run_eval_docs(run.run_dir, score)) == {"avg.bpb", "web.bpb", "chat.bpb"}
+    # every variant scored the same documents: their files pair
+    first, *others = (read_eval_docs(r.run_dir / "eval_docs" / "chat.npz") for r in result.runs)
+    assert all(first.pairs_with(o) for o in others)  # type: ignore[union-attr]
+
+
 def test_decontaminate_checks_every_set_and_task(swept):
     _, result = swept
     recipe = (result.runs[0].run_dir / "recipe.yaml").read_text()
@@ -116,6 +134,12 @@ def test_curate_score_adds_named_sets_and_tasks_without_training(swept, tmp_path
     assert after["sets"]["code"]["added"] is True and after["tasks"]["t2"]["items"] == 6
     assert after["avg"] == before["avg"] and after["metrics"] == before["metrics"]  # the recipe's score stays
     assert (run_dir / "train" / "checkpoint.pt").stat().st_mtime_ns == trained_at  # no training again
+    from curate.train.eval_docs import read_eval_docs
+
+    added = read_eval_docs(run_dir / "eval_docs" / "code.npz")  # `curate score` keeps them too
+    assert added is not None and added.bpb == pytest.approx(
+        after["sets"]["code"]["metrics"]["bpb"], rel=1e-12
+    )
     assert "set code" in out.output and "task t2" in out.output
     # the run's own sets again: same numbers, and the added ones are kept
     assert CliRunner().invoke(app, ["score", str(run_dir)]).exit_code == 0
