@@ -19,7 +19,7 @@ def dose_plot(rows: Sequence[Detection], *, metric: str, confidence: float = 0.9
     """Paired difference (damaged - clean) against dose, per defect, with its interval; filled
     markers are detections. Returns a base64 PNG."""
     defects = list(dict.fromkeys(r.defect for r in rows))
-    with _figure(6.4, 3.6, left=0.8, right=1.5) as fig:
+    with _figure(6.4, 3.6, left=0.8, right=1.5, top=0.35) as fig:
         ax = fig.add_subplot(1, 1, 1)
         ax.axhline(0, color="#888888", linewidth=0.8)
         for k, defect in enumerate(defects):
@@ -27,7 +27,8 @@ def dose_plot(rows: Sequence[Detection], *, metric: str, confidence: float = 0.9
             mine = [r for r in rows if r.defect == defect and r.difference.n]
             if not mine:
                 continue
-            xs = [100 * r.dose for r in mine]
+            shift = (k - (len(defects) - 1) / 2) * 0.6  # side by side at one dose, not on top
+            xs = [100 * r.dose + shift for r in mine]
             ys = [r.difference.mean for r in mine]
             ax.plot(xs, ys, color=color, linewidth=1.2, label=defect)
             for r, x, y in zip(mine, xs, ys, strict=True):

@@ -157,7 +157,7 @@ def calibrate(
         metric=metric,
         rows=rows,
         smallest=smallest_detected(rows),
-        lines=verdict_lines(rows, metric=metric, epochs=epochs, confidence=confidence),
+        lines=verdict_lines(rows, metric=metric, epochs=epochs),
         epochs=epochs,
         documents=len(texts),
         wrong_lang_source=pool_source,

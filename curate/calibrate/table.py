@@ -88,9 +88,7 @@ def describe(row: Detection, *, metric: str) -> str:
     return f"{d.mean:+.4f} {metric} [{d.low:+.4f}, {d.high:+.4f}], {d.verdict}"
 
 
-def verdict_lines(
-    rows: Sequence[Detection], *, metric: str, epochs: float | None = None, confidence: float = 0.95
-) -> list[str]:
+def verdict_lines(rows: Sequence[Detection], *, metric: str, epochs: float | None = None) -> list[str]:
     """One line per defect: the smallest dose detected and its difference, or "not detectable at
     this budget" with the largest dose's difference and the seeds that would resolve it."""
     lines = []
