@@ -514,6 +514,11 @@ def calibrate(
     out.print(table)
     for line in result.lines:
         out.print(line, highlight=False, markup=False, soft_wrap=True)
+    if result.epochs is not None:
+        out.print(
+            f"budget: {result.documents:,} documents, training passes over them {result.epochs:.2g} times",
+            highlight=False,
+        )
     for warning in result.warnings:
         err.print(f"[yellow]warning:[/] {markup_safe(warning)}", highlight=False, soft_wrap=True)
     for key in ("report", "plot", "json"):

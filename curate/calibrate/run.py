@@ -283,8 +283,12 @@ def wrong_language_pool(
     pages: list[str] = []
     for name, lines in read_json(truth)["files"].items():
         wanted = {e["line"] for e in lines if e.get("status") == "good" and e.get("lang") not in (keep, None)}
-        with open(SAMPLE_DATA / name, encoding="utf-8") as handle:
-            pages += [json.loads(line)["text"] for n, line in enumerate(handle, start=1) if n in wanted]
+        with open(SAMPLE_DATA / name, "rb") as handle:  # the samples plant a few undecodable lines
+            pages += [
+                json.loads(line.decode("utf-8"))["text"]
+                for n, line in enumerate(handle, start=1)
+                if n in wanted
+            ]
     return pages, f"{len(pages):,} bundled sample pages (sample_data/web) in languages other than {keep!r}"
 
 

@@ -120,3 +120,15 @@ def test_cli_refuses_an_existing_directory_and_bad_flags(calibrated, tmp_path):
     ):
         result = runner.invoke(app, ["calibrate", str(recipe), flag, value, "--out", str(tmp_path / "x")])
         assert result.exit_code == 2 and expected in result.output, result.output
+
+
+def test_cli_resumes_a_finished_calibration_without_training_again(calibrated):
+    root, result, _ = calibrated
+    recipe = root / "tinycal.yaml"
+    recipe.write_text(RECIPE.format(repo=REPO, steps=150, eval=root / "eval_en.jsonl"))
+    flags = ["--defects", "shuffle", "--doses", "0.5", "--seeds", "0,1,2", "--workers", "1", "--resume"]
+    out = CliRunner().invoke(app, ["calibrate", str(recipe), "--out", str(root / "cal"), *flags])
+    assert out.exit_code == 0, out.output
+    assert out.output.count("finished before") == 6  # every run kept: nothing trained again
+    assert "shuffle: detected from a 50% dose" in out.output
+    assert f"budget: {result.documents:,} documents, training passes over them" in out.output
