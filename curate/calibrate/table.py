@@ -117,16 +117,11 @@ def verdict_lines(rows: Sequence[Detection], *, metric: str, epochs: float | Non
     return lines
 
 
-DUPLICATE_VISIBLE_EPOCHS = 4.0
-"""Passes over the clean data from which a 50% duplicate dose scored worse in every seed at the
-tiny preset (docs/calibrate.md, "When repetition becomes visible")."""
-
-
 def duplicate_budget(epochs: float | None) -> str:
     """What budget would expose repetition, against the epochs the current budget reaches."""
     reach = "" if epochs is None else f"this budget passes over the clean data {epochs:.2g} times; "
     return (
-        f"{reach}repetition only costs a small proxy something once it sees the data several times "
-        f"(about {DUPLICATE_VISIBLE_EPOCHS:g} epochs or more, docs/calibrate.md): train more steps on the "
-        "same data, or calibrate on a smaller slice of it"
+        f"{reach}a repeated document only costs a small proxy something once training passes over the data "
+        "several times (more epochs: more steps on the same data, or calibrate on a smaller slice of it; "
+        "see docs/calibrate.md)"
     )
