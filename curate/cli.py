@@ -469,6 +469,99 @@ def index_add(
     )
 
 
+def _list_option(text: str | None, flag: str, cast: Callable[[str], Any]) -> list[Any] | None:
+    """``0.1,0.25`` -> ``[0.1, 0.25]``; a value that does not parse is a UsageError naming ``flag``."""
+    if text is None:
+        return None
+    try:
+        return [cast(part.strip()) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise UsageError(
+            f"{flag}: cannot read {text!r}; give comma-separated values, e.g. {flag} 0.1,0.5"
+        ) from None
+
+
+@command
+def calibrate(
+    recipe: Annotated[Path, typer.Argument(help="Recipe YAML file with a train: block.")],
+    defects: Annotated[
+        str | None,
+        typer.Option(help="Defects to plant: shuffle,wrong_lang,duplicate,boilerplate (default all)."),
+    ] = None,
+    doses: Annotated[
+        str | None, typer.Option(help="Fractions of documents damaged, e.g. 0.1,0.25,0.5 (the default).")
+    ] = None,
+    seeds: Annotated[
+        str | None, typer.Option(help="Training seeds, e.g. 0,1,2 (default: 3 seeds from train.seed).")
+    ] = None,
+    confidence: Annotated[float, typer.Option(help="Confidence of the paired intervals.")] = 0.95,
+    wrong_lang_pool: Annotated[
+        Path | None,
+        typer.Option(
+            help="JSONL of other-language documents (text) for wrong_lang (default: what the "
+            "recipe's language stage removed, else the bundled samples)."
+        ),
+    ] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Calibration directory (default calibrations/<name>).")
+    ] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help="Pipeline worker processes.")] = None,
+    parallel: Annotated[int, typer.Option(min=1, help="Training runs at a time, on CPU.")] = 1,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue a calibration; finished runs are kept.")
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Delete an existing calibration and start over.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress; only the verdicts.")] = False,
+) -> None:
+    """Check that a recipe's train-and-score loop detects known damage in its own data."""
+    from curate.calibrate import DEFECTS
+    from curate.calibrate import calibrate as run_calibration
+
+    if resume and force:
+        raise UsageError(
+            "--resume and --force exclude each other: resume keeps finished runs, force deletes them"
+        )
+    result = run_calibration(
+        recipe,
+        out=out_dir,
+        defects=_list_option(defects, "--defects", str) or list(DEFECTS),
+        doses=_list_option(doses, "--doses", float) or [0.1, 0.25, 0.5],
+        seeds=_list_option(seeds, "--seeds", int),
+        confidence=confidence,
+        wrong_lang_pool=wrong_lang_pool,
+        mode="resume" if resume else "force" if force else "new",
+        parallel=parallel,
+        workers=workers,
+        progress=not quiet and parallel == 1,
+        log=None
+        if quiet
+        else lambda message: err.print(message, highlight=False, markup=False, soft_wrap=True),
+    )
+    from rich.table import Table
+
+    from curate.calibrate.report import HEADERS, table_rows
+
+    table = Table(title=f"calibration (paired Δ {result.metric} vs clean, {result.confidence:.0%} interval)")
+    for header in HEADERS:
+        table.add_column(header, justify="left" if header in ("defect", "verdict") else "right")
+    for row in table_rows(result.rows):
+        table.add_row(*[f"{v:+.4f}" if isinstance(v, float) else str(v) for v in row])
+    out.print(table)
+    for line in result.lines:
+        out.print(line, highlight=False, markup=False, soft_wrap=True)
+    if result.epochs is not None:
+        out.print(
+            f"budget: {result.documents:,} documents, training passes over them {result.epochs:.2g} times",
+            highlight=False,
+        )
+    for warning in result.warnings:
+        err.print(f"[yellow]warning:[/] {markup_safe(warning)}", highlight=False, soft_wrap=True)
+    for key in ("report", "plot", "json"):
+        out.print(f"{key}: {result.files[key]}", highlight=False)
+
+
 def main() -> None:
     try:
         app()

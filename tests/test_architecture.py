@@ -45,6 +45,7 @@ LAYERS: dict[str, int] = {
     "train": 6,
     "report": 6,
     "sweep": 6,
+    "calibrate": 6,
     "summary": 6,
     # 7: entry points
     "cli": 7,
