@@ -255,6 +255,14 @@ def sweep(
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress; only the leaderboard.")] = False,
     track: Annotated[list[str] | None, _TRACK] = None,
+    metric: Annotated[
+        str | None,
+        typer.Option(
+            "--metric",
+            help="Rank and compare by this metric instead of the sweep file's `metric:` (e.g. web.bpb); "
+            "with --resume, a finished sweep is ranked again without training.",
+        ),
+    ] = None,
 ) -> None:
     """Run a recipe's variants for several seeds and rank them on a leaderboard."""
     from curate.sweep import leaderboard_table, run_sweep
@@ -275,6 +283,7 @@ def sweep(
         if quiet
         else lambda message: err.print(message, highlight=False, markup=False, soft_wrap=True),
         track=track or (),
+        metric=metric,
     )
     out.print(leaderboard_table(result.standings, result.metric, comparisons=result.comparisons))
     if result.regression is not None:

@@ -29,7 +29,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -130,6 +130,7 @@ def run_sweep(
     log: Callable[[str], None] | None = None,
     registry: StageRegistry = REGISTRY,
     track: Sequence[str] = (),
+    metric: str | None = None,
 ) -> SweepResult:
     """Run every variant of a sweep (a file or a :class:`SweepPlan`) for every seed and write the
     leaderboard, plots and report into ``out`` (default ``sweeps/<name>``).
@@ -141,8 +142,12 @@ def run_sweep(
     called after each run (to report progress; raising stops the sweep after that run).
     ``track``: trackers to log to besides the base recipe's ``track:`` (``curate sweep --track``);
     the sweep is one parent run, each (variant, seed) run a child of it, logged when it is done.
+    ``metric``: rank by this metric instead of the sweep's ``metric:`` (``curate sweep --metric``;
+    resuming a finished sweep ranks its runs again without training).
     """
     plan = sweep if isinstance(sweep, SweepPlan) else load_sweep(sweep, registry=registry)
+    if metric is not None:
+        plan = replace(plan, sweep=plan.sweep.model_copy(update={"metric": metric}))
     say = log or (lambda _message: None)
     sweep_dir = Path(out) if out is not None else Path("sweeps") / plan.name
     if parallel < 1:

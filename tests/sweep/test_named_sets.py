@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+import polars as pl
 import pytest
 from typer.testing import CliRunner
 
@@ -160,3 +161,24 @@ def test_diff_and_run_card_show_per_set_and_task_scores(swept):
     page = write_report(a).read_text()
     assert "Per eval set" in page and "Multiple-choice tasks" in page
     assert json.dumps("chat")[1:-1] in page
+
+
+def test_a_finished_sweep_is_ranked_again_by_another_metric_without_training(swept):
+    root, result = swept
+    trained_at = {r.run_dir: (r.run_dir / "train" / "checkpoint.pt").stat().st_mtime_ns for r in result.runs}
+    args = ["sweep", str(root / "sweep.yaml"), "--out", str(result.sweep_dir), "--resume", "-q"]
+    try:
+        out = CliRunner().invoke(app, [*args, "--metric", "web.bpb"], catch_exceptions=False)
+        assert out.exit_code == 0, out.output
+        assert "leaderboard (by web.bpb" in out.output and "web.bpb vs best" in out.output
+        summary = read_json(result.sweep_dir / "sweep.json")
+        assert summary["metric"] == "web.bpb"
+        assert {run["status"] for run in summary["runs"]} == {"cached"}
+        means = [s.metrics["web.bpb"].mean for s in result.standings]
+        board = pl.read_csv(result.sweep_dir / "leaderboard.csv")
+        by_web = [s.variant for _, s in sorted(zip(means, result.standings, strict=True), key=lambda p: p[0])]
+        assert board["variant"].to_list() == by_web
+        assert {run: (run / "train" / "checkpoint.pt").stat().st_mtime_ns for run in trained_at} == trained_at
+    finally:  # the other tests read this sweep ranked by its file's metric
+        assert CliRunner().invoke(app, args).exit_code == 0
+    assert read_json(result.sweep_dir / "sweep.json")["metric"] == "chat.bpb"
