@@ -242,8 +242,7 @@ def bootstrap_ratio(
     """
     num = np.asarray(numerators, dtype=np.float64)
     den = np.asarray(denominators, dtype=np.float64)
-    if num.shape != den.shape or num.ndim != 1 or num.size == 0:
-        raise ValueError("numerators and denominators must be two non-empty 1-D sequences of one length")
+    _check_items(num, den)
     value = float(num.sum() / den.sum())
     if num.size == 1:
         return Interval(value, value, value, confidence)
