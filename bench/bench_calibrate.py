@@ -72,6 +72,8 @@ def recipe_for(args: argparse.Namespace, train: Path, eval_: Path) -> dict:
     }
     if args.device:
         train_block["device"] = args.device
+    if args.order:
+        train_block["order"] = args.order
     if args.model:
         train_block["model"] = json.loads(args.model)
     return {
@@ -108,6 +110,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--vocab", type=int, default=4000)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--device", default=None, help="train.device (default: the recipe default, auto).")
+    parser.add_argument(
+        "--order",
+        choices=["documents", "rows"],
+        default=None,
+        help="train.order (default: the trainer's, documents); rows reproduces the unpaired data order.",
+    )
     parser.add_argument("--parallel", type=int, default=1)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--resume", action="store_true", help="Keep finished runs of an earlier call.")
@@ -173,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     setting = (
         f"preset {args.preset}, {args.steps} steps x {args.batch_size} x {args.seq_len} tokens, lr {args.lr}, "
+        f"order {args.order or 'documents'}, "
         f"vocab {args.vocab}, {args.seeds} seeds; {len(train):,} {args.lang} training documents "
         f"({result.epochs:.2f} epochs), {len(eval_)} eval documents, {len(pool):,} wrong-language documents; "
         f"clean {result.metric} {sum(clean.values()) / max(1, len(clean)):.4f}"

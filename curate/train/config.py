@@ -234,6 +234,13 @@ class TrainConfig(_Frozen):
     grad_accum: int = Field(
         1, ge=1, description="Micro-batches per optimizer step (rows per step = batch_size x grad_accum)."
     )
+    order: Literal["documents", "rows"] = Field(
+        "documents",
+        description="Data order of an epoch. documents: shuffled documents dealt into batch_size lanes, so "
+        "datasets that share most documents see them at the same steps for the same seed, and paired "
+        "comparisons (sweeps, calibrate) see the data difference, not two unrelated orders. rows: a "
+        "seeded permutation of the packed rows (nanoGPT's independent windows).",
+    )
     lr: float = Field(3.0e-4, gt=0, description="Peak learning rate.")
     min_lr: float | None = Field(
         None, ge=0, description="Learning rate at the end of the cosine decay; unset = lr / 10."

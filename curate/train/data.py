@@ -5,16 +5,27 @@ predicts ``row[1:]``; a target counts in the loss iff its mask byte is 1 (pretra
 but padding; SFT: assistant tokens and their end-of-turn token). Masked targets are replaced by
 ``IGNORE_INDEX`` so the loss skips them.
 
-Rows are visited in a seeded permutation per epoch (``numpy.random.default_rng([seed, epoch])``),
-so the order depends only on the seed and the number of rows. A batch that runs past the end of an
-epoch continues with the next epoch's permutation; ``state_dict`` records where the loader is,
-which makes training resumable.
+Each epoch visits every row once, in a seeded order (``numpy.random.default_rng([seed, epoch])``).
+Two orders:
+
+- ``documents`` (the default): the documents are shuffled, each by a seeded random key of its
+  index, and cut into lanes of 16 documents read side by side (``document_lanes``), so a batch
+  holds rows of many lanes, from distant parts of the corpus. The order is a function of the documents, not of how they were cut
+  into rows: two datasets with the same documents but a few changed (a calibration's damaged copy,
+  a re-cleaned source) visit the same documents at about the same steps under the same seed, and
+  a paired comparison of them sees the data difference, not two unrelated data orders (issue 15).
+- ``rows``: a seeded permutation of the rows (nanoGPT's independent windows); the order depends
+  only on the seed and the number of rows, so adding one token reshuffles everything.
+
+A batch that runs past the end of an epoch continues with the next epoch's order; ``state_dict``
+records where the loader is, which makes training resumable.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import torch
@@ -47,6 +58,45 @@ def document_positions(rows: np.ndarray, doc_starts: np.ndarray, seq_len: int) -
     t = np.arange(width)
     last_start = np.maximum.accumulate(np.where(flags, t, 0), axis=1)
     return t - last_start
+
+
+DOCS_PER_LANE = 16
+"""Documents per lane of the ``documents`` order: enough that a lane is read as a sequence of whole
+documents (a short document sits anywhere in the epoch, not in its middle), few enough that the
+lanes are many and a document's rows are spread over many steps, as in a random row order."""
+
+
+def document_lanes(
+    doc_starts: np.ndarray,
+    num_rows: int,
+    seq_len: int,
+    *,
+    rng: np.random.Generator,
+    docs_per_lane: int = DOCS_PER_LANE,
+) -> np.ndarray:
+    """One epoch's row order, by documents.
+
+    The documents are ranked by a seeded random key of their index (``rng.random(num_docs)``)
+    and cut into lanes of ``docs_per_lane`` consecutive ones; a row belongs to the document it starts in. The
+    lanes are read side by side, each at its own pace so that all end with the epoch: rows are
+    sorted by how far through its lane each one is. So a batch holds rows of many lanes, and a
+    lane's documents are read in order, each over its share of the epoch.
+
+    Lanes are cut at document counts, not row counts, so that a dataset whose documents are the
+    same but some are longer or shorter (a damaged copy, a re-cleaned one) puts every document in
+    the same lane at about the same point of the epoch.
+    """
+    starts = np.asarray(doc_starts, dtype=np.int64)
+    row_doc = np.searchsorted(starts, np.arange(num_rows, dtype=np.int64) * seq_len, side="right") - 1
+    rank = np.empty(starts.size, dtype=np.int64)
+    rank[np.argsort(rng.random(starts.size), kind="stable")] = np.arange(starts.size)
+    row_rank = rank[np.maximum(row_doc, 0)]
+    ordered = np.lexsort((np.arange(num_rows), row_rank))  # documents in key order, rows in order
+    lane = row_rank[ordered] // docs_per_lane
+    counts = np.bincount(lane)
+    first = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    progress = (np.arange(num_rows) - first[lane] + 0.5) / counts[lane]
+    return ordered[np.lexsort((lane, progress))]
 
 
 def rows_to_batch(
@@ -89,6 +139,7 @@ class TokenLoader:
         shuffle: bool = True,
         device: torch.device | str = "cpu",
         positions: bool = False,
+        order: Literal["documents", "rows"] = "documents",
     ) -> None:
         self.positions = positions  # batches carry per-document position ids (see Batch.pos)
         self.data = source if isinstance(source, TokenSet) else open_tokens(source, split)
@@ -99,6 +150,7 @@ class TokenLoader:
                 f"seq_len {self.data.index.seq_len} is too short: a row needs an input and a target"
             )
         self.batch_size, self.seed, self.shuffle, self.device = batch_size, seed, shuffle, device
+        self.order = order if self.data.index.num_docs > 1 else "rows"
         self.epoch, self.cursor = 0, 0
         self._order = self._permutation(0)
 
@@ -114,7 +166,10 @@ class TokenLoader:
     def _permutation(self, epoch: int) -> np.ndarray:
         if not self.shuffle:
             return np.arange(self.num_rows)
-        return np.random.default_rng([self.seed, epoch]).permutation(self.num_rows)
+        rng = np.random.default_rng([self.seed, epoch])
+        if self.order == "rows":
+            return rng.permutation(self.num_rows)
+        return document_lanes(self.data.doc_starts, self.num_rows, self.data.index.seq_len, rng=rng)
 
     def next_rows(self) -> np.ndarray:
         """Row numbers of the next batch, crossing into the next epoch when this one runs out."""

@@ -384,7 +384,12 @@ def train(
         model, lr=cfg.lr, weight_decay=cfg.weight_decay, betas=cfg.betas, device=device
     )
     loader = TokenLoader(
-        data, batch_size=cfg.batch_size, seed=cfg.seed, device=device, positions=model.packs_documents
+        data,
+        batch_size=cfg.batch_size,
+        seed=cfg.seed,
+        device=device,
+        positions=model.packs_documents,
+        order=cfg.order,
     )
     torch.manual_seed(cfg.seed)  # the dropout stream, whatever building the model consumed
     fingerprint = digest(

@@ -109,3 +109,91 @@ def test_the_order_depends_on_the_seed_and_the_row_count_not_the_tokens(numbered
     rows = [TokenLoader(d, batch_size=4, seed=5).next_rows().tolist() for d in (numbered, other)]
     assert rows[0] == rows[1]
     assert TokenLoader(other, batch_size=4, seed=6).next_rows().tolist() != rows[0]
+
+
+def write_documents(directory, lengths, *, seq_len=8):
+    """A packed token set of documents of the given lengths; token = document number."""
+    stream = np.concatenate([np.full(n, i % 1000, dtype=np.int64) for i, n in enumerate(lengths)])
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.uint64)
+    pad = (-stream.size) % seq_len
+    stream = np.concatenate([stream, np.zeros(pad, dtype=np.int64)])
+    with TokenWriter(directory, vocab_size=1000, seq_len=seq_len) as w:
+        w.write(stream.reshape(-1, seq_len), np.ones((stream.size // seq_len, seq_len), dtype=np.uint8))
+        w.add_doc_starts(starts)
+    return directory
+
+
+def docs_per_window(loader: TokenLoader, steps: int, *, window: int) -> list[set[int]]:
+    """The documents the loader's batches start rows in, per ``window`` consecutive steps."""
+    starts = [loader.next_batch().x[:, 0].tolist() for _ in range(steps)]
+    return [{d for step in starts[i : i + window] for d in step} for i in range(0, steps, window)]
+
+
+def test_document_order_visits_every_row_once_per_epoch_and_resumes(tmp_path):
+    lengths = np.random.default_rng(0).integers(1, 40, size=300)
+    data = write_documents(tmp_path, lengths)
+    loader = TokenLoader(data, batch_size=8, seed=3)
+    n = loader.num_rows
+    assert loader.order == "documents"
+    epoch = np.concatenate([loader.next_rows() for _ in range(-(-n // 8))])
+    assert sorted(epoch[:n].tolist()) == list(range(n))  # the first n rows: one epoch, each row once
+    state = loader.state_dict()
+    rest = [loader.next_rows().tolist() for _ in range(5)]
+    resumed = TokenLoader(data, batch_size=8, seed=3)
+    resumed.load_state_dict(state)
+    assert [resumed.next_rows().tolist() for _ in range(5)] == rest
+
+
+def test_document_order_reads_a_document_in_order_spread_over_many_batches(tmp_path):
+    """A document's rows come in reading order but not together: a batch holds rows of many
+    documents, as in a random row order."""
+    data = write_documents(tmp_path, [64] * 400)  # 8 rows per document
+    loader = TokenLoader(data, batch_size=16, seed=0)
+    order = loader._order
+    for doc in range(400):
+        rows = order[order // 8 == doc]
+        assert rows.tolist() == sorted(rows.tolist())
+    docs_in_batches = [len(set((order[i : i + 16] // 8).tolist())) for i in range(0, order.size, 16)]
+    assert min(docs_in_batches) >= 14
+    positions = np.argsort(order)
+    gaps = np.diff(positions.reshape(400, 8), axis=1)  # rows between a document's next rows
+    assert gaps.min() >= 16  # one row per lane at a time (25 lanes): never two in one batch
+
+
+def test_document_order_pairs_datasets_that_share_most_documents(tmp_path):
+    """The point of the document order (issue 15): a copy with 20% of its documents made longer
+    (boilerplate) visits the same documents within the same few steps under one seed, while the
+    row order of the two differs almost entirely."""
+    rng = np.random.default_rng(1)
+    lengths = rng.integers(5, 200, size=600)
+    damaged = lengths.copy()
+    hit = rng.choice(600, 120, replace=False)
+    damaged[hit] += 20
+    a, b = write_documents(tmp_path / "a", lengths), write_documents(tmp_path / "b", damaged)
+
+    def overlap(order: str) -> float:
+        steps_a = docs_per_window(TokenLoader(a, batch_size=16, seed=4, order=order), 100, window=10)
+        steps_b = docs_per_window(TokenLoader(b, batch_size=16, seed=4, order=order), 100, window=10)
+        return float(np.mean([len(x & y) / len(x | y) for x, y in zip(steps_a, steps_b, strict=True)]))
+
+    paired, unpaired = overlap("documents"), overlap("rows")
+    assert paired > 0.6
+    assert unpaired < 0.2
+    assert paired > 4 * unpaired
+
+
+def test_document_order_depends_on_the_documents_and_the_seed_not_the_tokens(tmp_path):
+    lengths = np.random.default_rng(5).integers(1, 40, size=200)
+    a = write_documents(tmp_path / "a", lengths)
+    b = write_documents(tmp_path / "b", lengths)
+    with TokenWriter(b, vocab_size=1000, seq_len=8) as w:  # same document starts, other tokens
+        tokens = TokenLoader(a, batch_size=1).data.tokens
+        w.write((np.asarray(tokens) * 7 + 3) % 1000, np.ones(tokens.shape, dtype=np.uint8))
+        w.add_doc_starts(TokenLoader(a, batch_size=1).data.doc_starts)
+    same = [TokenLoader(d, batch_size=8, seed=1)._order.tolist() for d in (a, b)]
+    assert same[0] == same[1]
+    assert TokenLoader(a, batch_size=8, seed=2)._order.tolist() != same[0]
+
+
+def test_a_token_set_without_document_starts_falls_back_to_the_row_order(numbered):
+    assert TokenLoader(numbered, batch_size=4).order == "rows"
