@@ -236,10 +236,12 @@ class TrainConfig(_Frozen):
     )
     order: Literal["documents", "rows"] = Field(
         "documents",
-        description="Data order of an epoch. documents: shuffled documents dealt into batch_size lanes, so "
-        "datasets that share most documents see them at the same steps for the same seed, and paired "
-        "comparisons (sweeps, calibrate) see the data difference, not two unrelated orders. rows: a "
-        "seeded permutation of the packed rows (nanoGPT's independent windows).",
+        description="Data order of an epoch. documents: each row is read at a time set by its document "
+        "(a seeded phase) and its place in it, so datasets that share most documents read them at the same "
+        "steps for one seed and paired comparisons (sweeps, calibrate) see the data difference, not two "
+        "unrelated orders; neighbouring rows still come from unrelated documents. rows: a seeded "
+        "permutation of the packed rows (nanoGPT's independent windows), unrelated as soon as the row "
+        "count differs.",
     )
     lr: float = Field(3.0e-4, gt=0, description="Peak learning rate.")
     min_lr: float | None = Field(

@@ -8,12 +8,13 @@ but padding; SFT: assistant tokens and their end-of-turn token). Masked targets 
 Each epoch visits every row once, in a seeded order (``numpy.random.default_rng([seed, epoch])``).
 Two orders:
 
-- ``documents`` (the default): the documents are shuffled, each by a seeded random key of its
-  index, and cut into lanes of 16 documents read side by side (``document_lanes``), so a batch
-  holds rows of many lanes, from distant parts of the corpus. The order is a function of the documents, not of how they were cut
-  into rows: two datasets with the same documents but a few changed (a calibration's damaged copy,
-  a re-cleaned source) visit the same documents at about the same steps under the same seed, and
-  a paired comparison of them sees the data difference, not two unrelated data orders (issue 15).
+- ``documents`` (the default): every row is read at a time of the epoch set by the document it
+  starts in (a seeded random phase of the document's index) and how far into that document it
+  is (``document_times``). The order is a function of the documents, not of how they were cut
+  into rows: two datasets with the same documents but a few changed (a calibration's damaged
+  copy, a re-cleaned source) read the same text at about the same steps under the same seed, so
+  a paired comparison of them does not also compare two unrelated data orders (issue 15).
+  Neighbouring rows come from unrelated documents, as in a random permutation.
 - ``rows``: a seeded permutation of the rows (nanoGPT's independent windows); the order depends
   only on the seed and the number of rows, so adding one token reshuffles everything.
 
@@ -60,43 +61,28 @@ def document_positions(rows: np.ndarray, doc_starts: np.ndarray, seq_len: int) -
     return t - last_start
 
 
-DOCS_PER_LANE = 16
-"""Documents per lane of the ``documents`` order: enough that a lane is read as a sequence of whole
-documents (a short document sits anywhere in the epoch, not in its middle), few enough that the
-lanes are many and a document's rows are spread over many steps, as in a random row order."""
-
-
-def document_lanes(
-    doc_starts: np.ndarray,
-    num_rows: int,
-    seq_len: int,
-    *,
-    rng: np.random.Generator,
-    docs_per_lane: int = DOCS_PER_LANE,
+def document_times(
+    doc_starts: np.ndarray, num_rows: int, seq_len: int, *, rng: np.random.Generator
 ) -> np.ndarray:
-    """One epoch's row order, by documents.
+    """One epoch's row order, by documents: each row gets a time in [0, 1) from the document it
+    starts in and its place there, and rows are visited in time order.
 
-    The documents are ranked by a seeded random key of their index (``rng.random(num_docs)``)
-    and cut into lanes of ``docs_per_lane`` consecutive ones; a row belongs to the document it starts in. The
-    lanes are read side by side, each at its own pace so that all end with the epoch: rows are
-    sorted by how far through its lane each one is. So a batch holds rows of many lanes, and a
-    lane's documents are read in order, each over its share of the epoch.
-
-    Lanes are cut at document counts, not row counts, so that a dataset whose documents are the
-    same but some are longer or shorter (a damaged copy, a re-cleaned one) puts every document in
-    the same lane at about the same point of the epoch.
+    Document ``i`` gets a seeded random phase (``rng.random(num_docs)[i]``) and its ``k`` rows
+    are spread evenly around the epoch from that phase: row ``j`` at ``phase + (j + 0.5) / k``
+    (mod 1). So what decides when a piece of text is read is which document it is and how far
+    into it, not where the packing put it: a dataset whose documents are the same but some are
+    longer, shorter or replaced (a damaged copy, a re-cleaned source) reads every unchanged
+    document's text at about the same point of the epoch under the same seed. Neighbouring rows
+    in time come from unrelated documents, as in a random permutation of the rows.
     """
     starts = np.asarray(doc_starts, dtype=np.int64)
     row_doc = np.searchsorted(starts, np.arange(num_rows, dtype=np.int64) * seq_len, side="right") - 1
-    rank = np.empty(starts.size, dtype=np.int64)
-    rank[np.argsort(rng.random(starts.size), kind="stable")] = np.arange(starts.size)
-    row_rank = rank[np.maximum(row_doc, 0)]
-    ordered = np.lexsort((np.arange(num_rows), row_rank))  # documents in key order, rows in order
-    lane = row_rank[ordered] // docs_per_lane
-    counts = np.bincount(lane)
-    first = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    progress = (np.arange(num_rows) - first[lane] + 0.5) / counts[lane]
-    return ordered[np.lexsort((lane, progress))]
+    row_doc = np.maximum(row_doc, 0)  # rows before the first recorded start belong to document 0
+    phase = rng.random(starts.size)
+    rows_of = np.bincount(row_doc, minlength=starts.size)
+    place = np.arange(num_rows) - np.searchsorted(row_doc, row_doc)  # j: index among its document's rows
+    time = (phase[row_doc] + (place + 0.5) / rows_of[row_doc]) % 1.0
+    return np.argsort(time, kind="stable")
 
 
 def rows_to_batch(
@@ -169,7 +155,7 @@ class TokenLoader:
         rng = np.random.default_rng([self.seed, epoch])
         if self.order == "rows":
             return rng.permutation(self.num_rows)
-        return document_lanes(self.data.doc_starts, self.num_rows, self.data.index.seq_len, rng=rng)
+        return document_times(self.data.doc_starts, self.num_rows, self.data.index.seq_len, rng=rng)
 
     def next_rows(self) -> np.ndarray:
         """Row numbers of the next batch, crossing into the next epoch when this one runs out."""
