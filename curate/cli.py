@@ -511,6 +511,13 @@ def calibrate(
             "recipe's language stage removed, else the bundled samples)."
         ),
     ] = None,
+    epochs: Annotated[
+        float | None,
+        typer.Option(
+            help="Calibrate on a seeded slice of the curated documents that the train block passes over "
+            "this many times (duplicates only show after several passes; default: all documents)."
+        ),
+    ] = None,
     out_dir: Annotated[
         Path | None, typer.Option("--out", help="Calibration directory (default calibrations/<name>).")
     ] = None,
@@ -540,6 +547,7 @@ def calibrate(
         seeds=_list_option(seeds, "--seeds", int),
         confidence=confidence,
         wrong_lang_pool=wrong_lang_pool,
+        epochs=epochs,
         mode="resume" if resume else "force" if force else "new",
         parallel=parallel,
         workers=workers,

@@ -63,6 +63,7 @@ def calibrate(
     seeds: Sequence[int] | None = None,
     confidence: float = 0.95,
     wrong_lang_pool: str | os.PathLike | None = None,
+    epochs: float | None = None,
     mode: RunMode = "new",
     parallel: int = 1,
     workers: int | None = None,
@@ -75,13 +76,16 @@ def calibrate(
     ``seeds`` default to three seeds from the recipe's ``train.seed``. ``wrong_lang_pool``: a
     JSONL file of other-language documents (``text``); default: the pages the recipe's language
     stage removed as another language, else the bundled sample pages in other languages.
+    ``epochs``: calibrate on a seeded slice of the curated documents, sized so that the train
+    block passes over it this many times (repetition only shows after several passes: see
+    docs/calibrate.md); default: all of them, the recipe's own budget.
     ``mode``, ``parallel``, ``workers``: as for sweeps (``resume`` keeps finished runs).
     """
     started = time.perf_counter()
     say = log or (lambda _message: None)
     if not isinstance(recipe, RecipeBase):
         recipe = load_recipe(recipe)
-    defects, doses, seeds = _check_options(recipe, defects, doses, seeds, confidence)
+    defects, doses, seeds = _check_options(recipe, defects, doses, seeds, confidence, epochs)
     cal_dir = Path(out) if out is not None else Path("calibrations") / recipe.name
     _prepare(cal_dir, mode)
 
@@ -99,6 +103,13 @@ def calibrate(
         report=False,
     )
     texts, language = curated_texts(curation_dir)
+    if epochs is not None:
+        total = len(texts)
+        texts, full = slice_for_epochs(texts, epochs=epochs, curation_dir=curation_dir, recipe=recipe)
+        say(
+            f"--epochs {epochs:g}: {len(texts):,} of {total:,} curated documents (the train block passes "
+            f"over all of them {full:.2g} times)"
+        )
     pool, pool_source = (
         wrong_language_pool(curation_dir, language=language, path=wrong_lang_pool)
         if "wrong_lang" in defects
@@ -173,12 +184,49 @@ def calibrate(
     return calibration
 
 
+def slice_for_epochs(
+    texts: list[str], *, epochs: float, curation_dir: Path, recipe: RecipeBase
+) -> tuple[list[str], float]:
+    """The documents a calibration at ``epochs`` passes over: a seeded choice (the recipe's
+    ``seed``) of ``n`` of them, in their curated order, with ``n`` such that the train block's
+    rows per run over the curation's packed rows, scaled to ``n`` documents, is ``epochs``; and
+    the passes the budget makes over all of them."""
+    import numpy as np
+
+    from curate.io.tokens import read_index
+    from curate.train.pipeline import TOKENS_DIR, training_epochs
+
+    assert recipe.train is not None  # _check_options
+    try:
+        rows = read_index(curation_dir / TOKENS_DIR).num_rows
+    except CurateError:
+        raise UsageError(
+            "--epochs: the curation wrote no packed tokens to size the slice by; the recipe needs a tokenize stage"
+        ) from None
+    full = training_epochs(recipe.train, rows)
+    n = round(len(texts) * full / epochs)
+    if n >= len(texts):
+        raise UsageError(
+            f"--epochs {epochs:g}: the train block already passes over all {len(texts):,} curated documents "
+            f"{full:.2g} times, and a slice can only raise that; use --epochs above {full:.2g} (or lower "
+            "train.steps)"
+        )
+    if n < 10:
+        raise UsageError(
+            f"--epochs {epochs:g}: {n} of {len(texts):,} documents would be left ({full:.2g} passes over all "
+            "of them); lower --epochs or train.steps"
+        )
+    keep = np.sort(np.random.default_rng([recipe.seed, 15]).permutation(len(texts))[:n])
+    return [texts[int(i)] for i in keep], full
+
+
 def _check_options(
     recipe: RecipeBase,
     defects: Sequence[str],
     doses: Sequence[float],
     seeds: Sequence[int] | None,
     confidence: float,
+    epochs: float | None = None,
 ) -> tuple[list[Defect], list[float], list[int]]:
     if recipe.train is None:
         raise UsageError(
@@ -200,6 +248,8 @@ def _check_options(
         )
     if not 0 < confidence < 1:
         raise UsageError(f"--confidence must be between 0 and 1, got {confidence}")
+    if epochs is not None and not epochs > 0:
+        raise UsageError(f"--epochs must be above 0, got {epochs}")
     return list(defects), sorted(doses), list(seeds)  # type: ignore[return-value]
 
 

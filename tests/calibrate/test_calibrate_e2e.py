@@ -132,3 +132,19 @@ def test_cli_resumes_a_finished_calibration_without_training_again(calibrated):
     assert out.output.count("finished before") == 6  # every run kept: nothing trained again
     assert "shuffle: detected from a 50% dose" in out.output
     assert f"budget: {result.documents:,} documents, training passes over them" in out.output
+
+
+def test_epochs_calibrates_on_a_slice_the_budget_passes_over_that_many_times(calibrated, tmp_path):
+    """--epochs 3: the same recipe on a seeded slice of its curated documents, so that training
+    passes over it about three times (the budget at which repetition starts to show)."""
+    root, full, _ = calibrated
+    recipe = root / "tinycal.yaml"
+    recipe.write_text(RECIPE.format(repo=REPO, steps=150, eval=root / "eval_en.jsonl"))
+    flags = ["--defects", "duplicate", "--doses", "0.5", "--seeds", "0,1", "--workers", "1", "--epochs", "3"]
+    out = CliRunner().invoke(app, ["calibrate", str(recipe), "--out", str(tmp_path / "cal"), *flags])
+    assert out.exit_code == 0, out.output
+    data = json.loads((tmp_path / "cal/calibrate.json").read_text())
+    assert data["documents"] < full.documents
+    assert f"of {full.documents:,} curated documents" in out.output
+    assert data["epochs"] == pytest.approx(3.0, rel=0.15)  # rows of the slice retokenized, not estimated
+    assert len((tmp_path / "cal/data/clean.jsonl").read_text().splitlines()) == data["documents"]
