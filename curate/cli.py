@@ -501,7 +501,7 @@ def calibrate(
         str | None, typer.Option(help="Fractions of documents damaged, e.g. 0.1,0.25,0.5 (the default).")
     ] = None,
     seeds: Annotated[
-        str | None, typer.Option(help="Training seeds, e.g. 0,1,2 (default: 3 seeds from train.seed).")
+        str | None, typer.Option(help="Training seeds, e.g. 0,1,2,3 (default: 4 seeds from train.seed).")
     ] = None,
     confidence: Annotated[float, typer.Option(help="Confidence of the paired intervals.")] = 0.95,
     wrong_lang_pool: Annotated[

@@ -122,6 +122,6 @@ def duplicate_budget(epochs: float | None) -> str:
     reach = "" if epochs is None else f"this budget passes over the clean data {epochs:.2g} times; "
     return (
         f"{reach}a repeated document only costs a small proxy something once training passes over the data "
-        "several times (more epochs: more steps on the same data, or calibrate on a smaller slice of it; "
-        "see docs/calibrate.md)"
+        "several times (more epochs: more steps on the same data, or calibrate on a smaller slice of it "
+        "with --epochs 2.5; see docs/calibrate.md)"
     )
