@@ -61,11 +61,23 @@ def document_positions(rows: np.ndarray, doc_starts: np.ndarray, seq_len: int) -
     return t - last_start
 
 
+def row_documents(doc_starts: np.ndarray, num_rows: int, seq_len: int) -> tuple[np.ndarray, np.ndarray]:
+    """For each row, the document it starts in and its place among that document's ``k`` rows as
+    ``(j + 0.5) / k``: what ``document_times`` needs, fixed for a token set."""
+    starts = np.asarray(doc_starts, dtype=np.int64)
+    row_doc = np.searchsorted(starts, np.arange(num_rows, dtype=np.int64) * seq_len, side="right") - 1
+    row_doc = np.maximum(row_doc, 0)  # rows before the first recorded start belong to document 0
+    rows_of = np.bincount(row_doc, minlength=starts.size)
+    first = np.cumsum(rows_of) - rows_of  # row_doc is sorted: a document's rows are contiguous
+    place = (np.arange(num_rows) - first[row_doc] + 0.5) / rows_of[row_doc]
+    return row_doc, place
+
+
 def document_times(
-    doc_starts: np.ndarray, num_rows: int, seq_len: int, *, rng: np.random.Generator
+    row_doc: np.ndarray, place: np.ndarray, num_docs: int, *, rng: np.random.Generator
 ) -> np.ndarray:
     """One epoch's row order, by documents: each row gets a time in [0, 1) from the document it
-    starts in and its place there, and rows are visited in time order.
+    starts in and its place there (``row_documents``), and rows are visited in time order.
 
     Document ``i`` gets a seeded random phase (``rng.random(num_docs)[i]``) and its ``k`` rows
     are spread evenly around the epoch from that phase: row ``j`` at ``phase + (j + 0.5) / k``
@@ -75,13 +87,7 @@ def document_times(
     document's text at about the same point of the epoch under the same seed. Neighbouring rows
     in time come from unrelated documents, as in a random permutation of the rows.
     """
-    starts = np.asarray(doc_starts, dtype=np.int64)
-    row_doc = np.searchsorted(starts, np.arange(num_rows, dtype=np.int64) * seq_len, side="right") - 1
-    row_doc = np.maximum(row_doc, 0)  # rows before the first recorded start belong to document 0
-    phase = rng.random(starts.size)
-    rows_of = np.bincount(row_doc, minlength=starts.size)
-    place = np.arange(num_rows) - np.searchsorted(row_doc, row_doc)  # j: index among its document's rows
-    time = (phase[row_doc] + (place + 0.5) / rows_of[row_doc]) % 1.0
+    time = (rng.random(num_docs)[row_doc] + place) % 1.0
     return np.argsort(time, kind="stable")
 
 
@@ -137,6 +143,11 @@ class TokenLoader:
             )
         self.batch_size, self.seed, self.shuffle, self.device = batch_size, seed, shuffle, device
         self.order = order if self.data.index.num_docs > 1 else "rows"
+        self._row_docs = (
+            row_documents(self.data.doc_starts, self.num_rows, self.data.index.seq_len)
+            if self.order == "documents" and shuffle
+            else None
+        )
         self.epoch, self.cursor = 0, 0
         self._order = self._permutation(0)
 
@@ -155,7 +166,8 @@ class TokenLoader:
         rng = np.random.default_rng([self.seed, epoch])
         if self.order == "rows":
             return rng.permutation(self.num_rows)
-        return document_times(self.data.doc_starts, self.num_rows, self.data.index.seq_len, rng=rng)
+        assert self._row_docs is not None
+        return document_times(*self._row_docs, self.data.doc_starts.size, rng=rng)
 
     def next_rows(self) -> np.ndarray:
         """Row numbers of the next batch, crossing into the next epoch when this one runs out."""
